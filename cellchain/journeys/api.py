@@ -1,0 +1,5 @@
+"""JSON API of the journeys context."""
+
+from ninja import Router
+
+router = Router(tags=["journeys"])

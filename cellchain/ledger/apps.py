@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LedgerConfig(AppConfig):
+    name = "cellchain.ledger"
+    label = "ledger"
+    verbose_name = _("Record ledger")
+
+    def ready(self) -> None:
+        from cellchain.core.navigation import MenuItem, register_menu
+
+        register_menu(MenuItem(_("Audit trail"), "ledger:trail", "ledger.view_trail", 800))

@@ -1,0 +1,112 @@
+"""The record ledger: append-only entries, Merkle nodes, signed tree heads (DESIGN.md "Records and the ledger")."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cellchain.ledger.state import row_state
+
+
+class RegulatedModel(models.Model):
+    """Base of every regulated record: each change is written through a service that appends to the ledger.
+
+    `voided_at`/`void_reason` replace deletion (X-3). `ledger_exclude` names columns kept out of the ledger
+    (secrets, caches); `cellchain ledger verify` compares every other column with the ledger's last state.
+    """
+
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.TextField(_("reason for voiding"), blank=True)
+
+    ledger_exclude: ClassVar[frozenset[str]] = frozenset()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def ledger_record_type(cls) -> str:
+        return cls._meta.label_lower
+
+    def ledger_state(self) -> dict[str, Any]:
+        return row_state(self, self.ledger_exclude)
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
+class LedgerEntry(models.Model):
+    """One appended entry; `canonical` holds the RFC 8785 bytes that were hashed (issue 3 item 1)."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Create")
+        AMEND = "amend", _("Amend")
+        SIGN = "sign", _("Sign")
+        VOID = "void", _("Void")
+
+    seq = models.BigIntegerField(_("sequence number"), primary_key=True)
+    recorded_at = models.DateTimeField(_("recorded at (UTC)"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("actor")
+    )
+    record_type = models.CharField(_("record type"), max_length=80)
+    record_id = models.CharField(_("record id"), max_length=64)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    event = models.CharField(_("event"), max_length=60, help_text=_("subject:verb, e.g. batch:release"))
+    canonical = models.BinaryField(_("canonical entry bytes"))
+    leaf_hash = models.BinaryField(_("leaf hash"), max_length=32)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "seq"], name="ledger_record_idx"),
+            models.Index(fields=["actor", "seq"], name="ledger_actor_idx"),
+        ]
+        constraints = [models.CheckConstraint(condition=models.Q(seq__gte=0), name="ledger_seq_nonnegative")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.event} {self.record_type}:{self.record_id}"
+
+
+class LedgerNode(models.Model):
+    """The hash of a perfect aligned subtree (level, index): level 0 holds the leaf hashes (RFC 9162 §2.1)."""
+
+    level = models.PositiveSmallIntegerField(_("level"))
+    index = models.BigIntegerField(_("index"))
+    hash = models.BinaryField(_("hash"), max_length=32)
+
+    class Meta:
+        verbose_name = _("ledger tree node")
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="ledger_node_unique")]
+
+
+class LedgerHead(models.Model):
+    """The single row locked by every append (SELECT ... FOR UPDATE on PostgreSQL) holding the tree size."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    size = models.BigIntegerField(_("tree size"), default=0)
+
+    class Meta:
+        verbose_name = _("ledger head")
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ledger_head_singleton")]
+
+
+class SignedTreeHead(models.Model):
+    """A tree head signed with the installation's Ed25519 key (issue 3 item 3)."""
+
+    log_id = models.CharField(_("log id"), max_length=100)
+    size = models.BigIntegerField(_("tree size"))
+    root = models.BinaryField(_("root hash"), max_length=32)
+    time = models.CharField(_("time (RFC 3339 UTC)"), max_length=40)
+    signature = models.BinaryField(_("Ed25519 signature"), max_length=64)
+    public_key = models.BinaryField(_("public key"), max_length=32)
+
+    class Meta:
+        verbose_name = _("signed tree head")
+        ordering = ["size"]
+        constraints = [models.UniqueConstraint(fields=["log_id", "size"], name="sth_one_per_size")]

@@ -1,0 +1,5 @@
+"""JSON API of the logistics context."""
+
+from ninja import Router
+
+router = Router(tags=["logistics"])

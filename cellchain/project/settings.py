@@ -1,0 +1,193 @@
+"""CellChain settings: SQLite under var/ by default, PostgreSQL by DATABASE_URL; everything else by environment.
+
+Production sets CELLCHAIN_DEBUG=false, SECRET_KEY (or SECRET_KEY_FILE) and CELLCHAIN_ALLOWED_HOSTS; the settings
+refuse to start without a secret when DEBUG is off (README "Production").
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from cellchain.project.env import ConfigurationError, envbool, envint, envlist, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(envstr("CELLCHAIN_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("CELLCHAIN_DEBUG", True)
+SECRET_KEY = envsecret("SECRET_KEY") or ""
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ConfigurationError("SECRET_KEY (or SECRET_KEY_FILE) must be set when CELLCHAIN_DEBUG=false")
+    # Development only: a per-process key, so nothing secret ever sits in the repository.
+    SECRET_KEY = "dev-" + secrets.token_urlsafe(48)
+
+ALLOWED_HOSTS = envlist("CELLCHAIN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CELLCHAIN_CSRF_TRUSTED_ORIGINS", [])
+
+# Contexts in dependency order (DESIGN.md "Layers"); each is one Django app with the same shape.
+CELLCHAIN_CONTEXTS = [
+    "cellchain.core",
+    "cellchain.accounts",
+    "cellchain.ledger",
+    "cellchain.signatures",
+    "cellchain.quality",
+    "cellchain.journeys",
+    "cellchain.manufacturing",
+    "cellchain.qc",
+    "cellchain.logistics",
+    "cellchain.clinic",
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    *CELLCHAIN_CONTEXTS,
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cellchain.accounts.middleware.SessionTimeoutMiddleware",
+    "cellchain.core.middleware.SiteTimezoneMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "cellchain.project.urls"
+WSGI_APPLICATION = "cellchain.project.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "cellchain" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cellchain.core.context_processors.cellchain",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    url = envstr("DATABASE_URL", "")
+    if url:
+        try:
+            config = dict(dj_database_url.parse(url, conn_max_age=envint("CELLCHAIN_DB_CONN_MAX_AGE", 0)))
+        except ValueError as exc:
+            raise ConfigurationError(f"DATABASE_URL is not a database URL: {exc}") from None
+        config.setdefault("OPTIONS", {})
+        return config
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "cellchain.sqlite3",
+        "OPTIONS": {
+            # BEGIN IMMEDIATE takes the write lock at the start of every transaction, which is what
+            # serialises ledger appends on SQLite (DESIGN.md "Storage"); WAL lets readers go on meanwhile.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        },
+        "TEST": {"NAME": envstr("CELLCHAIN_SQLITE_TEST_NAME", "") or None},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# argon2id first (REGULATORY item 31); older hashes are upgraded at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("CELLCHAIN_PASSWORD_MIN_LENGTH", 12, minimum=8)},
+    },
+    {"NAME": "cellchain.accounts.validators.MaximumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Sessions: idle timeout at shared terminals, absolute lifetime (REGULATORY item 28).
+CELLCHAIN_IDLE_TIMEOUT_SECONDS = envint("CELLCHAIN_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60)
+SESSION_COOKIE_AGE = envint("CELLCHAIN_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=300)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = envbool("CELLCHAIN_SSL_REDIRECT", not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("CELLCHAIN_BEHIND_PROXY", False) else None
+SECURE_HSTS_SECONDS = envint("CELLCHAIN_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Lockout after failed logins (issue 2; REGULATORY items 22, 27).
+CELLCHAIN_LOCKOUT_THRESHOLD = envint("CELLCHAIN_LOCKOUT_THRESHOLD", 5, minimum=1)
+CELLCHAIN_LOCKOUT_SECONDS = envint("CELLCHAIN_LOCKOUT_SECONDS", 15 * 60, minimum=60)
+# MFA at login when the user has a confirmed TOTP device; required for everyone when this is on.
+CELLCHAIN_REQUIRE_MFA = envbool("CELLCHAIN_REQUIRE_MFA", False)
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"  # stored in UTC; shown in the site's zone (core.middleware.SiteTimezoneMiddleware)
+CELLCHAIN_DEFAULT_SITE_TIMEZONE = envstr("CELLCHAIN_DEFAULT_SITE_TIMEZONE", "Asia/Shanghai")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# The ledger's Ed25519 key for signed tree heads is generated on first use here (issue 3).
+CELLCHAIN_LEDGER_KEY_PATH = Path(envstr("CELLCHAIN_LEDGER_KEY_PATH", str(VAR_DIR / "ledger-ed25519.key")))
+CELLCHAIN_LEDGER_LOG_ID = envstr("CELLCHAIN_LEDGER_LOG_ID", "cellchain-dev")
+CELLCHAIN_HEAD_EVERY_ENTRIES = envint("CELLCHAIN_HEAD_EVERY_ENTRIES", 256, minimum=1)
+CELLCHAIN_HEAD_EVERY_SECONDS = envint("CELLCHAIN_HEAD_EVERY_SECONDS", 3600, minimum=1)
+
+EMAIL_BACKEND = envstr("CELLCHAIN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = envstr("CELLCHAIN_FROM_EMAIL", "cellchain@localhost")
+CELLCHAIN_MQTT_HOST = envstr("CELLCHAIN_MQTT_HOST", "127.0.0.1")
+CELLCHAIN_MQTT_PORT = envint("CELLCHAIN_MQTT_PORT", 1883, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "cellchain.core.logging.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": envstr("CELLCHAIN_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+CSRF_FAILURE_VIEW = "cellchain.core.views.csrf_failure"

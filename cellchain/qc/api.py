@@ -1,0 +1,5 @@
+"""JSON API of the qc context."""
+
+from ninja import Router
+
+router = Router(tags=["qc"])

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class QualityConfig(AppConfig):
+    name = "cellchain.quality"
+    label = "quality"
+    verbose_name = _("Deviations and notifications")
+
+    def ready(self) -> None:
+        from cellchain.core.navigation import MenuItem, register_menu
+
+        register_menu(MenuItem(_("Deviations"), "quality:deviations", "quality.view_deviations", 700))
+        register_menu(MenuItem(_("Notifications"), "quality:notifications", "signed_in", 710))

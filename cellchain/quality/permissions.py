@@ -1,0 +1,12 @@
+"""Who may see and disposition deviations (T-6.4-f)."""
+
+from cellchain.accounts.roles import Role
+
+GRANTS = {
+    "quality.view_deviations": {Role.QA, Role.AUDITOR, Role.QC_ANALYST, Role.PRODUCTION_OPERATOR, Role.PHYSICIAN,
+                                Role.COORDINATOR, Role.PHARMACIST, Role.NURSE, Role.LOGISTICS},
+    "quality.disposition_deviation": {Role.QA},
+    "quality.acknowledge_notification": {Role.QA, Role.PHYSICIAN, Role.COORDINATOR, Role.PHARMACIST, Role.NURSE,
+                                         Role.LOGISTICS, Role.QC_ANALYST, Role.PRODUCTION_OPERATOR,
+                                         Role.APHERESIS_OPERATOR, Role.SITE_ADMIN},
+}

@@ -1,0 +1,30 @@
+"""Queries on deviations and notifications, scoped to what the viewer's organisation may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from cellchain.quality.models import Deviation, Notification
+
+
+def deviations_visible_to(viewer: Any) -> QuerySet[Deviation]:
+    """Deviations of the viewer's organisation."""
+    return (Deviation.objects.filter(site__organisation_id=viewer.organisation_id)
+            .select_related("site", "opened_by", "dispositioned_by"))
+
+
+def notifications_for(viewer: Any) -> QuerySet[Notification]:
+    """Messages to the viewer's organisation, to their site or all sites, to one of their roles or everyone."""
+    roles = list(viewer.current_roles())
+    return (
+        Notification.objects.filter(recipient_organisation_id=viewer.organisation_id)
+        .filter(Q(recipient_site__isnull=True) | Q(recipient_site_id=viewer.site_id))
+        .filter(Q(recipient_role="") | Q(recipient_role__in=roles))
+        .select_related("sent_by", "acknowledged_by")
+    )
+
+
+def unacknowledged_count(viewer: Any) -> int:
+    return notifications_for(viewer).filter(acknowledged_at__isnull=True).count()

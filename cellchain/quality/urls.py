@@ -1,0 +1,11 @@
+from django.urls import path
+
+from cellchain.quality import views
+
+app_name = "quality"
+urlpatterns = [
+    path("deviations/", views.deviations, name="deviations"),
+    path("deviations/<int:deviation_id>/", views.deviation_detail, name="deviation"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:notification_id>/acknowledge/", views.notification_acknowledge, name="notification_ack"),
+]
