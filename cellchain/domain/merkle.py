@@ -95,12 +95,13 @@ def _require_natural(**values: int) -> None:
 def nodes_completed_by_append(size_before: int, leaf: bytes, read: NodeReader) -> list[NodeRow]:
     """Rows to store when leaf number ``size_before`` (0-based) is appended.
 
-    ``leaf`` is the entry bytes (the leaf input, not its hash). The rows are the leaf hash at level 0
-    and every perfect subtree that this leaf completes, lowest level first; on average there are two.
+    ``leaf`` is the leaf *hash*, ``leaf_hash(entry)``, which the ledger stores beside the entry. The rows
+    are that hash at level 0 and every perfect subtree the leaf completes, lowest level first; on
+    average there are two, so appending is amortised O(1).
     """
     _require_natural(size_before=size_before)
-    accumulated = leaf_hash(leaf)
-    level, index = 0, size_before
+    _require_hash("leaf hash", leaf)
+    accumulated, level, index = leaf, 0, size_before
     rows: list[NodeRow] = [(0, index, accumulated)]
     while index & 1:
         accumulated = node_hash(read(level, index - 1), accumulated)
@@ -335,7 +336,7 @@ class MemoryNodeStore:
     def append(self, entry: bytes) -> int:
         """Append one entry; return its leaf index."""
         index = self.size
-        self.store(nodes_completed_by_append(index, entry, self.read))
+        self.store(nodes_completed_by_append(index, leaf_hash(entry), self.read))
         return index
 
     def root(self, size: int | None = None) -> bytes:

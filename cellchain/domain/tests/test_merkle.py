@@ -161,6 +161,11 @@ class TestReferenceTree:
         assert EMPTY_ROOT == hashlib.sha256(b"").digest() == bytes.fromhex(ROOTS[0])
         assert root(0, MemoryNodeStore().read) == EMPTY_ROOT
 
+    def test_append_refuses_entry_bytes_where_the_leaf_hash_belongs(self) -> None:
+        with pytest.raises(ProofError) as refused:
+            nodes_completed_by_append(0, b'{"seq":0}', MemoryNodeStore().read)
+        assert refused.value.code == "hash_size"
+
     def test_leaf_and_node_hashes_use_rfc9162_prefixes(self) -> None:
         assert leaf_hash(b"\x10") == hashlib.sha256(b"\x00\x10").digest() == n(0, 2)
         assert node_hash(n(0, 0), n(0, 1)) == hashlib.sha256(b"\x01" + n(0, 0) + n(0, 1)).digest() == n(1, 0)
@@ -538,7 +543,7 @@ class TestProperties:
     def test_appends_store_one_row_per_complete_subtree(self, size: int) -> None:
         store, rows = MemoryNodeStore(), 0
         for entry in _entries(size):
-            completed = nodes_completed_by_append(store.size, entry, store.read)
+            completed = nodes_completed_by_append(store.size, leaf_hash(entry), store.read)
             rows += len(completed)
             store.store(completed)
         # A tree of n leaves has 2n - popcount(n) perfect aligned subtrees: O(1) rows per append.
