@@ -94,6 +94,7 @@ class BedsideMismatch(StrEnum):
     REJECTED = "rejected"
     PAST_USE_BY = "past_use_by"
     SAME_PERSON_TWICE = "same_person_twice"
+    SECOND_VERIFIER_MISSING = "second_verifier_missing"
     UNQUALIFIED_VERIFIER = "unqualified_verifier"
 
 
@@ -218,20 +219,31 @@ def _status_reasons(unit: UnitAtBedside, now: datetime) -> list[Reason]:
     return reasons
 
 
-def _verifier_reasons(first: Verifier, second: Verifier, today: date) -> list[Reason]:
-    """Two distinct people, each with current infusion qualification (REGULATORY.md item 38, T-8.2.6)."""
+def _verifier_reasons(verifiers: tuple[Verifier, ...], required: int, today: date) -> list[Reason]:
+    """Distinct people, each with current infusion qualification (REGULATORY.md item 38, T-8.2.6)."""
     reasons = []
-    if first.user_id == second.user_id:
+    distinct = {verifier.user_id: verifier for verifier in verifiers}
+    if len(distinct) < len(verifiers):
         reasons.append(
             _blocked(
                 BedsideMismatch.SAME_PERSON_TWICE,
                 "the same person cannot perform and verify the bedside check",
-                first.name,
+                verifiers[0].name,
                 "two different people",
                 "T-8.2.6",
             )
         )
-    for verifier in (first, second) if first.user_id != second.user_id else (first,):
+    elif len(distinct) < required:
+        reasons.append(
+            _blocked(
+                BedsideMismatch.SECOND_VERIFIER_MISSING,
+                "a second qualified person must verify the bedside check",
+                f"{len(distinct)} person(s)",
+                f"{required} people",
+                "T-8.2.6",
+            )
+        )
+    for verifier in distinct.values():
         until = verifier.infusion_qualified_until
         if until is None or until < today:
             reasons.append(
@@ -251,19 +263,22 @@ def bedside_check(
     wristband: ScanEntry,
     scanned_unit: ScanEntry,
     unit: UnitAtBedside | None,
-    verifiers: tuple[Verifier, Verifier],
+    verifiers: tuple[Verifier, ...],
     now: datetime,
+    required_verifiers: int = 2,
 ) -> Verdict:
     """The bedside identity verdict before infusion (T-8.2.6-e, T-10.4, T-10.7, REGULATORY.md items 37-38).
 
     Proceed only when the verdict is allowed; a mismatch carries IDENTITY_INCIDENT so it is recorded.
+    `required_verifiers` = 1 gives the first person's scan verdict; the infusion needs the second person's
+    (2, the default).
     """
     now = require_aware(now, "now")
     reasons = _entry_reasons(wristband, scanned_unit)
     reasons += _identity_reasons(expected, wristband, scanned_unit, unit)
     if unit is not None and compact(unit.unit_id) == scanned_unit.normalised:
         reasons += _status_reasons(unit, now)
-    reasons += _verifier_reasons(verifiers[0], verifiers[1], now.date())
+    reasons += _verifier_reasons(verifiers, required_verifiers, now.date())
     return Verdict(tuple(reasons))
 
 

@@ -149,6 +149,20 @@ def test_every_failure_is_reported_together() -> None:
     }
 
 
+def test_first_persons_scan_alone_gives_its_verdict_when_one_verifier_is_required() -> None:
+    verdict = bedside_check(
+        EXPECTED, ScanEntry("MRN-0042"), ScanEntry(UNIT.unit_id), UNIT, (NURSE_WANG,), NOW, 1
+    )
+    assert verdict.passed
+
+
+def test_infusion_verdict_needs_a_second_person() -> None:
+    verdict = bedside_check(
+        EXPECTED, ScanEntry("MRN-0042"), ScanEntry(UNIT.unit_id), UNIT, (NURSE_WANG,), NOW
+    )
+    assert verdict.codes == (BedsideMismatch.SECOND_VERIFIER_MISSING,)
+
+
 def test_typed_identifier_needs_a_reason() -> None:
     typed = ScanEntry("MRN-0042", EntryMode.MANUAL)
     verdict = bedside_check(EXPECTED, typed, ScanEntry(UNIT.unit_id), UNIT, BOTH, NOW)
