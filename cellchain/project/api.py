@@ -16,6 +16,28 @@ from ninja.security import APIKeyCookie, HttpBearer
 from cellchain.core.errors import ServiceError
 
 
+def operation_of(request: HttpRequest) -> Any | None:
+    """Return the ninja operation a request resolves to (its handler carries the `@requires` permission)."""
+    from ninja.operation import PathView
+
+    match = getattr(request, "resolver_match", None)
+    for cell in getattr(getattr(match, "func", None), "__closure__", None) or ():
+        if isinstance(cell.cell_contents, PathView):
+            return next((op for op in cell.cell_contents.operations if request.method in op.methods), None)
+    return None
+
+
+def _authorise(request: HttpRequest, user: Any) -> Any:
+    """Check the operation's permission at authentication, before the body is parsed: denied is 403, not 422."""
+    from cellchain.core.permissions import has_permission
+
+    operation = operation_of(request)
+    permission = getattr(getattr(operation, "view_func", None), "cellchain_permission", None)
+    if permission is not None and not has_permission(user, permission):
+        raise PermissionDenied(permission)
+    return user
+
+
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer cc_<prefix>_<secret>` for integrations (hashed at rest, revocable)."""
 
@@ -23,9 +45,10 @@ class TokenAuth(HttpBearer):
         from cellchain.accounts.services import api_token_user
 
         user = api_token_user(token)
-        if user is not None:
-            request.user = user
-        return user
+        if user is None:
+            return None
+        request.user = user
+        return _authorise(request, user)
 
 
 class SessionAuth(APIKeyCookie):
@@ -36,7 +59,7 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            return user
+            return _authorise(request, user)
         return None
 
 
