@@ -1,0 +1,145 @@
+"""Shared helpers for text exports: decoding, delimiter detection, µ normalisation, strict numbers.
+
+Instrument PCs write CSV in UTF-8 (with or without BOM), UTF-16 with BOM, or a Windows code page; the
+micro sign appears as U+00B5, as Greek mu U+03BC, or as mojibake (``Âµ``/``Î¼``) when UTF-8 text was read
+as Latin-1 and saved again. Everything here raises :class:`InstrumentFileError` naming the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass
+
+from cellchain.instruments.errors import InstrumentFileError
+
+MICRO = "\u00b5"
+_MICRO_VARIANTS = ("\u00c2\u00b5", "\u00ce\u00bc", "\u03bc")
+"""``Âµ`` and ``Î¼`` (UTF-8 bytes of µ and μ read as Latin-1) and Greek mu, all mapped to U+00B5."""
+
+_ERROR_TOKENS = {"ERROR", "#ERROR", "#VALUE!", "#DIV/0!", "NAN", "N/A", "NA", "#N/A", "INF", "-INF"}
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    """The text of an export, how it was decoded, and the SHA-256 of the raw bytes (ALCOA)."""
+
+    text: str
+    encoding: str
+    sha256: str
+
+
+def decode_export(raw: bytes, source: str) -> DecodedText:
+    """Decode by BOM (UTF-8, UTF-16 LE/BE), else UTF-16 by NUL pattern, else UTF-8, else Windows-1252."""
+    sha256 = hashlib.sha256(raw).hexdigest()
+    try:
+        text, encoding = _decode(raw)
+    except UnicodeDecodeError as exc:
+        raise InstrumentFileError(source, f"undecodable text ({exc.reason})", offset=exc.start) from None
+    if "\x00" in text:
+        raise InstrumentFileError(source, "file contains NUL characters: not a text export", offset=0)
+    return DecodedText(text, encoding, sha256)
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "utf-16"
+    head = raw[:200]
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
+        return raw.decode("utf-16-le"), "utf-16-le"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("cp1252"), "cp1252"
+
+
+def normalise_label(text: str) -> str:
+    """A header or key with every micro-sign variant as U+00B5, ``×`` as ``x`` and spaces collapsed."""
+    for variant in _MICRO_VARIANTS:
+        text = text.replace(variant, MICRO)
+    text = text.replace("\u00d7", "x").replace("\u2076", "^6").replace("\u2075", "^5")
+    return " ".join(text.replace("\ufeff", "").split())
+
+
+def detect_delimiter(text: str, source: str, candidates: str = ",;\t") -> str:
+    """csv.Sniffer on the first lines, falling back to the most frequent candidate in the header line."""
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=candidates).delimiter
+    except csv.Error:
+        header = next((line for line in text.splitlines() if line.strip()), "")
+        counts = {d: header.count(d) for d in candidates}
+        best = max(counts, key=lambda d: counts[d])
+        if counts[best] == 0:
+            raise InstrumentFileError(
+                source, "cannot find the column delimiter (comma, semicolon or tab)", line=1
+            ) from None
+        return best
+
+
+def read_rows(text: str, delimiter: str, source: str) -> list[tuple[int, list[str]]]:
+    """CSV rows with their 1-based starting line numbers; blank rows dropped."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((line, row))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InstrumentFileError(source, f"malformed CSV: {exc}", line=reader.line_num) from None
+    return rows
+
+
+def parse_number(cell: str, source: str, line: int, column: str, *, decimal_comma: bool = False) -> float:
+    """A finite number; empty cells, ``ERROR`` and other non-numbers raise naming line and column."""
+    text = cell.strip().replace("\u00a0", "").replace(" ", "")
+    if not text:
+        raise InstrumentFileError(source, "empty cell where a number is required", line=line, column=column)
+    if text.upper() in _ERROR_TOKENS:
+        raise InstrumentFileError(
+            source, f"instrument reported {cell.strip()!r} instead of a number", line=line, column=column
+        )
+    if decimal_comma and "," in text and "." not in text:
+        text = text.replace(",", ".")
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+        raise InstrumentFileError(source, f"{cell.strip()!r} is not a number", line=line, column=column)
+    value = float(text)
+    if not math.isfinite(value):
+        raise InstrumentFileError(source, f"{cell.strip()!r} is out of range", line=line, column=column)
+    return value
+
+
+def parse_count(cell: str, source: str, line: int, column: str) -> int:
+    """A whole, non-negative count (cells, droplets)."""
+    value = parse_number(cell, source, line, column)
+    if value < 0 or value != int(value):
+        raise InstrumentFileError(
+            source, f"{cell.strip()!r} is not a whole non-negative count", line=line, column=column
+        )
+    return int(value)
+
+
+_CONCENTRATION_UNIT = re.compile(
+    r"^(?:x?10\^?(?P<exp>\d{1,2})|x?1e\+?(?P<eexp>\d{1,2}))?cells/(?P<vol>ml|ul)$"
+)
+
+
+def concentration_factor(unit: str) -> float:
+    """Factor from a concentration unit to cells/mL: ``cells/mL`` 1, ``x10^6 cells/mL`` 1e6, ``cells/µL`` 1e3.
+
+    Raises ``ValueError`` for any other unit, so a reader can reject the column.
+    """
+    compact = normalise_label(unit).lower().replace(" ", "").replace("(", "").replace(")", "")
+    compact = compact.replace(MICRO, "u")
+    match = _CONCENTRATION_UNIT.match(compact)
+    if match is None:
+        raise ValueError(f"unknown concentration unit {unit!r}")
+    exponent = int(match.group("exp") or match.group("eexp") or 0)
+    return 10.0**exponent * (1000.0 if match.group("vol") == "ul" else 1.0)
