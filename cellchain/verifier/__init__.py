@@ -1,0 +1,41 @@
+"""Standalone offline verifier of CellChain ledger bundles (REGULATORY.md #9 and #45, T-6.3).
+
+Depends only on the standard library, ``cryptography`` and the pure ``cellchain.domain.merkle`` and
+``cellchain.domain.treehead`` modules, so an inspector can run it without Django or a database.
+"""
+
+from cellchain.verifier.bundle import (
+    BUNDLE_FORMAT,
+    Bundle,
+    BundleError,
+    Finding,
+    VerifyReport,
+    parse_bundle,
+    verify_bundle,
+)
+from cellchain.verifier.signing import (
+    SignatureError,
+    countersign,
+    key_fingerprint,
+    public_key_bytes,
+    sign_head,
+    verify_countersignature,
+    verify_head_signature,
+)
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "Bundle",
+    "BundleError",
+    "Finding",
+    "SignatureError",
+    "VerifyReport",
+    "countersign",
+    "key_fingerprint",
+    "parse_bundle",
+    "public_key_bytes",
+    "sign_head",
+    "verify_bundle",
+    "verify_countersignature",
+    "verify_head_signature",
+]

@@ -1,0 +1,98 @@
+"""``cellchain-verify``: check an exported ledger bundle offline (REGULATORY.md #9 and #45, T-6.3).
+
+Exit status: 0 when every check holds, 1 when a check fails, 2 when the bundle cannot be read or is
+malformed (the message names the field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from cellchain.domain.treehead import decode_base64
+from cellchain.verifier.bundle import BundleError, verify_bundle
+from cellchain.verifier.signing import PUBLIC_KEY_SIZE
+
+EXIT_OK, EXIT_FAILED, EXIT_MALFORMED = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellchain-verify",
+        description="Check a CellChain ledger bundle offline: entries, signed heads, consistency, witnesses.",
+    )
+    parser.add_argument("bundle", help="bundle JSON file, or - for standard input")
+    parser.add_argument("--log-key", metavar="BASE64", help="trusted raw Ed25519 public key of the log")
+    parser.add_argument(
+        "--witness-key",
+        metavar="ID=BASE64",
+        action="append",
+        default=[],
+        help="trusted raw Ed25519 public key of a witness (repeatable)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def _key(value: str, field: str) -> bytes:
+    key = decode_base64(value, field)
+    if len(key) != PUBLIC_KEY_SIZE:
+        raise ValueError(f"{field}: {len(key)} bytes; a raw Ed25519 public key is {PUBLIC_KEY_SIZE}")
+    return key
+
+
+def _witness_keys(values: Sequence[str]) -> dict[str, bytes] | None:
+    if not values:
+        return None
+    keys = {}
+    for value in values:
+        witness_id, separator, encoded = value.partition("=")
+        if not separator or not witness_id:
+            raise ValueError(f"--witness-key {value!r}: expected ID=BASE64")
+        keys[witness_id] = _key(encoded, f"--witness-key {witness_id}")
+    return keys
+
+
+def _read(path: str, stdin: TextIO) -> Any:
+    source = "standard input" if path == "-" else path
+    try:
+        text = stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BundleError(f"{source}: cannot read ({error})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BundleError(
+            f"{source}: not JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
+    """Run the verifier; return the exit status (0 all checks hold, 1 a check failed, 2 unreadable)."""
+    arguments = _parser().parse_args(argv)
+    try:
+        trusted_log_key = None if arguments.log_key is None else _key(arguments.log_key, "--log-key")
+        report = verify_bundle(
+            _read(arguments.bundle, stdin or sys.stdin),
+            trusted_log_key=trusted_log_key,
+            trusted_witness_keys=_witness_keys(arguments.witness_key),
+        )
+    except BundleError as error:
+        print(f"cellchain-verify: unreadable or malformed bundle: {error}", file=sys.stderr)
+        return EXIT_MALFORMED
+    except ValueError as error:
+        print(f"cellchain-verify: {error}", file=sys.stderr)
+        return EXIT_MALFORMED
+    if arguments.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(report.lines()))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
