@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from cellchain.accounts.world import DEMO_PASSWORD, PEOPLE
-from cellchain.core.demo import load_demo
+from cellchain.core.demo_loader import load_demo
 
 
 class Command(BaseCommand):

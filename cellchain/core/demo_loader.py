@@ -1,4 +1,4 @@
-"""Load demo data: the world, the reference products, then each context's own `demo.load(world)` in order."""
+"""Load demo data: the world, the reference products, then each context's own `demo.load(world)` (this module is not itself a context demo) in order."""
 
 from __future__ import annotations
 
