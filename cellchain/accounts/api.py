@@ -1,6 +1,5 @@
 """JSON API: who am I, API tokens (issue 2 items 6, 9)."""
 
-
 import datetime as dt
 
 from django.http import HttpRequest
@@ -45,7 +44,8 @@ class NewTokenOut(TokenOut):
 def me(request: HttpRequest) -> MeOut:
     user = request.user
     return MeOut(
-        username=user.username, printed_name=user.printed_name,  # type: ignore[union-attr]
+        username=user.username,
+        printed_name=user.printed_name,  # type: ignore[union-attr]
         organisation=user.organisation.code if user.organisation else None,  # type: ignore[union-attr]
         organisation_kind=user.organisation.kind if user.organisation else None,  # type: ignore[union-attr]
         site=user.site.code if user.site else None,  # type: ignore[union-attr]

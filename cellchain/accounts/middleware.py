@@ -25,12 +25,16 @@ class SessionTimeoutMiddleware:
         if user is not None and user.is_authenticated:
             now = time.time()
             last = request.session.get(LAST_SEEN)
-            if not user.is_active or (last is not None and now - last > settings.CELLCHAIN_IDLE_TIMEOUT_SECONDS):
+            if not user.is_active or (
+                last is not None and now - last > settings.CELLCHAIN_IDLE_TIMEOUT_SECONDS
+            ):
                 from cellchain.accounts.services import sign_in_record
 
                 sign_in_record(user, user.username, "timeout", None)
                 logout(request)
-                messages.info(request, _("Your session ended after a period of inactivity. Please sign in again."))
+                messages.info(
+                    request, _("Your session ended after a period of inactivity. Please sign in again.")
+                )
             else:
                 request.session[LAST_SEEN] = now
         return self.get_response(request)

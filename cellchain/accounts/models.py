@@ -46,7 +46,9 @@ class Site(RegulatedModel):
     code = models.SlugField(_("code"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=200)
     # ISBT 128 facility identification number (5 characters) used in COI and unit identifiers.
-    facility_id = models.CharField(_("facility identification number"), max_length=5, unique=True, null=True, blank=True)
+    facility_id = models.CharField(
+        _("facility identification number"), max_length=5, unique=True, null=True, blank=True
+    )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
 
     class Meta:
@@ -64,11 +66,19 @@ class CellChainUserManager(UserManager["User"]):
 class User(AbstractUser):
     """A person with an individual account; deactivated, never deleted, username never reused (11.300(a))."""
 
-    printed_name = models.CharField(_("printed name"), max_length=150, help_text=_("Name shown on signatures"))
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="users", verbose_name=_("organisation"), null=True
+    printed_name = models.CharField(
+        _("printed name"), max_length=150, help_text=_("Name shown on signatures")
     )
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="users", verbose_name=_("site"), null=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="users",
+        verbose_name=_("organisation"),
+        null=True,
+    )
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="users", verbose_name=_("site"), null=True
+    )
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
 
     objects = CellChainUserManager()
@@ -96,7 +106,9 @@ class User(AbstractUser):
 class RoleAssignment(RegulatedModel):
     """A role granted to a user; revoked, never deleted (REGULATORY item 32)."""
 
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_assignments", verbose_name=_("user"))
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="role_assignments", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     granted_at = models.DateTimeField(_("granted at"))
     granted_by = models.ForeignKey(
@@ -108,7 +120,9 @@ class RoleAssignment(RegulatedModel):
         verbose_name = _("role assignment")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "role"], condition=models.Q(revoked_at__isnull=True), name="one_open_role_per_user"
+                fields=["user", "role"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_open_role_per_user",
             )
         ]
 
@@ -128,7 +142,9 @@ class Qualification(RegulatedModel):
         COMPETENCE = "competence", _("Competence assessment")
         HEALTH = "health", _("Health check")
 
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="qualifications", verbose_name=_("user"))
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="qualifications", verbose_name=_("user")
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.TRAINING)
     code = models.CharField(_("code"), max_length=80, db_index=True)
     title = models.CharField(_("title"), max_length=200)
@@ -141,7 +157,10 @@ class Qualification(RegulatedModel):
         verbose_name = _("qualification")
         ordering = ["user", "code", "-valid_until"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(valid_until__gte=models.F("valid_from")), name="qualification_dates_ordered")
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from")),
+                name="qualification_dates_ordered",
+            )
         ]
 
     def __str__(self) -> str:
@@ -166,7 +185,9 @@ class LoginEvent(models.Model):
 
     at = models.DateTimeField(_("at"), db_index=True)
     username = models.CharField(_("username tried"), max_length=150, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("user")
+    )
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
@@ -174,11 +195,16 @@ class LoginEvent(models.Model):
         verbose_name = _("sign-in event")
         ordering = ["-at"]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.outcome}"
+
 
 class ApiToken(RegulatedModel):
     """A token for an integration; only its SHA-256 digest is stored; revocable (issue 2 item 6)."""
 
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens", verbose_name=_("user"))
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="api_tokens", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=12, unique=True)
     digest = models.CharField(_("digest"), max_length=64)

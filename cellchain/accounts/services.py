@@ -13,7 +13,15 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from cellchain.accounts.models import ApiToken, LoginEvent, Organisation, Qualification, RoleAssignment, Site, User
+from cellchain.accounts.models import (
+    ApiToken,
+    LoginEvent,
+    Organisation,
+    Qualification,
+    RoleAssignment,
+    Site,
+    User,
+)
 from cellchain.accounts.roles import HOSPITAL_ROLES, INCOMPATIBLE_ROLES, MANUFACTURER_ROLES, Role
 from cellchain.core import clock
 from cellchain.core.errors import AuthenticationRequired, Conflict, NotAllowed, ValidationFailed
@@ -28,7 +36,9 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 @transaction.atomic
-def organisation_create(*, actor: User | None, code: str, name: str, kind: str, name_en: str = "") -> Organisation:
+def organisation_create(
+    *, actor: User | None, code: str, name: str, kind: str, name_en: str = ""
+) -> Organisation:
     """Register a manufacturer or clinical institution."""
     org = Organisation(code=code, name=name, name_en=name_en, kind=kind)
     _clean(org)
@@ -39,7 +49,12 @@ def organisation_create(*, actor: User | None, code: str, name: str, kind: str, 
 
 @transaction.atomic
 def site_create(
-    *, actor: User | None, organisation: Organisation, code: str, name: str, facility_id: str | None = None,
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    code: str,
+    name: str,
+    facility_id: str | None = None,
     time_zone: str = "Asia/Shanghai",
 ) -> Site:
     """Register a site of an organisation."""
@@ -63,16 +78,31 @@ def _clean(instance: Any) -> None:
 
 @transaction.atomic
 def user_create(
-    *, actor: User | None, username: str, printed_name: str, site: Site, password: str, email: str = "",
+    *,
+    actor: User | None,
+    username: str,
+    printed_name: str,
+    site: Site,
+    password: str,
+    email: str = "",
     roles: tuple[str, ...] = (),
 ) -> User:
     """Create an individual account at a site; a username once used can never be registered again (11.300(a))."""
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(f"The username {username!r} is or was in use and cannot be registered again.", field="username")
+        raise Conflict(
+            f"The username {username!r} is or was in use and cannot be registered again.", field="username"
+        )
     if not printed_name.strip():
-        raise ValidationFailed("A printed name is required: it is shown on every signature.", field="printed_name")
-    user = User(username=username, printed_name=printed_name.strip(), email=email, site=site,
-                organisation=site.organisation)
+        raise ValidationFailed(
+            "A printed name is required: it is shown on every signature.", field="printed_name"
+        )
+    user = User(
+        username=username,
+        printed_name=printed_name.strip(),
+        email=email,
+        site=site,
+        organisation=site.organisation,
+    )
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
@@ -119,10 +149,13 @@ def role_grant(*, actor: User | None, user: User, role: str) -> RoleAssignment:
         raise Conflict(f"{user} already holds the role {role!r}.", field="role")
     for pair in INCOMPATIBLE_ROLES:
         if role in pair and held & (pair - {role}):
-            raise NotAllowed("Site administration and audit are separate duties: one account cannot hold both.",
-                             field="role")
-    assignment = RoleAssignment.objects.create(user=user, role=role, granted_at=clock.now(),
-                                               granted_by=actor if actor and actor.pk else None)
+            raise NotAllowed(
+                "Site administration and audit are separate duties: one account cannot hold both.",
+                field="role",
+            )
+    assignment = RoleAssignment.objects.create(
+        user=user, role=role, granted_at=clock.now(), granted_by=actor if actor and actor.pk else None
+    )
     ledger_append(actor=actor, record=assignment, action="create", event="role:grant")
     return assignment
 
@@ -143,12 +176,26 @@ def role_revoke(*, actor: User, assignment: RoleAssignment, reason: str) -> Role
 
 @transaction.atomic
 def qualification_grant(
-    *, actor: User | None, user: User, code: str, title: str, valid_from: dt.date, valid_until: dt.date,
-    kind: str = Qualification.Kind.TRAINING, evidence: str = "",
+    *,
+    actor: User | None,
+    user: User,
+    code: str,
+    title: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    kind: str = Qualification.Kind.TRAINING,
+    evidence: str = "",
 ) -> Qualification:
     """Record a qualification, training, competence or health check with its validity."""
-    qualification = Qualification(user=user, code=code, title=title, valid_from=valid_from,
-                                  valid_until=valid_until, kind=kind, evidence=evidence)
+    qualification = Qualification(
+        user=user,
+        code=code,
+        title=title,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        kind=kind,
+        evidence=evidence,
+    )
     _clean(qualification)
     qualification.save()
     ledger_append(actor=actor, record=qualification, action="create", event="qualification:grant")
@@ -170,11 +217,13 @@ def require_qualification(user: User, code: str, *, on: dt.date | None = None) -
         raise NotAllowed(
             f"{user.printed_name}'s qualification {code!r} expired on {latest.valid_until.isoformat()}; "
             "renew the training record before this step.",
-            field="qualification", detail={"qualification": code, "expired_on": latest.valid_until.isoformat()},
+            field="qualification",
+            detail={"qualification": code, "expired_on": latest.valid_until.isoformat()},
         )
     raise NotAllowed(
         f"{user.printed_name} has no qualification {code!r}; record the training before this step.",
-        field="qualification", detail={"qualification": code},
+        field="qualification",
+        detail={"qualification": code},
     )
 
 
@@ -182,20 +231,28 @@ def require_qualification(user: User, code: str, *, on: dt.date | None = None) -
 
 
 def _record_login(username: str, user: User | None, outcome: str, ip: str | None) -> None:
-    LoginEvent.objects.create(at=clock.now(), username=username[:150], user=user, outcome=outcome, ip_address=ip)
+    LoginEvent.objects.create(
+        at=clock.now(), username=username[:150], user=user, outcome=outcome, ip_address=ip
+    )
 
 
 def lockout_until(user: User) -> dt.datetime | None:
     """Return when the lockout ends, or None: 5 failures since the last success inside the window lock it."""
     window_start = clock.now() - dt.timedelta(seconds=settings.CELLCHAIN_LOCKOUT_SECONDS)
     events = list(
-        LoginEvent.objects.filter(user=user, at__gte=window_start).order_by("-at").values_list("outcome", "at")[:50]
+        LoginEvent.objects.filter(user=user, at__gte=window_start)
+        .order_by("-at")
+        .values_list("outcome", "at")[:50]
     )
     failures: list[dt.datetime] = []
     for outcome, at in events:
         if outcome == LoginEvent.Outcome.SUCCESS:
             break
-        if outcome in (LoginEvent.Outcome.FAILURE, LoginEvent.Outcome.MFA_FAILURE, LoginEvent.Outcome.REAUTH_FAILURE):
+        if outcome in (
+            LoginEvent.Outcome.FAILURE,
+            LoginEvent.Outcome.MFA_FAILURE,
+            LoginEvent.Outcome.REAUTH_FAILURE,
+        ):
             failures.append(at)
     if len(failures) < settings.CELLCHAIN_LOCKOUT_THRESHOLD:
         return None
@@ -203,7 +260,9 @@ def lockout_until(user: User) -> dt.datetime | None:
     return newest + dt.timedelta(seconds=settings.CELLCHAIN_LOCKOUT_SECONDS)
 
 
-GENERIC_LOGIN_ERROR = "The username or password is wrong, or the account is locked. Try again, or ask your site administrator."
+GENERIC_LOGIN_ERROR = (
+    "The username or password is wrong, or the account is locked. Try again, or ask your site administrator."
+)
 
 
 def sign_in_check(*, username: str, password: str, ip: str | None = None) -> User:
@@ -266,7 +325,11 @@ def reauthenticate(user: User, password: str, totp_code: str | None = None) -> N
         raise AuthenticationRequired(
             f"The password for {user.printed_name} is wrong; the signature was not applied.", field="password"
         )
-    if getattr(user, "totp", None) is not None and user.totp.confirmed_at and not totp_check(user, totp_code or ""):
+    if (
+        getattr(user, "totp", None) is not None
+        and user.totp.confirmed_at
+        and not totp_check(user, totp_code or "")
+    ):
         _record_login(user.username, user, LoginEvent.Outcome.MFA_FAILURE, None)
         raise AuthenticationRequired("The one-time code is wrong or already used.", field="totp")
 
@@ -294,7 +357,9 @@ def totp_confirm(*, actor: User, code: str) -> None:
     if device is None:
         raise Conflict("Start the second-factor set-up first.")
     if not pyotp.TOTP(device.secret).verify((code or "").strip(), for_time=clock.now(), valid_window=1):
-        raise ValidationFailed("The code does not match; check the time on your device and try again.", field="code")
+        raise ValidationFailed(
+            "The code does not match; check the time on your device and try again.", field="code"
+        )
     device.confirmed_at = clock.now()
     device.save(update_fields=["confirmed_at"])
     ledger_append(actor=actor, record=device, action="create", event="totp:confirm")
@@ -314,8 +379,9 @@ def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
         raise ValidationFailed("Give the token a name saying which integration uses it.", field="name")
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=actor, name=name.strip(), prefix=prefix, digest=_digest(secret),
-                                    created_at=clock.now())
+    token = ApiToken.objects.create(
+        user=actor, name=name.strip(), prefix=prefix, digest=_digest(secret), created_at=clock.now()
+    )
     ledger_append(actor=actor, record=token, action="create", event="token:create")
     return token, f"cc_{prefix}_{secret}"
 

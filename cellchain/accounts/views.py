@@ -25,7 +25,9 @@ def _client_ip(request: HttpRequest) -> str | None:
 
 def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return "/"
 
@@ -43,11 +45,19 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.sign_in_check(username=form.cleaned_data["username"],
-                                          password=form.cleaned_data["password"], ip=_client_ip(request))
+            user = services.sign_in_check(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                ip=_client_ip(request),
+            )
         except ServiceError:
-            form.add_error(None, _("The username or password is wrong, or the account is locked. "
-                                   "Try again, or ask your site administrator."))
+            form.add_error(
+                None,
+                _(
+                    "The username or password is wrong, or the account is locked. "
+                    "Try again, or ask your site administrator."
+                ),
+            )
             return render(request, "accounts/sign_in.html", {"form": form}, status=401)
         if services.totp_required(user):
             request.session[PENDING_MFA] = user.pk

@@ -16,7 +16,7 @@ from cellchain.accounts.models import Organisation, Qualification, Site, User
 from cellchain.accounts.roles import Role
 from cellchain.core import clock
 
-DEMO_PASSWORD = "cellchain-demo-2026"  # printed by `make demo`; never used outside the demo database
+DEMO_PASSWORD = "cellchain-demo-2026"  # noqa: S105 — printed by `make demo`; never used outside the demo database
 
 ORGANISATIONS = [
     # code, name, English name, kind
@@ -35,33 +35,112 @@ SITES = [
 
 # username, printed name, site, roles, qualification codes
 PEOPLE = [
-    ("qa_li", "李娜 Li Na", "shenghe-prod", (Role.QA,), ("release", "deviation_disposition", "line_clearance")),
-    ("qa_guo", "郭伟 Guo Wei", "shenghe-prod", (Role.QA,), ("release", "deviation_disposition", "line_clearance")),
-    ("qc_zhang", "张敏 Zhang Min", "shenghe-qc", (Role.QC_ANALYST,), ("qc_testing", "flow_cytometry", "ddpcr")),
+    (
+        "qa_li",
+        "李娜 Li Na",
+        "shenghe-prod",
+        (Role.QA,),
+        ("release", "deviation_disposition", "line_clearance"),
+    ),
+    (
+        "qa_guo",
+        "郭伟 Guo Wei",
+        "shenghe-prod",
+        (Role.QA,),
+        ("release", "deviation_disposition", "line_clearance"),
+    ),
+    (
+        "qc_zhang",
+        "张敏 Zhang Min",
+        "shenghe-qc",
+        (Role.QC_ANALYST,),
+        ("qc_testing", "flow_cytometry", "ddpcr"),
+    ),
     ("qc_he", "何静 He Jing", "shenghe-qc", (Role.QC_ANALYST,), ("qc_testing", "flow_cytometry", "ddpcr")),
-    ("operator_chen", "陈强 Chen Qiang", "shenghe-prod", (Role.PRODUCTION_OPERATOR,),
-     ("manufacturing", "line_clearance", "labelling", "custody")),
-    ("operator_wu", "吴磊 Wu Lei", "shenghe-prod", (Role.PRODUCTION_OPERATOR,),
-     ("manufacturing", "line_clearance", "labelling", "custody")),
+    (
+        "operator_chen",
+        "陈强 Chen Qiang",
+        "shenghe-prod",
+        (Role.PRODUCTION_OPERATOR,),
+        ("manufacturing", "line_clearance", "labelling", "custody"),
+    ),
+    (
+        "operator_wu",
+        "吴磊 Wu Lei",
+        "shenghe-prod",
+        (Role.PRODUCTION_OPERATOR,),
+        ("manufacturing", "line_clearance", "labelling", "custody"),
+    ),
     ("logistics_zhao", "赵刚 Zhao Gang", "shenghe-prod", (Role.LOGISTICS,), ("packing", "custody")),
     ("logistics_qian", "钱芳 Qian Fang", "shenghe-prod", (Role.LOGISTICS,), ("packing", "custody")),
     ("admin_shenghe", "孙洁 Sun Jie", "shenghe-prod", (Role.SITE_ADMIN,), ()),
     ("auditor_shenghe", "周明 Zhou Ming", "shenghe-prod", (Role.AUDITOR,), ()),
-    ("physician_wang", "王医生 Dr Wang Jun", "xiehe-main", (Role.PHYSICIAN,),
-     ("consent", "ar_assessment", "outcome_evaluation", "infusion", "cell_therapy")),
-    ("physician_lin", "林医生 Dr Lin Hua", "xiehe-main", (Role.PHYSICIAN,),
-     ("consent", "ar_assessment", "outcome_evaluation", "infusion", "cell_therapy")),
-    ("nurse_wang", "王护士 Nurse Wang Fang", "xiehe-main", (Role.NURSE,), ("infusion", "labelling", "custody")),
+    (
+        "physician_wang",
+        "王医生 Dr Wang Jun",
+        "xiehe-main",
+        (Role.PHYSICIAN,),
+        ("consent", "ar_assessment", "outcome_evaluation", "infusion", "cell_therapy"),
+    ),
+    (
+        "physician_lin",
+        "林医生 Dr Lin Hua",
+        "xiehe-main",
+        (Role.PHYSICIAN,),
+        ("consent", "ar_assessment", "outcome_evaluation", "infusion", "cell_therapy"),
+    ),
+    (
+        "nurse_wang",
+        "王护士 Nurse Wang Fang",
+        "xiehe-main",
+        (Role.NURSE,),
+        ("infusion", "labelling", "custody"),
+    ),
     ("nurse_zhou", "周护士 Nurse Zhou Li", "xiehe-main", (Role.NURSE,), ("infusion", "labelling", "custody")),
-    ("pharmacist_liu", "刘药师 Pharmacist Liu Yang", "xiehe-main", (Role.PHARMACIST,), ("stock", "receipt", "custody")),
-    ("pharmacist_ma", "马药师 Pharmacist Ma Lan", "xiehe-main", (Role.PHARMACIST,), ("stock", "receipt", "custody")),
-    ("apheresis_sun", "孙技师 Sun Tao", "xiehe-main", (Role.APHERESIS_OPERATOR,), ("apheresis", "labelling", "custody")),
-    ("apheresis_gao", "高技师 Gao Yan", "xiehe-main", (Role.APHERESIS_OPERATOR,), ("apheresis", "labelling", "custody")),
-    ("coordinator_zhou", "周协调员 Zhou Ping", "xiehe-main", (Role.COORDINATOR,), ("coordination", "receipt")),
+    (
+        "pharmacist_liu",
+        "刘药师 Pharmacist Liu Yang",
+        "xiehe-main",
+        (Role.PHARMACIST,),
+        ("stock", "receipt", "custody"),
+    ),
+    (
+        "pharmacist_ma",
+        "马药师 Pharmacist Ma Lan",
+        "xiehe-main",
+        (Role.PHARMACIST,),
+        ("stock", "receipt", "custody"),
+    ),
+    (
+        "apheresis_sun",
+        "孙技师 Sun Tao",
+        "xiehe-main",
+        (Role.APHERESIS_OPERATOR,),
+        ("apheresis", "labelling", "custody"),
+    ),
+    (
+        "apheresis_gao",
+        "高技师 Gao Yan",
+        "xiehe-main",
+        (Role.APHERESIS_OPERATOR,),
+        ("apheresis", "labelling", "custody"),
+    ),
+    (
+        "coordinator_zhou",
+        "周协调员 Zhou Ping",
+        "xiehe-main",
+        (Role.COORDINATOR,),
+        ("coordination", "receipt"),
+    ),
     ("admin_xiehe", "何晓 He Xiao", "xiehe-main", (Role.SITE_ADMIN,), ()),
     ("auditor_xiehe", "陆敏 Lu Min", "xiehe-main", (Role.AUDITOR,), ()),
-    ("physician_chen", "陈医生 Dr Chen Yu", "renji-east", (Role.PHYSICIAN,),
-     ("consent", "ar_assessment", "outcome_evaluation", "infusion", "cell_therapy")),
+    (
+        "physician_chen",
+        "陈医生 Dr Chen Yu",
+        "renji-east",
+        (Role.PHYSICIAN,),
+        ("consent", "ar_assessment", "outcome_evaluation", "infusion", "cell_therapy"),
+    ),
     ("nurse_li", "李护士 Nurse Li Qing", "renji-east", (Role.NURSE,), ("infusion", "custody")),
     ("coordinator_xu", "徐协调员 Xu Lei", "renji-east", (Role.COORDINATOR,), ("coordination", "receipt")),
 ]
@@ -84,23 +163,40 @@ def build_world(*, password: str = DEMO_PASSWORD, qualification_years: int = 2) 
     for code, name, name_en, kind in ORGANISATIONS:
         org = Organisation.objects.filter(code=code).first()
         world.organisations[code] = org or services.organisation_create(
-            actor=None, code=code, name=name, name_en=name_en, kind=kind)
+            actor=None, code=code, name=name, name_en=name_en, kind=kind
+        )
     for code, org_code, name, facility_id in SITES:
         site = Site.objects.filter(code=code).first()
         world.sites[code] = site or services.site_create(
-            actor=None, organisation=world.organisations[org_code], code=code, name=name, facility_id=facility_id)
+            actor=None,
+            organisation=world.organisations[org_code],
+            code=code,
+            name=name,
+            facility_id=facility_id,
+        )
     today = clock.now().date()
     for username, printed_name, site_code, roles, qualifications in PEOPLE:
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = services.user_create(actor=None, username=username, printed_name=printed_name,
-                                        site=world.sites[site_code], password=password,
-                                        email=f"{username}@example.org", roles=tuple(roles))
+            user = services.user_create(
+                actor=None,
+                username=username,
+                printed_name=printed_name,
+                site=world.sites[site_code],
+                password=password,
+                email=f"{username}@example.org",
+                roles=tuple(roles),
+            )
             for code in qualifications:
                 services.qualification_grant(
-                    actor=None, user=user, code=code, title=code.replace("_", " ").capitalize(),
+                    actor=None,
+                    user=user,
+                    code=code,
+                    title=code.replace("_", " ").capitalize(),
                     valid_from=today - dt.timedelta(days=30),
                     valid_until=today + dt.timedelta(days=365 * qualification_years),
-                    kind=Qualification.Kind.TRAINING, evidence="demo training record")
+                    kind=Qualification.Kind.TRAINING,
+                    evidence="demo training record",
+                )
         world.people[username] = user
     return world

@@ -15,7 +15,9 @@ class ServiceError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field

@@ -7,7 +7,10 @@ import re
 
 _PATTERNS = [
     (re.compile(r"(cc_[A-Za-z0-9]{6,}_)[A-Za-z0-9_\-]+"), r"\1[redacted]"),
-    (re.compile(r"(?i)(password|passwd|secret|token|authorization)(\W{1,3})([^\s&,;'\"]+)"), r"\1\2[redacted]"),
+    (
+        re.compile(r"(?i)(password|passwd|secret|token|authorization)(\W{1,3})([^\s&,;'\"]+)"),
+        r"\1\2[redacted]",
+    ),
     (re.compile(r"(?i)(bearer\s+)\S+"), r"\1[redacted]"),
 ]
 

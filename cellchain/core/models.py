@@ -16,7 +16,9 @@ class ApprovedProduct(models.Model):
     authority = models.CharField(_("authority"), max_length=10)
     approval_date = models.CharField(_("approval date (as printed)"), max_length=60)
     indications = models.CharField(_("indications"), max_length=200)
-    source = models.CharField(_("source"), max_length=200, default="Shi L, Wang Y, Lü L. CAR-T细胞的生产与质控, Table 1")
+    source = models.CharField(
+        _("source"), max_length=200, default="Shi L, Wang Y, Lü L. CAR-T细胞的生产与质控, Table 1"
+    )
 
     class Meta:
         verbose_name = _("approved CAR-T product")

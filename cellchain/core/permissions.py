@@ -23,8 +23,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Core's own grant: the approved-products reference list is readable by every role (P-T1).
 GRANTS = {
     "core.view_reference": {
-        "qa", "qc_analyst", "production_operator", "logistics", "physician", "nurse", "pharmacist",
-        "apheresis_operator", "coordinator", "site_admin", "auditor",
+        "qa",
+        "qc_analyst",
+        "production_operator",
+        "logistics",
+        "physician",
+        "nurse",
+        "pharmacist",
+        "apheresis_operator",
+        "coordinator",
+        "site_admin",
+        "auditor",
     },
 }
 

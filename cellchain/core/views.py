@@ -27,7 +27,9 @@ def health(request: HttpRequest) -> JsonResponse:
     """Liveness and database reachability, with the server's UTC time for clock-drift monitoring (item 8)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok", "database": connection.vendor, "server_time_utc": clock.now().isoformat()})
+    return JsonResponse(
+        {"status": "ok", "database": connection.vendor, "server_time_utc": clock.now().isoformat()}
+    )
 
 
 @requires("core.view_reference")
@@ -42,24 +44,42 @@ def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpR
 
 
 def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return _error(request, 400, _("Bad request"), _("The request could not be understood. Go back and try again."))
+    return _error(
+        request, 400, _("Bad request"), _("The request could not be understood. Go back and try again.")
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return _error(request, 403, _("Not allowed"),
-                  _("Your role does not allow this page or action. Ask your site administrator if you need it."))
+    return _error(
+        request,
+        403,
+        _("Not allowed"),
+        _("Your role does not allow this page or action. Ask your site administrator if you need it."),
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return _error(request, 404, _("Not found"), _("There is no such page or record, or it is not visible to you."))
+    return _error(
+        request, 404, _("Not found"), _("There is no such page or record, or it is not visible to you.")
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error(request, 500, _("Something went wrong"),
-                  _("The action was not completed and nothing was saved. Please try again; if it happens again, "
-                    "tell your site administrator the time it happened."))
+    return _error(
+        request,
+        500,
+        _("Something went wrong"),
+        _(
+            "The action was not completed and nothing was saved. Please try again; if it happens again, "
+            "tell your site administrator the time it happened."
+        ),
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return _error(request, 403, _("Form expired"),
-                  _("This form was open too long or came from elsewhere. Reload the page and submit it again."))
+    return _error(
+        request,
+        403,
+        _("Form expired"),
+        _("This form was open too long or came from elsewhere. Reload the page and submit it again."),
+    )

@@ -74,7 +74,9 @@ api = NinjaAPI(
 
 
 def _error(request: HttpRequest, status: int, message: str, code: str, detail: Any = None) -> HttpResponse:
-    return api.create_response(request, {"message": message, "code": code, "detail": detail or {}}, status=status)
+    return api.create_response(
+        request, {"message": message, "code": code, "detail": detail or {}}, status=status
+    )
 
 
 @api.exception_handler(ServiceError)
@@ -84,16 +86,27 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    problems = [{"where": ".".join(str(p) for p in e.get("loc", [])), "why": e.get("msg", "")} for e in exc.errors]
+    problems = [
+        {"where": ".".join(str(p) for p in e.get("loc", [])), "why": e.get("msg", "")} for e in exc.errors
+    ]
     first = problems[0] if problems else {"where": "body", "why": "invalid"}
-    return _error(request, 422, f"Invalid input at {first['where']}: {first['why']}", "invalid_input",
-                  {"errors": problems})
+    return _error(
+        request,
+        422,
+        f"Invalid input at {first['where']}: {first['why']}",
+        "invalid_input",
+        {"errors": problems},
+    )
 
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "Sign in or send a valid API token (Authorization: Bearer cc_...).",
-                  "authentication_required")
+    return _error(
+        request,
+        401,
+        "Sign in or send a valid API token (Authorization: Bearer cc_...).",
+        "authentication_required",
+    )
 
 
 @api.exception_handler(PermissionDenied)

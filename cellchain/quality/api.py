@@ -1,6 +1,5 @@
 """JSON API: deviations and notifications."""
 
-
 import datetime as dt
 
 from django.http import HttpRequest

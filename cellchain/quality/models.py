@@ -37,26 +37,41 @@ class Deviation(RegulatedModel):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"))
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="deviations", verbose_name=_("site"))
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="deviations", verbose_name=_("site")
+    )
     # The record it concerns (any context): type + id, as in the ledger.
     subject_type = models.CharField(_("concerns record type"), max_length=80, blank=True)
     subject_id = models.CharField(_("concerns record id"), max_length=64, blank=True)
     blocks_subject = models.BooleanField(_("blocks the record until dispositioned"), default=True)
     opened_at = models.DateTimeField(_("opened at"))
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+",
-                                  verbose_name=_("opened by"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
     investigation = models.TextField(_("investigation"), blank=True)
     disposition = models.TextField(_("disposition"), blank=True)
     capa = models.TextField(_("corrective and preventive action"), blank=True)
     dispositioned_at = models.DateTimeField(_("dispositioned at"), null=True, blank=True)
-    dispositioned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                         related_name="+", verbose_name=_("dispositioned by"))
+    dispositioned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dispositioned by"),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("deviation")
         ordering = ["-opened_at"]
-        indexes = [models.Index(fields=["subject_type", "subject_id", "status"], name="deviation_subject_idx")]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "status"], name="deviation_subject_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
@@ -65,21 +80,37 @@ class Deviation(RegulatedModel):
 class Notification(RegulatedModel):
     """A message to an organisation (optionally one site and role), acknowledged by a named person."""
 
-    recipient_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="notifications",
-                                               verbose_name=_("to organisation"))
-    recipient_site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                       verbose_name=_("to site"))
+    recipient_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="notifications",
+        verbose_name=_("to organisation"),
+    )
+    recipient_site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("to site")
+    )
     recipient_role = models.CharField(_("to role"), max_length=30, blank=True)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
     subject_type = models.CharField(_("concerns record type"), max_length=80, blank=True)
     subject_id = models.CharField(_("concerns record id"), max_length=64, blank=True)
     sent_at = models.DateTimeField(_("sent at"))
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+",
-                                verbose_name=_("sent by"))
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+", verbose_name=_("acknowledged by"))
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
 
     class Meta:
         verbose_name = _("notification")

@@ -3,10 +3,28 @@
 from cellchain.accounts.roles import Role
 
 GRANTS = {
-    "quality.view_deviations": {Role.QA, Role.AUDITOR, Role.QC_ANALYST, Role.PRODUCTION_OPERATOR, Role.PHYSICIAN,
-                                Role.COORDINATOR, Role.PHARMACIST, Role.NURSE, Role.LOGISTICS},
+    "quality.view_deviations": {
+        Role.QA,
+        Role.AUDITOR,
+        Role.QC_ANALYST,
+        Role.PRODUCTION_OPERATOR,
+        Role.PHYSICIAN,
+        Role.COORDINATOR,
+        Role.PHARMACIST,
+        Role.NURSE,
+        Role.LOGISTICS,
+    },
     "quality.disposition_deviation": {Role.QA},
-    "quality.acknowledge_notification": {Role.QA, Role.PHYSICIAN, Role.COORDINATOR, Role.PHARMACIST, Role.NURSE,
-                                         Role.LOGISTICS, Role.QC_ANALYST, Role.PRODUCTION_OPERATOR,
-                                         Role.APHERESIS_OPERATOR, Role.SITE_ADMIN},
+    "quality.acknowledge_notification": {
+        Role.QA,
+        Role.PHYSICIAN,
+        Role.COORDINATOR,
+        Role.PHARMACIST,
+        Role.NURSE,
+        Role.LOGISTICS,
+        Role.QC_ANALYST,
+        Role.PRODUCTION_OPERATOR,
+        Role.APHERESIS_OPERATOR,
+        Role.SITE_ADMIN,
+    },
 }

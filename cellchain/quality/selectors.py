@@ -11,8 +11,9 @@ from cellchain.quality.models import Deviation, Notification
 
 def deviations_visible_to(viewer: Any) -> QuerySet[Deviation]:
     """Deviations of the viewer's organisation."""
-    return (Deviation.objects.filter(site__organisation_id=viewer.organisation_id)
-            .select_related("site", "opened_by", "dispositioned_by"))
+    return Deviation.objects.filter(site__organisation_id=viewer.organisation_id).select_related(
+        "site", "opened_by", "dispositioned_by"
+    )
 
 
 def notifications_for(viewer: Any) -> QuerySet[Notification]:

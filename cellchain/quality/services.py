@@ -25,50 +25,81 @@ def _next_number(site: Site) -> str:
 
 @transaction.atomic
 def deviation_open(
-    *, actor: Any | None, site: Site, kind: str, title: str, description: str, subject: Any | None = None,
-    blocks_subject: bool = True, notify_qa: bool = True,
+    *,
+    actor: Any | None,
+    site: Site,
+    kind: str,
+    title: str,
+    description: str,
+    subject: Any | None = None,
+    blocks_subject: bool = True,
+    notify_qa: bool = True,
 ) -> Deviation:
     """Open a deviation about `subject` (any regulated record) and tell the site's QA."""
     if kind not in Deviation.Kind.values:
         raise ValidationFailed(f"Unknown deviation kind {kind!r}.", field="kind")
     deviation = Deviation.objects.create(
-        number=_next_number(site), kind=kind, title=title[:200], description=description, site=site,
+        number=_next_number(site),
+        kind=kind,
+        title=title[:200],
+        description=description,
+        site=site,
         subject_type=subject.ledger_record_type() if subject is not None else "",
-        subject_id=str(subject.pk) if subject is not None else "", blocks_subject=blocks_subject,
-        opened_at=clock.now(), opened_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+        subject_id=str(subject.pk) if subject is not None else "",
+        blocks_subject=blocks_subject,
+        opened_at=clock.now(),
+        opened_by=actor if actor is not None and getattr(actor, "pk", None) else None,
     )
     ledger_append(actor=actor, record=deviation, action="create", event=f"deviation:open:{kind}")
     if notify_qa:
-        notification_send(actor=actor, organisation=site.organisation, site=site, role=Role.QA,
-                          subject=f"{deviation.number}: {deviation.title}", body=description, about=deviation)
+        notification_send(
+            actor=actor,
+            organisation=site.organisation,
+            site=site,
+            role=Role.QA,
+            subject=f"{deviation.number}: {deviation.title}",
+            body=description,
+            about=deviation,
+        )
     return deviation
 
 
 def open_blocking_deviations(subject: Any) -> list[Deviation]:
     """Return the open deviations that block `subject` (a step cannot complete while any exists)."""
     return list(
-        Deviation.objects.filter(subject_type=subject.ledger_record_type(), subject_id=str(subject.pk),
-                                 blocks_subject=True, voided_at__isnull=True)
-        .exclude(status__in=[Deviation.Status.DISPOSITIONED, Deviation.Status.CLOSED])
+        Deviation.objects.filter(
+            subject_type=subject.ledger_record_type(),
+            subject_id=str(subject.pk),
+            blocks_subject=True,
+            voided_at__isnull=True,
+        ).exclude(status__in=[Deviation.Status.DISPOSITIONED, Deviation.Status.CLOSED])
     )
 
 
 @transaction.atomic
-def deviation_disposition(*, actor: Any, deviation: Deviation, investigation: str, disposition: str,
-                          capa: str = "") -> Deviation:
+def deviation_disposition(
+    *, actor: Any, deviation: Deviation, investigation: str, disposition: str, capa: str = ""
+) -> Deviation:
     """QA records the investigation and disposition; only then is the subject released from the block."""
     if Role.QA not in user_roles(actor):
         raise NotAllowed("Only quality assurance can disposition a deviation.")
     if deviation.status != Deviation.Status.OPEN:
         raise Conflict(f"{deviation.number} is already {deviation.get_status_display()}.")
     if not investigation.strip() or not disposition.strip():
-        raise ValidationFailed("Both the investigation and the disposition are required.", field="disposition")
+        raise ValidationFailed(
+            "Both the investigation and the disposition are required.", field="disposition"
+        )
     deviation.investigation, deviation.disposition, deviation.capa = investigation, disposition, capa
     deviation.status = Deviation.Status.DISPOSITIONED
     deviation.dispositioned_at, deviation.dispositioned_by = clock.now(), actor
     deviation.save()
-    ledger_append(actor=actor, record=deviation, action="amend", event="deviation:disposition",
-                  reason="disposition recorded")
+    ledger_append(
+        actor=actor,
+        record=deviation,
+        action="amend",
+        event="deviation:disposition",
+        reason="disposition recorded",
+    )
     return deviation
 
 
@@ -85,14 +116,26 @@ def deviation_close(*, actor: Any, deviation: Deviation, reason: str = "CAPA com
 
 @transaction.atomic
 def notification_send(
-    *, actor: Any | None, organisation: Organisation, subject: str, body: str, site: Site | None = None,
-    role: str = "", about: Any | None = None, email: bool = True,
+    *,
+    actor: Any | None,
+    organisation: Organisation,
+    subject: str,
+    body: str,
+    site: Site | None = None,
+    role: str = "",
+    about: Any | None = None,
+    email: bool = True,
 ) -> Notification:
     """Record a message to an organisation and e-mail its users after commit (never inside the transaction)."""
     note = Notification.objects.create(
-        recipient_organisation=organisation, recipient_site=site, recipient_role=role, subject=subject[:200],
-        body=body, subject_type=about.ledger_record_type() if about is not None else "",
-        subject_id=str(about.pk) if about is not None else "", sent_at=clock.now(),
+        recipient_organisation=organisation,
+        recipient_site=site,
+        recipient_role=role,
+        subject=subject[:200],
+        body=body,
+        subject_type=about.ledger_record_type() if about is not None else "",
+        subject_id=str(about.pk) if about is not None else "",
+        sent_at=clock.now(),
         sent_by=actor if actor is not None and getattr(actor, "pk", None) else None,
     )
     ledger_append(actor=actor, record=note, action="create", event="notification:send")
@@ -106,7 +149,9 @@ def _email(note: Notification) -> None:
     if note.recipient_site_id:
         users = users.filter(site_id=note.recipient_site_id)
     if note.recipient_role:
-        users = users.filter(role_assignments__role=note.recipient_role, role_assignments__revoked_at__isnull=True)
+        users = users.filter(
+            role_assignments__role=note.recipient_role, role_assignments__revoked_at__isnull=True
+        )
     addresses = sorted({u.email for u in users})
     if addresses:
         send_mail(f"[CellChain] {note.subject}", note.body, None, addresses, fail_silently=True)
@@ -121,6 +166,11 @@ def notification_acknowledge(*, actor: Any, notification: Notification) -> Notif
         raise Conflict("This notification was already acknowledged.")
     notification.acknowledged_at, notification.acknowledged_by = clock.now(), actor
     notification.save(update_fields=["acknowledged_at", "acknowledged_by"])
-    ledger_append(actor=actor, record=notification, action="amend", event="notification:acknowledge",
-                  reason="acknowledged")
+    ledger_append(
+        actor=actor,
+        record=notification,
+        action="amend",
+        event="notification:acknowledge",
+        reason="acknowledged",
+    )
     return notification

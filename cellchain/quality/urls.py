@@ -7,5 +7,9 @@ urlpatterns = [
     path("deviations/", views.deviations, name="deviations"),
     path("deviations/<int:deviation_id>/", views.deviation_detail, name="deviation"),
     path("notifications/", views.notifications, name="notifications"),
-    path("notifications/<int:notification_id>/acknowledge/", views.notification_acknowledge, name="notification_ack"),
+    path(
+        "notifications/<int:notification_id>/acknowledge/",
+        views.notification_acknowledge,
+        name="notification_ack",
+    ),
 ]

@@ -40,8 +40,11 @@ def deviation_detail(request: HttpRequest, deviation_id: int) -> HttpResponse:
             except ServiceError as exc:
                 form.add_error(None, exc.message)
     can_disposition = has_permission(request.user, "quality.disposition_deviation")
-    return render(request, "quality/deviation.html",
-                  {"deviation": deviation, "form": form, "can_disposition": can_disposition})
+    return render(
+        request,
+        "quality/deviation.html",
+        {"deviation": deviation, "form": form, "can_disposition": can_disposition},
+    )
 
 
 @requires(SIGNED_IN)

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _without_tokens(response: Any, username: str) -> str:
-    return re.sub(r'(csrfmiddlewaretoken" value="|X-CSRFToken": ")[^"]+', "", response.content.decode()).replace(
-        username, "")
+    return re.sub(
+        r'(csrfmiddlewaretoken" value="|X-CSRFToken": ")[^"]+', "", response.content.decode()
+    ).replace(username, "")
 
 
 def _sign_in(client: Client, username: str, password: str) -> Any:
@@ -58,10 +59,15 @@ class TestSignIn:
             assert LoginEvent.objects.filter(username="nurse_wang", outcome="lockout").count() == 1
             assert LoginEvent.objects.filter(username="nurse_wang", outcome="locked").count() == 1
         with clock.frozen(start + dt.timedelta(minutes=16)):
-            assert services.sign_in_check(username="nurse_wang", password=PERSONA_PASSWORD) == world["nurse_wang"]
+            assert (
+                services.sign_in_check(username="nurse_wang", password=PERSONA_PASSWORD)
+                == world["nurse_wang"]
+            )
 
     def test_deactivated_user_cannot_sign_in(self, world: Any) -> None:
-        services.user_deactivate(actor=world["admin_xiehe"], user=world["nurse_zhou"], reason="left the hospital")
+        services.user_deactivate(
+            actor=world["admin_xiehe"], user=world["nurse_zhou"], reason="left the hospital"
+        )
         with pytest.raises(AuthenticationRequired):
             services.sign_in_check(username="nurse_zhou", password=PERSONA_PASSWORD)
 
@@ -77,7 +83,9 @@ class TestSessionTimeout:
         client = client_for("physician_wang")
         assert client.get("/").status_code == 200
         session = client.session
-        session["cellchain_last_seen"] = session["cellchain_last_seen"] - settings.CELLCHAIN_IDLE_TIMEOUT_SECONDS - 1
+        session["cellchain_last_seen"] = (
+            session["cellchain_last_seen"] - settings.CELLCHAIN_IDLE_TIMEOUT_SECONDS - 1
+        )
         session.save()
         response = client.get("/")
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
@@ -91,28 +99,48 @@ class TestSessionTimeout:
 class TestPasswords:
     @pytest.mark.argon2
     def test_passwords_are_hashed_with_argon2id(self, world: Any) -> None:
-        user = services.user_create(actor=None, username="new_nurse", printed_name="New Nurse",
-                                    site=world.sites["xiehe-main"], password="a-long-enough-pass-9")
+        user = services.user_create(
+            actor=None,
+            username="new_nurse",
+            printed_name="New Nurse",
+            site=world.sites["xiehe-main"],
+            password="a-long-enough-pass-9",
+        )
         assert user.password.startswith("argon2$argon2id$")
         assert identify_hasher(user.password).algorithm == "argon2"
 
     def test_short_and_common_passwords_are_refused(self, world: Any) -> None:
         for password in ("short", "password1234", "12345678901234"):
             with pytest.raises(ValidationFailed):
-                services.user_create(actor=None, username=f"u{len(password)}", printed_name="X",
-                                     site=world.sites["xiehe-main"], password=password)
+                services.user_create(
+                    actor=None,
+                    username=f"u{len(password)}",
+                    printed_name="X",
+                    site=world.sites["xiehe-main"],
+                    password=password,
+                )
         assert not User.objects.filter(username__startswith="u1").exists()
 
     def test_password_longer_than_64_is_refused(self, world: Any) -> None:
         with pytest.raises(ValidationFailed, match="too long"):
-            services.user_create(actor=None, username="longpw", printed_name="X", site=world.sites["xiehe-main"],
-                                 password="x" * 65)
+            services.user_create(
+                actor=None,
+                username="longpw",
+                printed_name="X",
+                site=world.sites["xiehe-main"],
+                password="x" * 65,
+            )
 
     def test_a_former_username_cannot_be_registered_again(self, world: Any) -> None:
         services.user_deactivate(actor=world["admin_xiehe"], user=world["nurse_zhou"], reason="left")
         with pytest.raises(Conflict):
-            services.user_create(actor=None, username="NURSE_ZHOU", printed_name="Another", password="x" * 20,
-                                 site=world.sites["xiehe-main"])
+            services.user_create(
+                actor=None,
+                username="NURSE_ZHOU",
+                printed_name="Another",
+                password="x" * 20,
+                site=world.sites["xiehe-main"],
+            )
 
 
 class TestRoles:
@@ -199,7 +227,9 @@ class TestBadInput:
         assert b"Traceback" not in response.content
 
     def test_malformed_json_gets_a_clear_json_error(self, client_for: Any) -> None:
-        response = client_for("qa_li").post("/api/accounts/tokens", data="{not json", content_type="application/json")
+        response = client_for("qa_li").post(
+            "/api/accounts/tokens", data="{not json", content_type="application/json"
+        )
         assert response.status_code in (400, 422)
         assert "message" in response.json()
 
@@ -219,13 +249,20 @@ class TestBadInput:
 
         before = (User.objects.count(), LedgerEntry.objects.count())
         with pytest.raises(ValidationFailed):
-            services.user_create(actor=None, username="half", printed_name="Half", site=world.sites["xiehe-main"],
-                                 password="x" * 20, roles=("no-such-role",))
+            services.user_create(
+                actor=None,
+                username="half",
+                printed_name="Half",
+                site=world.sites["xiehe-main"],
+                password="x" * 20,
+                roles=("no-such-role",),
+            )
         assert (User.objects.count(), LedgerEntry.objects.count()) == before
 
 
 def test_json_error_shape_is_the_same_everywhere(client_for: Any) -> None:
-    response = client_for("nurse_wang").post("/api/quality/deviations/1/disposition", data=json.dumps({}),
-                                             content_type="application/json")
+    response = client_for("nurse_wang").post(
+        "/api/quality/deviations/1/disposition", data=json.dumps({}), content_type="application/json"
+    )
     assert response.status_code == 403
     assert set(response.json()) == {"message", "code", "detail"}

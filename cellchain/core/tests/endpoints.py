@@ -16,8 +16,13 @@ THIRD_PARTY = {
     "api:openapi-view": "public",
     "api:api-root": "public",  # ninja's root placeholder: always 404
 }
-DUMMY = {"int": "999999", "str": "none", "slug": "none", "uuid": "00000000-0000-0000-0000-000000000000",
-         "path": "none"}
+DUMMY = {
+    "int": "999999",
+    "str": "none",
+    "slug": "none",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+    "path": "none",
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,9 @@ def endpoints() -> list[Endpoint]:
         if view is not None:
             for op in view.operations:
                 permission = getattr(op.view_func, "cellchain_permission", None)
-                found.append(Endpoint(f"{name}[{','.join(op.methods)}]", path, tuple(op.methods), permission, True))
+                found.append(
+                    Endpoint(f"{name}[{','.join(op.methods)}]", path, tuple(op.methods), permission, True)
+                )
             continue
         permission = getattr(callback, "cellchain_permission", THIRD_PARTY.get(name))
         found.append(Endpoint(name, path, ("GET",), permission, False))

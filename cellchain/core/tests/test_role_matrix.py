@@ -17,10 +17,17 @@ from cellchain.core.permissions import PUBLIC, SIGNED_IN, roles_for
 from cellchain.core.tests.endpoints import Endpoint, endpoints
 
 PERSONA_OF_ROLE = {
-    Role.QA: "qa_li", Role.QC_ANALYST: "qc_zhang", Role.PRODUCTION_OPERATOR: "operator_chen",
-    Role.LOGISTICS: "logistics_zhao", Role.PHYSICIAN: "physician_wang", Role.NURSE: "nurse_wang",
-    Role.PHARMACIST: "pharmacist_liu", Role.APHERESIS_OPERATOR: "apheresis_sun",
-    Role.COORDINATOR: "coordinator_zhou", Role.SITE_ADMIN: "admin_shenghe", Role.AUDITOR: "auditor_xiehe",
+    Role.QA: "qa_li",
+    Role.QC_ANALYST: "qc_zhang",
+    Role.PRODUCTION_OPERATOR: "operator_chen",
+    Role.LOGISTICS: "logistics_zhao",
+    Role.PHYSICIAN: "physician_wang",
+    Role.NURSE: "nurse_wang",
+    Role.PHARMACIST: "pharmacist_liu",
+    Role.APHERESIS_OPERATOR: "apheresis_sun",
+    Role.COORDINATOR: "coordinator_zhou",
+    Role.SITE_ADMIN: "admin_shenghe",
+    Role.AUDITOR: "auditor_xiehe",
 }
 ALL = endpoints()
 
@@ -56,7 +63,9 @@ def test_signed_out_visitor_reaches_only_public_endpoints(world: Any) -> None:
             continue
         response = _request(client, endpoint)
         expected = (401,) if endpoint.is_api else (302,)
-        assert response.status_code in expected, f"{endpoint.name} {endpoint.path} gave {response.status_code}"
+        assert response.status_code in expected, (
+            f"{endpoint.name} {endpoint.path} gave {response.status_code}"
+        )
         if not endpoint.is_api:
             assert "/accounts/login/" in response["Location"]
 

@@ -14,4 +14,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self.stdout.write(f"Sign in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}' as one of:")
         for username, printed_name, site, roles, _q in PEOPLE:
-            self.stdout.write(f"  {username:<18} {', '.join(str(r) for r in roles):<22} {site:<14} {printed_name}")
+            self.stdout.write(
+                f"  {username:<18} {', '.join(str(r) for r in roles):<22} {site:<14} {printed_name}"
+            )
