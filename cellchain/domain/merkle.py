@@ -168,6 +168,23 @@ def consistency_proof(old_size: int, new_size: int, read: NodeReader) -> list[by
     return path
 
 
+def nodes_needed(compute: Callable[[NodeReader], object]) -> list[tuple[int, int]]:
+    """The ``(level, index)`` nodes ``compute`` will read, so a database can fetch them in one query.
+
+    Which nodes ``root``, ``inclusion_proof`` and ``consistency_proof`` read depends only on the sizes,
+    never on the hashes, so a dry run with placeholder hashes lists them exactly. Example:
+    ``nodes_needed(lambda read: inclusion_proof(5, 1000, read))``.
+    """
+    wanted: dict[tuple[int, int], None] = {}
+
+    def record(level: int, index: int) -> bytes:
+        wanted[(level, index)] = None
+        return bytes(HASH_SIZE)
+
+    compute(record)
+    return list(wanted)
+
+
 def inclusion_proof_length(index: int, size: int) -> int:
     """Number of hashes in PATH(index, D[0:size]), for 0 <= index < size."""
     inner = (index ^ (size - 1)).bit_length()
