@@ -288,6 +288,16 @@ class TestVerificationReasons:
             verify_consistency(5, 4, [], bytes.fromhex(ROOTS[5]), bytes.fromhex(ROOTS[4]))
         assert refused.value.code == "sizes_reversed"
 
+    @pytest.mark.parametrize("which", ["old", "new"])
+    def test_consistency_root_of_wrong_size_is_refused_by_name(self, which: str) -> None:
+        old_root, new_root = bytes.fromhex(ROOTS[6]), bytes.fromhex(ROOTS[8])
+        proof = [n(1, 2), n(1, 3), n(2, 0)]
+        verify_consistency(6, 8, proof, old_root, new_root)
+        roots = (old_root[:31], new_root) if which == "old" else (old_root, new_root + b"\x00")
+        with pytest.raises(ProofError, match=f"{which} root is") as refused:
+            verify_consistency(6, 8, proof, *roots)
+        assert refused.value.code == "hash_size"
+
     def test_equal_sizes_with_equal_roots_and_empty_proof_are_consistent(self) -> None:
         verify_consistency(5, 5, [], bytes.fromhex(ROOTS[5]), bytes.fromhex(ROOTS[5]))
 
