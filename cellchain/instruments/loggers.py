@@ -505,7 +505,7 @@ def _fast_iso(
         ns = core.view(f"S{width}").ravel().astype("datetime64[ns]").astype(np.int64)
     except ValueError as exc:
         raise _NotFast from exc
-    return ns / 1e9, offset, off_len > 0
+    return _seconds(ns), offset, off_len > 0
 
 
 def _fast_offsets(
@@ -569,7 +569,14 @@ def _fast_pattern(u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp], patter
         ns = out.view("S19").ravel().astype("datetime64[ns]").astype(np.int64)
     except ValueError as exc:
         raise _NotFast from exc
-    return ns / 1e9
+    return _seconds(ns)
+
+
+def _seconds(ns: npt.NDArray[np.int64]) -> FloatArray:
+    # Whole seconds and the fraction apart: epoch nanoseconds exceed float64's exact integer range.
+    whole, fraction = np.divmod(ns, 1_000_000_000)
+    result: FloatArray = whole.astype(np.float64) + fraction / 1e9
+    return result
 
 
 _DIRECTIVES = {"Y": (4, 0), "m": (2, 5), "d": (2, 8), "H": (2, 11), "M": (2, 14), "S": (2, 17)}
