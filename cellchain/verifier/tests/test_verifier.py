@@ -43,7 +43,7 @@ def entry_bytes(seq: int, viability: float = 92.5) -> bytes:
     return rfc8785.dumps(
         {
             "seq": seq,
-            "time": f"2026-03-01T08:{seq:02d}:00Z",
+            "time": f"2026-03-01T08:{seq // 60:02d}:{seq % 60:02d}Z",
             "actor": {"id": 7, "name": "QA Li", "role": "qa", "site": "SH01"},
             "record": {"type": "manufacturing.batch", "id": str(100 + seq)},
             "action": "batch:release" if seq % 2 else "batch:create",
@@ -57,7 +57,9 @@ def signed_head(entries: list[bytes], size: int, key: Ed25519PrivateKey = LOG_KE
     store = MemoryNodeStore()
     for entry in entries[:size]:
         store.append(entry)
-    head = TreeHead(log_id=LOG_ID, size=size, root=store.root(), time=f"2026-03-01T09:{size:02d}:00Z")
+    head = TreeHead(
+        log_id=LOG_ID, size=size, root=store.root(), time=f"2026-03-01T09:{size // 60:02d}:{size % 60:02d}Z"
+    )
     return {**tree_head_to_json(head), "signature": b64(sign_head(key, head))}
 
 
@@ -287,8 +289,8 @@ class TestForks:
         assert first.message.startswith("heads[1] (size 6") and "heads[2] (size 10" in first.message
         forks = [finding.message for finding in report.failures if finding.check == "consistency"]
         assert forks == [
-            "fork: heads[2] (size 10, 2026-03-01T09:10:00Z) does not extend heads[1] (size 6, "
-            "2026-03-01T09:06:00Z): tree of size 10 is not consistent with the tree of size 6: "
+            "fork: heads[2] (size 10, 2026-03-01T09:00:10Z) does not extend heads[1] (size 6, "
+            "2026-03-01T09:00:06Z): tree of size 10 is not consistent with the tree of size 6: "
             "old root does not match the proof"
         ]
         assert "the log signed two different histories" in capsys.readouterr().out
@@ -315,6 +317,19 @@ class TestForks:
         findings = verify_bundle(bundle).failures
         assert [finding.check for finding in findings] == ["fork"]
         assert findings[0].message.startswith("witnesses[0] (cellchain-bj02, head size 10)")
+
+    def test_many_heads_are_proven_pairwise_with_neighbours_and_the_newest(self) -> None:
+        bundle = build_bundle(size=140, head_sizes=tuple(range(1, 141)))
+        report = verify_bundle(bundle)
+        assert report.ok and report.consistency_pairs == 139 + 138
+        other_history = [entry_bytes(seq, viability=50.0 if seq == 60 else 92.5) for seq in range(140)]
+        bundle["heads"][69] = signed_head(other_history, 70)
+        forks = [
+            finding.message for finding in verify_bundle(bundle).failures if finding.check == "consistency"
+        ]
+        assert any(
+            message.startswith("fork: heads[70] (size 71") and "heads[69]" in message for message in forks
+        )
 
     def test_forged_witness_signature_fails(self) -> None:
         bundle = build_bundle()
