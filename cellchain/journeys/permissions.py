@@ -1,3 +1,37 @@
-"""Role grants of the journeys context (see cellchain/core/permissions.py)."""
+"""Role grants of the journeys context (see cellchain/core/permissions.py).
 
-GRANTS: dict[str, set[str]] = {}
+Manufacturer roles read journeys by COI and pseudonym; only hospital roles reach patient identity (X-7).
+"""
+
+from cellchain.accounts.roles import Role
+
+_HOSPITAL_CLINICAL = {Role.PHYSICIAN, Role.NURSE, Role.COORDINATOR, Role.APHERESIS_OPERATOR}
+_CUSTODY = {
+    Role.APHERESIS_OPERATOR,
+    Role.NURSE,
+    Role.COORDINATOR,
+    Role.PHARMACIST,
+    Role.LOGISTICS,
+    Role.PRODUCTION_OPERATOR,
+}
+
+GRANTS: dict[str, set[str]] = {
+    "journeys.view": {
+        *_HOSPITAL_CLINICAL,
+        Role.PHARMACIST,
+        Role.QA,
+        Role.QC_ANALYST,
+        Role.PRODUCTION_OPERATOR,
+        Role.LOGISTICS,
+        Role.AUDITOR,
+    },
+    "journeys.view_identity": set(_HOSPITAL_CLINICAL),
+    "journeys.enrol": {Role.PHYSICIAN, Role.COORDINATOR},
+    "journeys.consent": {Role.PHYSICIAN},
+    "journeys.schedule": {Role.COORDINATOR, Role.PHYSICIAN, Role.LOGISTICS, Role.PRODUCTION_OPERATOR},
+    "journeys.screen": {Role.PHYSICIAN, Role.NURSE},
+    "journeys.collect": {Role.APHERESIS_OPERATOR},
+    "journeys.label": {Role.APHERESIS_OPERATOR, Role.NURSE},
+    "journeys.scan": _CUSTODY,
+    "journeys.export": {Role.QA, Role.AUDITOR, Role.LOGISTICS, Role.COORDINATOR},
+}

@@ -1,0 +1,90 @@
+"""Unit labels: print, reprint with a reason, and the two-person labelling check (T-10.6, X-5; items 39, 40)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from cellchain.core import clock
+from cellchain.core.errors import Conflict, ValidationFailed
+from cellchain.domain.identity import LabelPayload, ProductCode, parse_coi, parse_din
+from cellchain.journeys.models import LabelPrint, Unit
+from cellchain.labels import LABEL_TEMPLATE_VERSION, UnitLabel, unit_label_pdf, unit_label_zpl
+from cellchain.ledger.services import ledger_append
+
+STORAGE_TEXT = {
+    "fresh": ("2-8 C", "2-8 摄氏度"),
+    "cryopreserved": ("<= -130 C vapour-phase LN2", "≤ -130 摄氏度 液氮气相"),
+}
+"""Storage statements per starting material (P-1.3.1-e fresh 2-8 °C; P-1.3.1-f cryopreserved below -130 °C)."""
+
+
+def unit_label_content(unit: Unit) -> UnitLabel:
+    """The label of ``unit`` as the renderers need it: pseudonymous fields only (X-7, T-7.6)."""
+    journey = unit.journey
+    collection = unit.collection
+    payload = LabelPayload(
+        parse_coi(journey.coi_keyboard), parse_din(unit.din_keyboard), ProductCode(journey.product_code)
+    )
+    storage_en, storage_zh = STORAGE_TEXT[collection.starting_material]
+    return UnitLabel(
+        payload=payload,
+        product_name_en=f"{journey.product_name} apheresis",
+        product_name_zh="单采外周血单个核细胞",
+        journey_pseudonym=journey.pseudonym,
+        collection_site=collection.site.name.split(" / ")[-1],
+        collected_at=collection.collected_at.astimezone(ZoneInfo(collection.site.time_zone)),
+        volume_ml=unit.volume_ml,
+        storage_en=storage_en,
+        storage_zh=storage_zh,
+        infectious=collection.infectious,
+    )
+
+
+@dataclass(frozen=True)
+class RenderedLabel:
+    record: LabelPrint
+    pdf: bytes
+    zpl: str
+
+
+@transaction.atomic
+def label_print(*, actor: Any, unit: Unit, reprint_reason: str = "") -> RenderedLabel:
+    """Print a unit label; a reprint needs a reason and is counted (REGULATORY item 39)."""
+    Unit.objects.select_for_update().filter(pk=unit.pk).first()
+    printed = unit.label_prints.count()
+    if printed and not reprint_reason.strip():
+        raise ValidationFailed(
+            f"Unit {unit.din} already has {printed} printed label(s): a reprint needs a reason.",
+            field="reprint_reason",
+            detail={"prints": printed},
+        )
+    content = unit_label_content(unit)
+    pdf, zpl = unit_label_pdf(content), unit_label_zpl(content)
+    record = LabelPrint.objects.create(
+        unit=unit,
+        print_number=printed + 1,
+        template_version=LABEL_TEMPLATE_VERSION,
+        payload=content.payload.encode(),
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        zpl_sha256=hashlib.sha256(zpl.encode()).hexdigest(),
+        printed_at=clock.now(),
+        printed_by=actor,
+        reprint_reason=reprint_reason.strip() if printed else "",
+    )
+    event = "label:reprint" if printed else "label:print"
+    ledger_append(actor=actor, record=record, action="create", event=event)
+    return RenderedLabel(record, pdf, zpl)
+
+
+def label_render(unit: Unit) -> RenderedLabel:
+    """Render the latest printed label again for download (no new print is counted)."""
+    record = unit.label_prints.order_by("-print_number").first()
+    if record is None:
+        raise Conflict(f"Unit {unit.din} has no printed label yet.")
+    content = unit_label_content(unit)
+    return RenderedLabel(record, unit_label_pdf(content), unit_label_zpl(content))
