@@ -189,16 +189,18 @@ def parse_fcs(raw: bytes, *, source: str = "<bytes>", dtype: EventDtype = "float
         raise ValueError(f"dtype must be 'float64' or 'native', not {dtype!r}")
     raw = bytes(raw)
     sha256 = hashlib.sha256(raw).hexdigest()
-    ctx = _Context(raw, source)
+    return FcsFile(source, sha256, len(raw), _parse_datasets(_Context(raw, source), sha256, dtype))
+
+
+def _parse_datasets(ctx: _Context, sha256: str, dtype: EventDtype) -> tuple[FcsDataSet, ...]:
     datasets: list[FcsDataSet] = []
     base = 0
     while True:
         dataset, next_offset = _parse_dataset(ctx, base, len(datasets), sha256, dtype)
         datasets.append(dataset)
         if next_offset == 0:
-            break
+            return tuple(datasets)
         base = _next_dataset_base(ctx, base, next_offset)
-    return FcsFile(source, sha256, len(raw), tuple(datasets))
 
 
 def _next_dataset_base(ctx: _Context, base: int, next_offset: int) -> int:

@@ -115,6 +115,8 @@ def _offset_pairs(
 
 
 def _header(version: str, text: tuple[int, int], data: tuple[int, int]) -> bytes:
+    if max(data) > 99_999_999:
+        data = (0, 0)  # FCS 3.x: HEADER holds zeros and TEXT the offsets beyond 8 digits
     fields = [*text, *data, 0, 0]
     return f"FCS{version}    ".encode() + b"".join(str(v).rjust(8).encode() for v in fields)
 
