@@ -150,3 +150,20 @@ def test_fuzzed_keyword_values_are_rejected_or_read(spec: FcsSpec, keyword: str,
     spec.extra = {keyword: value}
     spec.delimiter = b"/"
     _parse_or_reject(build_dataset(spec))
+
+
+@FUZZ
+@given(fcs_specs(), st.tuples(*[st.integers(0, 1500)] * 4))
+def test_arbitrary_header_and_text_data_offsets_are_resolved_or_rejected(
+    spec: FcsSpec, offsets: tuple[int, int, int, int]
+) -> None:
+    """Any pair of HEADER/TEXT DATA offsets: a reported choice, or InstrumentFileError."""
+    spec.header_data, spec.text_data = offsets[:2], offsets[2:]
+    parsed = _parse_or_reject(build_dataset(spec))
+    if parsed is None or parsed.first.event_count == 0:
+        return
+    begin = parsed.first.data_offsets[0]
+    if begin not in (offsets[0], offsets[2]):
+        raise AssertionError(f"DATA read from {begin}, neither HEADER nor TEXT offset")
+    if offsets[0] and offsets[0] != offsets[2] and (offsets[2] or offsets[3]):
+        assert {w.code for w in parsed.first.warnings} & {"data-offset-conflict", "data-end-off-by-one"}
