@@ -50,7 +50,11 @@ class LedgerEntry(models.Model):
     seq = models.BigIntegerField(_("sequence number"), primary_key=True)
     recorded_at = models.DateTimeField(_("recorded at (UTC)"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("actor")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     record_type = models.CharField(_("record type"), max_length=80)
     record_id = models.CharField(_("record id"), max_length=64)
@@ -84,6 +88,9 @@ class LedgerNode(models.Model):
         verbose_name = _("ledger tree node")
         constraints = [models.UniqueConstraint(fields=["level", "index"], name="ledger_node_unique")]
 
+    def __str__(self) -> str:
+        return f"node ({self.level}, {self.index})"
+
 
 class LedgerHead(models.Model):
     """The single row locked by every append (SELECT ... FOR UPDATE on PostgreSQL) holding the tree size."""
@@ -94,6 +101,9 @@ class LedgerHead(models.Model):
     class Meta:
         verbose_name = _("ledger head")
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ledger_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"ledger head: {self.size} entries"
 
 
 class SignedTreeHead(models.Model):
@@ -110,3 +120,67 @@ class SignedTreeHead(models.Model):
         verbose_name = _("signed tree head")
         ordering = ["size"]
         constraints = [models.UniqueConstraint(fields=["log_id", "size"], name="sth_one_per_size")]
+
+    def __str__(self) -> str:
+        return f"{self.log_id} @ {self.size} ({self.time})"
+
+
+class WitnessedHead(RegulatedModel):
+    """A partner installation's signed tree head that we checked and countersigned (issue 3 item 6).
+
+    The partner's key is pinned by the first head we countersign for its log; each later head must verify
+    with that key and be shown consistent, by an RFC 9162 consistency proof, with the last one we countersigned
+    (`consistent_with`), so the partner cannot rewrite what we witnessed without it being seen.
+    """
+
+    log_id = models.CharField(_("partner log id"), max_length=100)
+    size = models.BigIntegerField(_("tree size"))
+    root = models.BinaryField(_("root hash"), max_length=32)
+    time = models.CharField(_("time (RFC 3339 UTC)"), max_length=40)
+    signature = models.BinaryField(_("partner's Ed25519 signature"), max_length=64)
+    public_key = models.BinaryField(_("partner's public key"), max_length=32)
+    witness_id = models.CharField(_("our witness id"), max_length=100)
+    countersignature = models.BinaryField(_("our Ed25519 countersignature"), max_length=64)
+    countersigned_at = models.DateTimeField(_("countersigned at"))
+    consistent_with = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shown consistent with"),
+    )
+    consistency_proof = models.TextField(_("consistency proof (JSON list of base64 hashes)"), blank=True)
+
+    class Meta:
+        verbose_name = _("witnessed partner head")
+        ordering = ["log_id", "size"]
+        constraints = [models.UniqueConstraint(fields=["log_id", "size"], name="witnessed_head_one_per_size")]
+
+    def __str__(self) -> str:
+        return f"{self.log_id} @ {self.size}"
+
+
+class HeadCountersignature(RegulatedModel):
+    """A partner's countersignature of one of our signed heads, kept to go into exported bundles."""
+
+    head = models.ForeignKey(
+        SignedTreeHead,
+        on_delete=models.PROTECT,
+        related_name="countersignatures",
+        verbose_name=_("our signed head"),
+    )
+    witness_id = models.CharField(_("witness id"), max_length=100)
+    public_key = models.BinaryField(_("witness's public key"), max_length=32)
+    signature = models.BinaryField(_("witness's Ed25519 signature"), max_length=64)
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("countersignature of our head")
+        ordering = ["head__size", "witness_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["head", "witness_id"], name="countersignature_one_per_witness")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness_id} countersigned size {self.head.size}"

@@ -46,7 +46,9 @@ def record_history_view(record_type: str, record_id: str) -> list[HistoryRow]:
     for entry in entries.order_by("seq"):
         document = json.loads(bytes(entry.canonical))
         state = document.get("state", {})
-        changes = [(key, previous.get(key), value) for key, value in state.items() if previous.get(key) != value]
+        changes = [
+            (key, previous.get(key), value) for key, value in state.items() if previous.get(key) != value
+        ]
         rows.append(HistoryRow(entry=entry, document=document, changes=changes))
         previous = state
     return rows

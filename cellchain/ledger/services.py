@@ -2,20 +2,26 @@
 
 Every regulated service calls `ledger_append` after saving its row, inside its own `transaction.atomic()`:
 if the transaction rolls back, the entry goes with it; if it commits, both are durable together.
+
+Appends are serialised by the head row: `UPDATE ledger_ledgerhead SET size = size + 1 ... RETURNING size`
+takes its row lock (PostgreSQL) inside the caller's transaction, which SQLite already serialises with
+`BEGIN IMMEDIATE`. The lock is held until commit or rollback, so sequence numbers have no gap and no
+duplicate (REGULATORY item 47), and a crash before commit leaves nothing behind (item 46).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any
 
-import rfc8785
 from django.db import connection, transaction
 
 from cellchain.core import clock
 from cellchain.domain import merkle
 from cellchain.ledger.actor import actor_json
+from cellchain.ledger.canonical import canonical_bytes
 from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerNode, RegulatedModel
 
 Action = LedgerEntry.Action
@@ -29,18 +35,95 @@ def _rfc3339(moment: Any) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _lock_head() -> LedgerHead:
-    head, _created = LedgerHead.objects.select_for_update().get_or_create(pk=1)
-    return head
-
-
-def _read_node(level: int, index: int) -> bytes:
-    return bytes(LedgerNode.objects.values_list("hash", flat=True).get(level=level, index=index))
-
-
 def entry_bytes(entry: dict[str, Any]) -> bytes:
     """Return the RFC 8785 canonical bytes of an entry."""
-    return rfc8785.dumps(entry)
+    return canonical_bytes(entry)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _take_sequence_number(cursor: Any) -> int:
+    """Lock the head row and move it on by one; return the sequence number of the new entry."""
+    table, size, key = _q(LedgerHead._meta.db_table), _q("size"), _q("id")
+    # Identifiers come from the model, never from input; there are no values to bind.
+    advance = f"UPDATE {table} SET {size} = {size} + 1 WHERE {key} = 1 RETURNING {size}"  # noqa: S608
+    cursor.execute(advance)
+    row = cursor.fetchone()
+    if row is None:
+        # First append ever (or after a test flush): create the head row; concurrent creators meet at the PK.
+        cursor.execute(f"INSERT INTO {table} ({key}, {size}) VALUES (1, 0) ON CONFLICT DO NOTHING")  # noqa: S608
+        cursor.execute(advance)
+        row = cursor.fetchone()
+    return int(row[0]) - 1
+
+
+def _frontier_reader(cursor: Any, size_before: int) -> merkle.NodeReader:
+    """Fetch in one query the stored left siblings the new leaf completes, and serve them to the Merkle code."""
+    wanted = []
+    level, index = 0, size_before
+    while index & 1:
+        wanted.append((level, index - 1))
+        level, index = level + 1, index >> 1
+    found: dict[tuple[int, int], bytes] = {}
+    if wanted:
+        where = " OR ".join(f"({_q('level')} = %s AND {_q('index')} = %s)" for _ in wanted)
+        cursor.execute(
+            f"SELECT {_q('level')}, {_q('index')}, {_q('hash')} FROM {_q(LedgerNode._meta.db_table)} WHERE {where}",  # noqa: S608
+            [value for pair in wanted for value in pair],
+        )
+        found = {(lv, ix): bytes(digest) for lv, ix, digest in cursor.fetchall()}
+
+    def read(level: int, index: int) -> bytes:
+        try:
+            return found[(level, index)]
+        except KeyError:
+            raise LedgerError(
+                f"ledger node ({level}, {index}) is missing: run `cellchain ledger verify`"
+            ) from None
+
+    return read
+
+
+def _insert_entry(cursor: Any, row: LedgerEntry) -> None:
+    columns = (
+        "seq",
+        "recorded_at",
+        "actor_id",
+        "record_type",
+        "record_id",
+        "action",
+        "event",
+        "canonical",
+        "leaf_hash",
+    )
+    ops = connection.ops
+    values = [
+        row.seq,
+        ops.adapt_datetimefield_value(row.recorded_at),
+        row.actor_id,
+        row.record_type,
+        row.record_id,
+        row.action,
+        row.event,
+        row.canonical,
+        row.leaf_hash,
+    ]
+    cursor.execute(
+        f"INSERT INTO {_q(LedgerEntry._meta.db_table)} ({', '.join(_q(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})",
+        values,
+    )
+
+
+def _insert_nodes(cursor: Any, nodes: list[merkle.NodeRow]) -> None:
+    placeholders = ", ".join(["(%s, %s, %s)"] * len(nodes))
+    cursor.execute(
+        f"INSERT INTO {_q(LedgerNode._meta.db_table)} ({_q('level')}, {_q('index')}, {_q('hash')}) "  # noqa: S608
+        f"VALUES {placeholders}",
+        [value for node in nodes for value in node],
+    )
 
 
 def ledger_append(
@@ -63,49 +146,56 @@ def ledger_append(
         raise LedgerError(f"unknown ledger action {action!r}")
     if action in (Action.AMEND, Action.VOID) and not reason.strip():
         raise LedgerError(f"{action} of {record.ledger_record_type()} needs a reason")
-    head = _lock_head()
-    now = clock.now()
-    entry = {
-        "seq": head.size,
-        "time": _rfc3339(now),
-        "actor": actor_json(actor),
-        "record": {"type": record.ledger_record_type(), "id": str(record.pk)},
-        "action": action,
-        "event": event,
-        "state": record.ledger_state(),
-        "reason": reason or None,
-        "extra": extra or {},
-    }
-    data = entry_bytes(entry)
-    leaf = hashlib.sha256(b"\x00" + data).digest()
-    row = LedgerEntry.objects.create(
-        seq=head.size,
-        recorded_at=now,
-        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
-        record_type=entry["record"]["type"],
-        record_id=entry["record"]["id"],
-        action=action,
-        event=event,
-        canonical=data,
-        leaf_hash=leaf,
-    )
-    nodes = merkle.nodes_completed_by_append(head.size, leaf, _read_node)
-    LedgerNode.objects.bulk_create(LedgerNode(level=lv, index=ix, hash=h) for lv, ix, h in nodes)
-    head.size += 1
-    head.save(update_fields=["size"])
-    transaction.on_commit(_maybe_issue_head)
+    if record.pk is None:
+        raise LedgerError(f"save the {record.ledger_record_type()} before appending it to the ledger")
+    # Everything that may query the database comes before the head lock, so the lock is held briefly.
+    who, state = actor_json(actor), record.ledger_state()
+    with connection.cursor() as cursor:
+        seq = _take_sequence_number(cursor)
+        now = clock.now()
+        entry = {
+            "seq": seq,
+            "time": _rfc3339(now),
+            "actor": who,
+            "record": {"type": record.ledger_record_type(), "id": str(record.pk)},
+            "action": action,
+            "event": event,
+            "state": state,
+            "reason": reason or None,
+            "extra": extra or {},
+        }
+        data = entry_bytes(entry)
+        leaf = hashlib.sha256(b"\x00" + data).digest()
+        row = LedgerEntry(
+            seq=seq,
+            recorded_at=now,
+            actor_id=who["id"],
+            record_type=entry["record"]["type"],
+            record_id=entry["record"]["id"],
+            action=action,
+            event=event,
+            canonical=data,
+            leaf_hash=leaf,
+        )
+        _insert_entry(cursor, row)
+        _insert_nodes(cursor, merkle.nodes_completed_by_append(seq, leaf, _frontier_reader(cursor, seq)))
+    row._state.adding = False
+    row._state.db = connection.alias
+    transaction.on_commit(functools.partial(_maybe_issue_head, seq + 1), robust=True)
     return row
 
 
-def _maybe_issue_head() -> None:
-    """Issue a signed tree head every N entries (the heads module decides); failures never lose entries."""
+def _maybe_issue_head(size: int) -> None:
+    """Issue a signed tree head every N entries or T seconds; a failure here never loses an entry."""
     from cellchain.ledger.heads import issue_head_if_due
 
-    issue_head_if_due()
+    issue_head_if_due(size_hint=size)
 
 
 def record_history(record: RegulatedModel) -> list[LedgerEntry]:
     """Return the entries of one record, oldest first."""
     return list(
-        LedgerEntry.objects.filter(record_type=record.ledger_record_type(), record_id=str(record.pk)).order_by("seq")
+        LedgerEntry.objects.filter(
+            record_type=record.ledger_record_type(), record_id=str(record.pk)
+        ).order_by("seq")
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-APPEND_ONLY_TABLES = ("ledger_ledgerentry", "ledger_ledgernode", "ledger_signedtreehead")
+FIRST_TABLES = ("ledger_ledgerentry", "ledger_ledgernode", "ledger_signedtreehead")
+"""The tables migration 0002 protects; later migrations protect the tables they create."""
+WITNESS_TABLES = ("ledger_witnessedhead", "ledger_headcountersignature")
+APPEND_ONLY_TABLES = FIRST_TABLES + WITNESS_TABLES
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION cellchain_append_only() RETURNS trigger AS $$
@@ -41,20 +44,20 @@ def _statements(vendor: str, table: str) -> list[str]:
     raise RuntimeError(f"no append-only triggers for database vendor {vendor!r}")
 
 
-def install(connection: Any) -> None:
-    """Create the triggers (idempotent)."""
+def install(connection: Any, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> None:
+    """Create the triggers on `tables` (idempotent)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_PG_FUNCTION)
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             for sql in _statements(connection.vendor, table):
                 cursor.execute(sql)
 
 
-def uninstall(connection: Any) -> None:
+def uninstall(connection: Any, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> None:
     """Drop the triggers: only the test suite does this, to empty tables between transactional tests."""
     with connection.cursor() as cursor:
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             if connection.vendor == "postgresql":
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
@@ -67,8 +70,12 @@ def installed(connection: Any) -> bool:
     """True when the triggers are present."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = %s", ["ledger_ledgerentry_append_only"])
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = %s", ["ledger_ledgerentry_append_only"]
+            )
         else:
-            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name=%s",
-                           ["ledger_ledgerentry_no_update"])
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name=%s",
+                ["ledger_ledgerentry_no_update"],
+            )
         return bool(cursor.fetchone()[0])

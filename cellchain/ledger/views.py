@@ -18,5 +18,8 @@ def trail(request: HttpRequest) -> HttpResponse:
 @requires("ledger.view_trail")
 def record_history(request: HttpRequest, record_type: str, record_id: str) -> HttpResponse:
     history = selectors.record_history_view(record_type, record_id)
-    return render(request, "ledger/record_history.html",
-                  {"history": history, "record_type": record_type, "record_id": record_id})
+    return render(
+        request,
+        "ledger/record_history.html",
+        {"history": history, "record_type": record_type, "record_id": record_id},
+    )

@@ -6,13 +6,13 @@ from django.db import migrations
 def install(apps, schema_editor):
     from cellchain.ledger import triggers
 
-    triggers.install(schema_editor.connection)
+    triggers.install(schema_editor.connection, triggers.FIRST_TABLES)
 
 
 def uninstall(apps, schema_editor):
     from cellchain.ledger import triggers
 
-    triggers.uninstall(schema_editor.connection)
+    triggers.uninstall(schema_editor.connection, triggers.FIRST_TABLES)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,85 @@
+"""Roots and RFC 9162 proofs from the stored subtree hashes, in one query each (issue 3 items 2-3).
+
+The Merkle arithmetic (`cellchain.domain.merkle`) asks for nodes one at a time through a reader. Its walk
+depends only on sizes and indexes, never on hash values, so a first dry run with a recording reader learns
+which O(log n) nodes are needed; one query fetches them all; the second run computes with real hashes.
+A proof at a million entries then costs the same single query as one at a thousand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.db import connection
+
+from cellchain.domain import merkle
+from cellchain.ledger.models import LedgerNode
+
+_PLACEHOLDER = bytes(merkle.HASH_SIZE)
+
+
+class MissingNode(LookupError):
+    """A subtree hash the tree needs is not stored: the node table was damaged (run `ledger verify`)."""
+
+
+def fetch_nodes(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Return the stored hashes of the given (level, index) nodes in one query."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    q = connection.ops.quote_name
+    found: dict[tuple[int, int], bytes] = {}
+    # Chunks keep the statement small for the rare caller asking for many nodes.
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start : start + 200]
+        where = " OR ".join(f"({q('level')} = %s AND {q('index')} = %s)" for _ in chunk)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {q('level')}, {q('index')}, {q('hash')} FROM {q(LedgerNode._meta.db_table)} WHERE {where}",  # noqa: S608
+                [value for pair in chunk for value in pair],
+            )
+            found.update({(level, index): bytes(digest) for level, index, digest in cursor.fetchall()})
+    return found
+
+
+def with_stored_nodes[T](compute: Callable[[merkle.NodeReader], T]) -> T:
+    """Run `compute(read)` against the node table, fetching every node it needs in one query."""
+    wanted: set[tuple[int, int]] = set()
+
+    def record(level: int, index: int) -> bytes:
+        wanted.add((level, index))
+        return _PLACEHOLDER
+
+    compute(record)
+    found = fetch_nodes(wanted)
+
+    def read(level: int, index: int) -> bytes:
+        try:
+            return found[(level, index)]
+        except KeyError:
+            raise MissingNode(f"ledger tree node (level {level}, index {index}) is not stored") from None
+
+    return compute(read)
+
+
+def tree_root(size: int) -> bytes:
+    """Return the RFC 9162 root of the first `size` entries."""
+    return with_stored_nodes(lambda read: merkle.root(size, read))
+
+
+def inclusion_proof(seq: int, size: int) -> list[bytes]:
+    """Return PATH(seq, D[0:size]) (RFC 9162 §2.1.3.1), deepest sibling first."""
+    return with_stored_nodes(lambda read: merkle.inclusion_proof(seq, size, read))
+
+
+def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
+    """Return PROOF(old_size, D[0:new_size]) (RFC 9162 §2.1.4.1)."""
+    return with_stored_nodes(lambda read: merkle.consistency_proof(old_size, new_size, read))
+
+
+def leaf_hash(seq: int) -> bytes:
+    """Return the stored leaf hash of entry `seq` (level 0 of the node table)."""
+    found = fetch_nodes([(0, seq)])
+    if (0, seq) not in found:
+        raise MissingNode(f"no leaf for entry seq {seq}")
+    return found[(0, seq)]

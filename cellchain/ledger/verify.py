@@ -1,0 +1,517 @@
+"""`cellchain ledger verify`: prove the ledger intact and the regulated tables equal to it (issue 3 item 4).
+
+Checks, in one pass over the entries (streamed in chunks, never all in memory):
+
+1. sequence: entries run 0, 1, 2 ... without gap, and their count is the head row's size;
+2. leaves: SHA-256(0x00 || stored bytes) equals the stored leaf hash and node (0, seq) (RFC 9162 §2.1.1);
+3. columns: the record type, id and seq columns say what the hashed bytes say;
+4. tree: every stored subtree hash equals the one recomputed from the leaves, and no other node is stored;
+5. signed heads: Ed25519 signature by this installation's key, root recomputed at the head's size, and a
+   consistency proof from the stored nodes between each pair of consecutive heads (RFC 9162 §2.1.4.2);
+
+then REPLAY: for every regulated table (`replay.replay_sources()`), each row's `ledger_state()` must equal the
+state of its record's last entry; a row changed, inserted or deleted behind the application's back is named
+(REGULATORY item 9; 21 CFR 11.10(a); EU GMP Annex 11 §7.1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from cellchain.domain import merkle
+from cellchain.ledger.canonical import canonical_bytes
+from cellchain.ledger.heads import to_tree_head
+from cellchain.ledger.keys import public_key_bytes
+from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerNode, SignedTreeHead
+from cellchain.ledger.proofs import MissingNode, consistency_proof
+from cellchain.ledger.replay import ReplaySource, replay_sources
+from cellchain.verifier.signing import SignatureError, key_fingerprint, verify_head_signature
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(phase, done, total) while verifying: phases "entries", "heads", "records"."""
+
+FINDINGS_PER_CHECK = 50
+"""Findings kept per check; more are counted (a damaged table would otherwise flood the report)."""
+
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9._:\- ]*")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed check, naming the entry (seq) and the record where one applies."""
+
+    check: str
+    message: str
+    seq: int | None = None
+    record_type: str | None = None
+    record_id: str | None = None
+
+    @property
+    def record(self) -> str:
+        return f"{self.record_type} {self.record_id}" if self.record_type else ""
+
+
+@dataclass
+class LedgerReport:
+    """What `verify_ledger` checked and every failure it found; `ok` only when nothing failed."""
+
+    log_id: str
+    key_fingerprint: str
+    head_size: int = 0
+    entries: int = 0
+    nodes: int = 0
+    heads: int = 0
+    consistency_pairs: int = 0
+    records: int = 0
+    record_types: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def add(self, finding: Finding) -> None:
+        kept = sum(1 for existing in self.findings if existing.check == finding.check)
+        if kept < FINDINGS_PER_CHECK:
+            self.findings.append(finding)
+        else:
+            self.suppressed[finding.check] = self.suppressed.get(finding.check, 0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, **asdict(self)}
+
+    def lines(self) -> list[str]:
+        """The report for a person: what was checked, then each failure with its entry and record."""
+        lines = [
+            f"CellChain ledger {self.log_id} (key SHA-256 {self.key_fingerprint})",
+            f"  {self.entries} entries rehashed (head row says {self.head_size}); {self.nodes} tree nodes compared",
+            f"  {self.heads} signed tree heads checked; {self.consistency_pairs} consistency proofs verified",
+            f"  {self.records} rows of {self.record_types} regulated tables replayed against the ledger",
+        ]
+        if self.ok:
+            return [*lines, "Result: OK, every check holds."]
+        total = len(self.findings) + sum(self.suppressed.values())
+        lines.append(f"Result: FAILED, {total} finding(s).")
+        for finding in self.findings:
+            where = ", ".join(
+                part
+                for part in (f"entry seq {finding.seq}" if finding.seq is not None else "", finding.record)
+                if part
+            )
+            lines.append(f"  [{finding.check}]{f' {where}' if where else ''}: {finding.message}")
+        lines += [f"  ... and {count} more [{check}] findings" for check, count in self.suppressed.items()]
+        return lines
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _entry_chunks(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield (seq, canonical, leaf_hash, record_type, record_id) in seq order, `chunk` rows at a time."""
+    columns = ", ".join(_q(name) for name in ("seq", "canonical", "leaf_hash", "record_type", "record_id"))
+    sql = (
+        f"SELECT {columns} FROM {_q(LedgerEntry._meta.db_table)} WHERE {_q('seq')} > %s ORDER BY {_q('seq')}"  # noqa: S608
+    )
+    last = -1
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} LIMIT {int(chunk)}", [last])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def _stored_nodes(first: int, end: int) -> dict[tuple[int, int], bytes]:
+    """Nodes completed by appending leaves first..end-1: level L, indexes (first+1)/2^L - 1 .. end/2^L - 1."""
+    clauses, params = [], []
+    level = 0
+    while (end >> level) > 0:
+        low, high = -(-(first + 1) // (1 << level)) - 1, (end >> level) - 1
+        if low <= high:
+            clauses.append(f"({_q('level')} = %s AND {_q('index')} BETWEEN %s AND %s)")
+            params += [level, low, high]
+        level += 1
+    if not clauses:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_q('level')}, {_q('index')}, {_q('hash')} FROM {_q(LedgerNode._meta.db_table)} "  # noqa: S608
+            f"WHERE {' OR '.join(clauses)}",
+            params,
+        )
+        return {(lv, ix): bytes(digest) for lv, ix, digest in cursor.fetchall()}
+
+
+class _Frontier:
+    """The right edge of the tree being rebuilt: one perfect subtree per set bit of the size."""
+
+    def __init__(self) -> None:
+        self.stack: list[bytes] = []
+        self.size = 0
+
+    def append(self, leaf: bytes) -> list[merkle.NodeRow]:
+        def left_sibling(level: int, index: int) -> bytes:
+            return self.stack.pop()
+
+        rows = merkle.nodes_completed_by_append(self.size, leaf, left_sibling)
+        self.stack.append(rows[-1][2])
+        self.size += 1
+        return rows
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return merkle.EMPTY_ROOT
+        accumulated = self.stack[-1]
+        for left in reversed(self.stack[:-1]):
+            accumulated = merkle.node_hash(left, accumulated)
+        return accumulated
+
+
+def _json_string(value: str) -> str:
+    return f'"{value}"' if _PLAIN_TEXT.fullmatch(value) else json.dumps(value, ensure_ascii=False)
+
+
+def _columns_match(seq: int, data: bytes, record_type: str, record_id: str) -> bool:
+    """True when the hashed bytes carry this seq, record type and id at the top level."""
+    # RFC 8785 sorts the keys, so the top-level "record" object is followed by "seq" and then "state".
+    marker = (
+        f'"record":{{"id":{_json_string(record_id)},"type":{_json_string(record_type)}}},"seq":{seq},"state":'
+    )
+    if marker.encode("utf-8") in data:
+        return True
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return False
+    record = document.get("record") if isinstance(document, dict) else None
+    return (
+        isinstance(record, dict)
+        and document.get("seq") == seq
+        and record.get("type") == record_type
+        and record.get("id") == record_id
+    )
+
+
+class _Verifier:
+    def __init__(self, report: LedgerReport, progress: Progress | None, chunk: int) -> None:
+        self.report, self.progress, self.chunk = report, progress, chunk
+        self.frontier = _Frontier()
+        self.heads = list(SignedTreeHead.objects.order_by("size"))
+        self.roots_at: dict[int, bytes] = {}
+
+    def _tick(self, phase: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, total)
+
+    # --- entries, leaves, columns, tree -----------------------------------------------------------------
+
+    def entries(self) -> None:
+        report = self.report
+        wanted_sizes = {head.size for head in self.heads}
+        if 0 in wanted_sizes:
+            self.roots_at[0] = merkle.EMPTY_ROOT
+        for rows in _entry_chunks(self.chunk):
+            first = self.frontier.size
+            expected: dict[tuple[int, int], bytes] = {}
+            for seq, canonical, stored_leaf, record_type, record_id in rows:
+                if seq != self.frontier.size:
+                    self._gap(seq, expected, wanted_sizes)
+                data = bytes(canonical)
+                leaf = hashlib.sha256(b"\x00" + data).digest()
+                if leaf != bytes(stored_leaf):
+                    report.add(
+                        Finding(
+                            "leaf",
+                            "the stored bytes no longer hash to the stored leaf hash: "
+                            "the entry was altered after it was written",
+                            seq,
+                            record_type,
+                            record_id,
+                        )
+                    )
+                if not _columns_match(seq, data, record_type, record_id):
+                    report.add(
+                        Finding(
+                            "columns",
+                            "the record type, id or seq columns differ from the hashed entry bytes",
+                            seq,
+                            record_type,
+                            record_id,
+                        )
+                    )
+                self._append(leaf, expected, wanted_sizes)
+                report.entries += 1
+            self._compare_nodes(first, self.frontier.size, expected)
+            self._tick("entries", self.frontier.size, report.head_size)
+        if report.head_size > self.frontier.size:
+            self._gap(report.head_size, {}, wanted_sizes)
+
+    def _append(self, leaf: bytes, expected: dict[tuple[int, int], bytes], wanted_sizes: set[int]) -> None:
+        for level, index, digest in self.frontier.append(leaf):
+            expected[(level, index)] = digest
+        if self.frontier.size in wanted_sizes:
+            self.roots_at[self.frontier.size] = self.frontier.root()
+
+    def _gap(self, next_seq: int, expected: dict[tuple[int, int], bytes], wanted_sizes: set[int]) -> None:
+        """Entries frontier.size..next_seq-1 are missing: report them and go on with their stored leaves."""
+        first = self.frontier.size
+        if next_seq < first:
+            self.report.add(
+                Finding("sequence", f"entry seq {next_seq} is out of order (expected {first})", next_seq)
+            )
+            return
+        span = f"{first}" if next_seq - first == 1 else f"{first}..{next_seq - 1}"
+        self.report.add(
+            Finding("sequence", f"entries seq {span} are missing: removed from the ledger", first)
+        )
+        stored = _stored_nodes(first, next_seq)
+        for seq in range(first, next_seq):
+            # The stored leaf keeps later checks aligned; when it is gone too, the heads will show it.
+            self._append(stored.get((0, seq), bytes(merkle.HASH_SIZE)), expected, wanted_sizes)
+
+    def _compare_nodes(self, first: int, end: int, expected: dict[tuple[int, int], bytes]) -> None:
+        stored = _stored_nodes(first, end)
+        for (level, index), digest in expected.items():
+            found = stored.get((level, index))
+            if found == digest:
+                self.report.nodes += 1
+                continue
+            covers = (
+                f"entries seq {index << level}..{((index + 1) << level) - 1}"
+                if level
+                else f"entry seq {index}"
+            )
+            problem = "is missing" if found is None else "differs from the hash recomputed from the entries"
+            self.report.add(
+                Finding(
+                    "tree",
+                    f"stored tree node (level {level}, index {index}) over {covers} {problem}",
+                    index << level,
+                )
+            )
+
+    def extra_nodes(self) -> None:
+        size = self.frontier.size
+        expected = sum(size >> level for level in range(size.bit_length()))
+        stored = LedgerNode.objects.count()
+        if stored != expected:
+            self.report.add(
+                Finding(
+                    "tree",
+                    f"the node table holds {stored} nodes; a tree of {size} entries has "
+                    f"{expected}: nodes were added or removed behind the application's back",
+                )
+            )
+
+    # --- signed heads -------------------------------------------------------------------------------------
+
+    def signed_heads(self) -> None:
+        report, our_key = self.report, public_key_bytes()
+        previous = None
+        for number, sth in enumerate(self.heads, start=1):
+            report.heads += 1
+            label = f"signed head of size {sth.size} ({sth.time})"
+            if sth.log_id != report.log_id:
+                report.add(Finding("head", f"{label} names log {sth.log_id!r}, not {report.log_id!r}"))
+            if bytes(sth.public_key) != our_key:
+                report.add(
+                    Finding(
+                        "head signature",
+                        f"{label} carries key {key_fingerprint(bytes(sth.public_key))[:16]}, "
+                        "not this installation's key",
+                    )
+                )
+            self._head_signature(sth, label, our_key)
+            self._head_root(sth, label)
+            if previous is not None and previous.size > 0:
+                self._consistency(previous, sth)
+            previous = sth
+            self._tick("heads", number, len(self.heads))
+
+    def _head_signature(self, sth: SignedTreeHead, label: str, key: bytes) -> None:
+        try:
+            verify_head_signature(key, to_tree_head(sth), bytes(sth.signature))
+        except (SignatureError, ValueError) as error:
+            self.report.add(Finding("head signature", f"{label}: {error}"))
+
+    def _head_root(self, sth: SignedTreeHead, label: str) -> None:
+        recomputed = self.roots_at.get(sth.size)
+        if recomputed is None:
+            self.report.add(
+                Finding(
+                    "head root",
+                    f"{label} covers {sth.size} entries but the ledger holds only "
+                    f"{self.frontier.size}: entries were removed",
+                    self.frontier.size,
+                )
+            )
+        elif recomputed != bytes(sth.root):
+            self.report.add(
+                Finding(
+                    "head root",
+                    f"{label}: the signed root does not match the root recomputed "
+                    "from the entries; an entry it covers was altered, removed or inserted",
+                )
+            )
+
+    def _consistency(self, old: SignedTreeHead, new: SignedTreeHead) -> None:
+        self.report.consistency_pairs += 1
+        try:
+            proof = consistency_proof(old.size, new.size)
+            merkle.verify_consistency(old.size, new.size, proof, bytes(old.root), bytes(new.root))
+        except (merkle.ProofError, MissingNode) as error:
+            self.report.add(
+                Finding(
+                    "consistency",
+                    f"signed head of size {new.size} is not shown consistent with "
+                    f"the one of size {old.size}: {error}",
+                )
+            )
+
+    # --- replay -----------------------------------------------------------------------------------------
+
+    def replay(self) -> None:
+        sources = replay_sources()
+        known = {source.record_type for source in sources}
+        for record_type in self._ledger_record_types() - known:
+            self.report.add(
+                Finding(
+                    "replay",
+                    "the ledger holds entries of a record type that has no table in this installation",
+                    record_type=record_type,
+                )
+            )
+        total = sum(source.count() for source in sources)
+        for source in sources:
+            self.report.record_types += 1
+            self._replay_source(source, total)
+
+    @staticmethod
+    def _ledger_record_types() -> set[str]:
+        return set(LedgerEntry.objects.order_by().values_list("record_type", flat=True).distinct())
+
+    def _replay_source(self, source: ReplaySource, total: int) -> None:
+        last_seq = dict(
+            LedgerEntry.objects.filter(record_type=source.record_type)
+            .order_by()
+            .values("record_id")
+            .annotate(last=models_max("seq"))
+            .values_list("record_id", "last")
+        )
+        for rows in source.rows(self.chunk):
+            states = self._last_states([last_seq[str(row.pk)] for row in rows if str(row.pk) in last_seq])
+            for row in rows:
+                record_id = str(row.pk)
+                seq = last_seq.pop(record_id, None)
+                if seq is None:
+                    self.report.add(
+                        Finding(
+                            "replay",
+                            "row has no ledger entry: inserted behind the application's back",
+                            None,
+                            source.record_type,
+                            record_id,
+                        )
+                    )
+                else:
+                    self._compare_row(source, row, seq, states.get(seq))
+                self.report.records += 1
+            self._tick("records", self.report.records, total)
+        for record_id, seq in sorted(last_seq.items()):
+            self.report.add(
+                Finding(
+                    "replay",
+                    "the ledger holds this record but its row is gone: deleted behind the application's back",
+                    seq,
+                    source.record_type,
+                    record_id,
+                )
+            )
+
+    def _last_states(self, seqs: list[int]) -> dict[int, Any]:
+        states: dict[int, Any] = {}
+        for start in range(0, len(seqs), 500):
+            part = seqs[start : start + 500]
+            for seq, canonical in LedgerEntry.objects.filter(seq__in=part).values_list("seq", "canonical"):
+                try:
+                    states[seq] = json.loads(bytes(canonical)).get("state")
+                except (ValueError, AttributeError):
+                    states[seq] = None
+        return states
+
+    def _compare_row(self, source: ReplaySource, row: Any, seq: int, ledger_state: Any) -> None:
+        current = json.loads(canonical_bytes(source.state(row)))
+        if current == ledger_state:
+            return
+        if not isinstance(ledger_state, dict):
+            message = "the last entry of this record carries no readable state"
+        else:
+            names = sorted(set(current) | set(ledger_state))
+            changed = [
+                name for name in names if current.get(name, _ABSENT) != ledger_state.get(name, _ABSENT)
+            ]
+            details = "; ".join(
+                f"{name}: {_show(ledger_state.get(name, _ABSENT))} in the ledger, {_show(current.get(name, _ABSENT))} "
+                "in the table"
+                for name in changed[:5]
+            )
+            message = (
+                f"row differs from its last ledger entry (changed behind the application's back): {details}"
+            )
+        self.report.add(Finding("replay", message, seq, source.record_type, str(row.pk)))
+
+
+_ABSENT = object()
+
+
+def _show(value: Any) -> str:
+    if value is _ABSENT:
+        return "(no such field)"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def models_max(name: str) -> Any:
+    from django.db.models import Max
+
+    return Max(name)
+
+
+def verify_ledger(
+    *, progress: Progress | None = None, chunk: int = 2000, replay: bool = True
+) -> LedgerReport:
+    """Verify the whole ledger and replay it against the regulated tables; returns the report (never raises
+    for a finding). `chunk` is how many entries or rows are read per query."""
+    report = LedgerReport(
+        log_id=settings.CELLCHAIN_LEDGER_LOG_ID, key_fingerprint=key_fingerprint(public_key_bytes())
+    )
+    head = LedgerHead.objects.filter(pk=1).first()
+    report.head_size = head.size if head else 0
+    verifier = _Verifier(report, progress, chunk)
+    verifier.entries()
+    if report.entries != report.head_size and report.entries > report.head_size:
+        report.add(
+            Finding(
+                "sequence",
+                f"{report.entries} entries are stored but the head row says {report.head_size}: "
+                "entries were inserted behind the application's back",
+                report.head_size,
+            )
+        )
+    verifier.extra_nodes()
+    verifier.signed_heads()
+    if replay:
+        verifier.replay()
+    return report
