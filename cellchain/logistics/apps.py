@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LogisticsConfig(AppConfig):
     name = "cellchain.logistics"
     label = "logistics"
+    verbose_name = _("Shipping and receipt")
+
+    def ready(self) -> None:
+        from cellchain.core.navigation import MenuItem, register_menu
+
+        register_menu(MenuItem(_("Shipments"), "logistics:shipments", "logistics.view", 500))

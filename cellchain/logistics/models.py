@@ -1,1 +1,231 @@
-"""Models of the logistics context."""
+"""Models of the logistics context: shipments, logger links and readings, hospital receipt (T-7.15, T-8.1).
+
+Shipments, logger links, file imports and receipt inspections are regulated records (every change goes
+through a service that appends to the ledger). Temperature readings are bulk sensor data: plain rows, their
+files' SHA-256 kept on the regulated import record.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cellchain.accounts.models import Site
+from cellchain.domain.coldchain import ShipperKind
+from cellchain.ledger.models import RegulatedModel
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Shipment(RegulatedModel):
+    """One shipment in a shipper: limits, transit limit, units packed, courier, arrival (T-7.7, T-7.15)."""
+
+    class Status(models.TextChoices):
+        PACKING = "packing", _("Packing")
+        PACKED = "packed", _("Packed and checked")
+        IN_TRANSIT = "in_transit", _("In transit")
+        ARRIVED = "arrived", _("Arrived")
+        ACCEPTED = "accepted", _("Accepted at receipt")
+        QUARANTINED = "quarantined", _("Quarantined at receipt")
+        REJECTED = "rejected", _("Rejected at receipt")
+
+    class Kind(models.TextChoices):
+        """The shipper kinds of cellchain.domain.coldchain.ShipperKind (same values)."""
+
+        LN2_DRY_SHIPPER = ShipperKind.LN2_DRY_SHIPPER.value, _("LN2 dry shipper")
+        CRYOPRESERVED_APHERESIS = (
+            ShipperKind.CRYOPRESERVED_APHERESIS.value,
+            _("Cryopreserved apheresis (LN2 vapour)"),
+        )
+        FRESH_2_8 = ShipperKind.FRESH_2_8.value, _("Fresh, 2-8 °C")
+
+    number = models.CharField(_("shipment number"), max_length=20, unique=True)
+    kind = models.CharField(_("shipper kind"), max_length=30, choices=Kind.choices)
+    from_site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("from"))
+    to_site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("to"))
+    coi = models.CharField(_("chain-of-identity identifier"), max_length=20, blank=True)
+    product_name = models.CharField(_("product name"), max_length=200)
+    batch_number = models.CharField(_("batch number"), max_length=40, blank=True)
+    expected_units = models.JSONField(_("units ordered (DINs)"), default=list)
+    min_c = models.DecimalField(
+        _("lowest allowed (°C)"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    max_c = models.DecimalField(
+        _("highest allowed (°C)"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    max_transit_hours = models.DecimalField(_("maximum transit time (h)"), max_digits=6, decimal_places=1)
+    allowed_containers = models.JSONField(_("allowed container types"), default=list)
+    container_type = models.CharField(_("container type"), max_length=40)
+    container_code = models.CharField(_("container serial"), max_length=40)
+    expires_at = models.DateTimeField(_("product expiry or use-by"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.PACKING)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    courier = models.CharField(_("courier"), max_length=120, blank=True)
+    dispatched_at = models.DateTimeField(_("handed to courier at"), null=True, blank=True)
+    dispatched_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("handed over by"),
+    )
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    arrival_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("arrival scanned by"),
+    )
+
+    class Meta:
+        verbose_name = _("shipment")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(max_transit_hours__gt=0), name="shipment_transit_positive"),
+            models.CheckConstraint(
+                condition=models.Q(min_c__isnull=True) | models.Q(max_c__isnull=True) | models.Q(min_c__lt=models.F("max_c")),
+                name="shipment_range_ordered",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PackedUnit(RegulatedModel):
+    """A unit scanned into the shipper at packing (T-8.1.3-a compares these with the order)."""
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="packed_units", verbose_name=_("shipment")
+    )
+    din = models.CharField(_("unit identifier (DIN)"), max_length=20)
+    scanned_text = models.CharField(_("scanned"), max_length=120)
+    scanned_at = models.DateTimeField(_("scanned at"))
+    scanned_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("scanned by")
+    )
+
+    class Meta:
+        verbose_name = _("packed unit")
+        ordering = ["shipment", "din"]
+        constraints = [models.UniqueConstraint(fields=["shipment", "din"], name="packed_unit_once")]
+
+
+class LoggerLink(RegulatedModel):
+    """A temperature logger travelling with a shipment (several per shipment are allowed)."""
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="loggers", verbose_name=_("shipment")
+    )
+    serial = models.CharField(_("logger serial"), max_length=40)
+    interval_s = models.PositiveIntegerField(_("logging interval (s)"))
+    armed_at = models.DateTimeField(_("armed at"))
+    linked_at = models.DateTimeField(_("linked at"))
+    linked_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("linked by")
+    )
+
+    class Meta:
+        verbose_name = _("logger link")
+        ordering = ["shipment", "serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "serial"], name="logger_link_once"),
+            models.CheckConstraint(condition=models.Q(interval_s__gte=1), name="logger_interval_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.serial
+
+    @property
+    def topic(self) -> str:
+        return f"cellchain/loggers/{self.serial}/readings"
+
+
+class LoggerFileImport(RegulatedModel):
+    """One logger export imported for a logger link; the file's SHA-256 pins the exact bytes (T-8.1.5-a)."""
+
+    logger = models.ForeignKey(
+        LoggerLink, on_delete=models.PROTECT, related_name="imports", verbose_name=_("logger")
+    )
+    file_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    readings = models.PositiveIntegerField(_("readings"))
+    faults = models.PositiveIntegerField(_("readings without temperature"))
+    imported_at = models.DateTimeField(_("imported at"))
+    imported_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("imported by")
+    )
+
+    class Meta:
+        verbose_name = _("logger file import")
+        ordering = ["logger", "imported_at"]
+        constraints = [models.UniqueConstraint(fields=["logger", "sha256"], name="logger_file_once")]
+
+
+class TemperatureReading(models.Model):
+    """One logger reading (UTC, °C; no temperature = probe fault). Live MQTT readings are unique per
+    logger and time, so a re-delivered message is stored once; file readings belong to their import."""
+
+    logger_serial = models.CharField(_("logger serial"), max_length=40)
+    at = models.DateTimeField(_("time (UTC)"))
+    celsius = models.FloatField(_("temperature (°C)"), null=True, blank=True)
+    file_import = models.ForeignKey(
+        LoggerFileImport,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("from file"),
+    )
+
+    class Meta:
+        verbose_name = _("temperature reading")
+        ordering = ["logger_serial", "at"]
+        indexes = [models.Index(fields=["logger_serial", "at"], name="reading_logger_at_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["logger_serial", "at"],
+                condition=models.Q(file_import__isnull=True),
+                name="live_reading_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.logger_serial} {self.at:%Y-%m-%d %H:%M:%S} {self.celsius}"
+
+
+class ReceiptInspection(RegulatedModel):
+    """The hospital's receipt record (T-8.1.1-T-8.1.7): structured answers, cold-chain result, outcome."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        QUARANTINED = "quarantined", _("Quarantined")
+        REJECTED = "rejected", _("Rejected")
+
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.PROTECT, related_name="receipt", verbose_name=_("shipment")
+    )
+    received_at = models.DateTimeField(_("date and time of receipt"))  # T-8.1.7-a
+    receiver = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("receiver"))
+    scanned_units = models.JSONField(_("units scanned at receipt"), default=list)  # T-8.1.3-a, T-8.1.7-c
+    answers = models.JSONField(_("answers"))  # T-8.1.7-d/e
+    coldchain = models.JSONField(_("temperature-record result"))  # T-8.1.7-f
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    failures = models.JSONField(_("failed checks"), default=list)  # T-8.1.7-g
+    triggers = models.JSONField(_("T-8.1.6 trigger categories"), default=list)
+    anomaly_handling = models.TextField(_("anomalies and their handling"), blank=True)  # T-8.1.7-g
+    deviation_number = models.CharField(_("nonconformance"), max_length=40, blank=True)
+    retain_until = models.DateField(_("retain record until"))  # T-8.1.7-h
+
+    class Meta:
+        verbose_name = _("receipt inspection")
+
+    def __str__(self) -> str:
+        return f"{self.shipment.number} receipt"

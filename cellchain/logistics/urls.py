@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cellchain.logistics import views
 
 app_name = "logistics"
-urlpatterns: list = []
+urlpatterns = [
+    path("shipments/", views.shipments, name="shipments"),
+    path("shipments/<str:number>/", views.shipment_detail, name="shipment"),
+    path("shipments/<str:number>/loggers/<str:serial>/upload/", views.logger_upload, name="logger_upload"),
+    path("shipments/<str:number>/arrive/", views.shipment_arrive, name="arrive"),
+    path("shipments/<str:number>/receipt/", views.receipt, name="receipt"),
+    path("shipments/<str:number>/receipt/sign/", views.receipt_sign, name="receipt_sign"),
+    path("shipments/<str:number>/receipt.pdf", views.receipt_print, name="receipt_pdf"),
+]
