@@ -168,6 +168,8 @@ class _Context:
     def __init__(self, raw: bytes, source: str) -> None:
         self.raw = raw
         self.source = source
+        self.text_range = (0, 0)
+        """Absolute [start, stop) of the primary TEXT of the data set being read."""
 
     def error(self, reason: str, offset: int) -> InstrumentFileError:
         return InstrumentFileError(self.source, reason, offset=offset)
@@ -487,7 +489,11 @@ def _candidates(
 
 
 def _in_file(ctx: _Context, base: int, candidate: _Candidate, length: int) -> bool:
-    return candidate.begin >= HEADER_LENGTH and base + candidate.begin + length <= len(ctx.raw)
+    """The segment lies after HEADER, inside the file, and does not overlap the primary TEXT."""
+    start, stop = base + candidate.begin, base + candidate.begin + length
+    text_start, text_stop = ctx.text_range
+    outside_text = stop <= text_start or start >= text_stop
+    return candidate.begin >= HEADER_LENGTH and stop <= len(ctx.raw) and outside_text
 
 
 def _event_count(ctx: _Context, layout: _Layout, candidates: list[_Candidate], base: int) -> int:
@@ -593,14 +599,23 @@ def _off_by_one(
             candidates, chosen, "only it has the expected length (end offset one too far)", warnings
         )
         return base + chosen.begin, tot
-    described = "; ".join(f"{c.describe()} (length {c.length})" for c in candidates)
-    beyond = [c for c in candidates if base + c.begin + expected > len(ctx.raw)]
-    truncated = " or the file is truncated" if beyond else ""
+    described = "; ".join(f"{c.describe()}: {_candidate_problem(ctx, base, c, expected)}" for c in candidates)
     raise ctx.error(
-        f"DATA offsets ({described}) do not match the expected length $TOT x bytes per event = "
-        f"{expected} bytes{truncated} (file has {len(ctx.raw)} bytes)",
+        f"no usable DATA segment ({described}); expected $TOT x bytes per event = {expected} bytes "
+        f"(file has {len(ctx.raw)} bytes)",
         base + candidates[0].begin,
     )
+
+
+def _candidate_problem(ctx: _Context, base: int, candidate: _Candidate, expected: int) -> str:
+    start = base + candidate.begin
+    if candidate.begin < HEADER_LENGTH:
+        return "starts inside HEADER"
+    if start + min(candidate.length, expected) > len(ctx.raw):
+        return "ends beyond the end of the file (truncated file?)"
+    if not _in_file(ctx, base, candidate, min(candidate.length, expected)):
+        return "overlaps the TEXT segment"
+    return f"length {candidate.length} differs from the expected length"
 
 
 def _by_time_channel(
@@ -722,6 +737,7 @@ def _parse_dataset(
 ) -> tuple[FcsDataSet, int]:
     version, header, warnings = _parse_header(ctx, base)
     text_start, text_stop = _segment(ctx, base, header[0], header[1], "TEXT")
+    ctx.text_range = (text_start, text_stop)
     keywords = _parse_text(ctx, text_start, text_stop, warnings)
     _merge_supplemental(ctx, base, keywords, version, warnings)
     channels, layout = _channels_and_layout(ctx, keywords, version, text_start, warnings)

@@ -343,7 +343,7 @@ def test_offsets_that_match_nothing_are_an_error_naming_the_offset() -> None:
     spec = FcsSpec(
         events=events, names=NAMES3, header_data=(good[0], good[1] - 4), text_data=(good[0], good[1] - 8)
     )
-    with pytest.raises(InstrumentFileError, match="expected length") as caught:
+    with pytest.raises(InstrumentFileError, match="length 764 differs from the expected length") as caught:
         parse_fcs(build_dataset(spec), source="bad.fcs")
     assert caught.value.offset == good[0]
 
@@ -449,3 +449,11 @@ def test_to_flow_events_gives_float64_events_named_by_pnn_and_pns() -> None:
     assert flow.sample == "tube1.fcs"
     assert flow.channel_labels == (None, "SSC", None)
     assert flow.column("SSC").dtype == np.float64
+
+
+def test_data_offsets_overlapping_the_text_segment_are_rejected() -> None:
+    events = _floats(4)
+    text_begin = 58
+    spec = FcsSpec(events=events, names=NAMES3, header_data=(text_begin, text_begin + 47), text_data=None)
+    with pytest.raises(InstrumentFileError, match="overlaps the TEXT segment"):
+        parse_fcs(build_dataset(spec))
