@@ -171,8 +171,23 @@ def logger_link(
     return link
 
 
+def _moment(at: dt.datetime | None, after: dt.datetime | None, what: str) -> dt.datetime:
+    """When a hand-off happened: now, or a time the person states (never in the future, never before the
+    previous step); the ledger still records when it was entered."""
+    now = clock.now()
+    if at is None:
+        return now
+    if at.tzinfo is None or at > now:
+        raise ValidationFailed(f"The {what} time must be an aware time not in the future.", field="at")
+    if after is not None and at < after:
+        raise ValidationFailed(f"The {what} time cannot be before the previous step.", field="at")
+    return at
+
+
 @transaction.atomic
-def shipment_dispatch(*, actor: Any, shipment: Shipment, courier: str) -> Shipment:
+def shipment_dispatch(
+    *, actor: Any, shipment: Shipment, courier: str, at: dt.datetime | None = None
+) -> Shipment:
     """Hand the checked shipper to the courier; the transit clock starts (T-7.7-b)."""
     _require_site(actor, shipment.from_site, "Hand-off")
     if shipment.status != Shipment.Status.PACKED:
@@ -181,7 +196,10 @@ def shipment_dispatch(*, actor: Any, shipment: Shipment, courier: str) -> Shipme
         raise Conflict(f"Shipment {shipment.number} has no temperature logger linked.")
     if not courier.strip():
         raise ValidationFailed("Name the courier taking the shipper.", field="courier")
-    shipment.courier, shipment.dispatched_at, shipment.dispatched_by = courier.strip(), clock.now(), actor
+    moment = _moment(
+        at, shipment.loggers.order_by("armed_at").values_list("armed_at", flat=True).first(), "hand-off"
+    )
+    shipment.courier, shipment.dispatched_at, shipment.dispatched_by = courier.strip(), moment, actor
     _set_status(
         actor, shipment, Shipment.Status.IN_TRANSIT, "shipment:dispatch", f"handed to {courier.strip()}"
     )
@@ -189,7 +207,9 @@ def shipment_dispatch(*, actor: Any, shipment: Shipment, courier: str) -> Shipme
 
 
 @transaction.atomic
-def shipment_arrive(*, actor: Any, shipment: Shipment, scanned_text: str) -> Shipment:
+def shipment_arrive(
+    *, actor: Any, shipment: Shipment, scanned_text: str, at: dt.datetime | None = None
+) -> Shipment:
     """Scan the shipper on arrival at the hospital: the receipt starts from here (T-8.1.1)."""
     _require_site(actor, shipment.to_site, "Receiving")
     if shipment.status != Shipment.Status.IN_TRANSIT:
@@ -200,7 +220,7 @@ def shipment_arrive(*, actor: Any, shipment: Shipment, scanned_text: str) -> Shi
             f"{shipment.container_code}.",
             field="scan",
         )
-    shipment.arrived_at, shipment.arrival_by = clock.now(), actor
+    shipment.arrived_at, shipment.arrival_by = _moment(at, shipment.dispatched_at, "arrival"), actor
     _set_status(actor, shipment, Shipment.Status.ARRIVED, "shipment:arrive", "arrival scanned")
     return shipment
 
