@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cellchain.journeys import views
 
 app_name = "journeys"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.journey_list, name="list"),
+    path("enrol/", views.journey_enrol, name="enrol"),
+    path("units/<str:din>/scan/", views.unit_scan, name="unit_scan"),
+    path("units/<str:din>/label/print/", views.unit_label_print, name="label_print"),
+    path("units/<str:din>/label/verify/", views.unit_label_verify, name="label_verify"),
+    path("units/<str:din>/label.<str:fmt>", views.unit_label_file, name="label_file"),
+    path("<str:coi>/", views.journey_detail, name="detail"),
+    path("<str:coi>/consent/", views.journey_consent, name="consent"),
+    path("<str:coi>/eligibility/", views.journey_eligibility, name="eligibility"),
+    path("<str:coi>/book/", views.journey_book, name="book"),
+    path("<str:coi>/screening/", views.journey_screening, name="screening"),
+    path("<str:coi>/decision/", views.journey_decision, name="decision"),
+    path("<str:coi>/collect/", views.journey_collect, name="collect"),
+]

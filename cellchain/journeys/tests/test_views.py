@@ -1,0 +1,100 @@
+"""Journeys pages: enrolment, no patient identity for the manufacturer, scan-to-verdict (X-7, G-4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cellchain.journeys.models import CustodyEvent, Journey
+from cellchain.journeys.tests.test_services import _labelled
+
+pytestmark = pytest.mark.django_db
+
+
+def test_enrolment_page_enrols_and_shows_the_coi(kit, client_for):
+    client = client_for("physician_wang")
+    response = client.post(
+        "/journeys/enrol/",
+        {
+            "name": "钱七",
+            "birth_date": "1975-05-05",
+            "hospital_record_number": "MRN-777",
+            "wristband_id": "WB-777",
+            "product_code": "S1395V00",
+            "product_name": "CAR-T demo",
+            "manufacturer_site": kit.manufacturer.pk,
+            "starting_material": "fresh",
+        },
+    )
+    journey = Journey.objects.get(patient_identity__wristband_id="WB-777")
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert journey.coi in page and "钱七" in page
+
+
+def test_enrolment_without_ethics_approval_shows_the_reason(kit, client_for):
+    response = client_for("physician_wang").post(
+        "/journeys/enrol/",
+        {
+            "name": "钱七",
+            "birth_date": "1975-05-05",
+            "hospital_record_number": "MRN-8",
+            "wristband_id": "WB-8",
+            "product_code": "S0000V00",
+            "product_name": "x",
+            "manufacturer_site": kit.manufacturer.pk,
+            "starting_material": "fresh",
+        },
+    )
+    assert response.status_code == 200
+    assert "ethics approval" in response.content.decode()
+
+
+def test_manufacturer_pages_never_show_the_patient_identity(kit, world, client_for):
+    """X-7: pages a manufacturer user opens carry the COI and pseudonym only."""
+    journey, (unit, _) = _labelled(kit, world)
+    identity = journey.patient_identity
+    client = client_for("logistics_zhao")
+    pages = [
+        client.get(url)
+        for url in ("/journeys/", f"/journeys/{journey.coi}/", f"/journeys/units/{unit.din}/scan/")
+    ]
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    text = "".join(p.content.decode() for p in pages)
+    assert journey.pseudonym in text
+    for value in (identity.name, identity.hospital_record_number, identity.wristband_id):
+        assert value not in text
+    assert identity.name in client_for("nurse_wang").get(f"/journeys/{journey.coi}/").content.decode()
+
+
+def test_scan_page_shows_a_blocked_verdict_for_the_wrong_bag(kit, world, client_for):
+    _, (unit, other) = _labelled(kit, world)
+    response = client_for("apheresis_sun").post(
+        f"/journeys/units/{unit.din}/scan/",
+        {"step": "pack", "scan": other.din_keyboard, "shipper_code": "SHIP-1"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-verdict="blocked"' in body and "<html" not in body
+    assert "another bag of the same journey" in body
+    assert CustodyEvent.objects.filter(unit=unit, verdict="blocked").exists()
+
+
+def test_scan_page_records_a_match(kit, world, client_for):
+    _, (unit, _) = _labelled(kit, world)
+    response = client_for("apheresis_sun").post(
+        f"/journeys/units/{unit.din}/scan/",
+        {"step": "pack", "scan": unit.din_keyboard, "shipper_code": "S-1"},
+    )
+    assert 'data-verdict="match"' in response.content.decode()
+    unit.refresh_from_db()
+    assert unit.state == "packed"
+
+
+def test_label_files_render_for_a_printed_label(kit, world, client_for):
+    journey, (unit, _) = _labelled(kit, world)
+    client = client_for("apheresis_sun")
+    pdf = client.get(f"/journeys/units/{unit.din}/label.pdf")
+    zpl = client.get(f"/journeys/units/{unit.din}/label.zpl")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert "FOR AUTOLOGOUS USE ONLY" in zpl.content.decode() and journey.coi in zpl.content.decode()
