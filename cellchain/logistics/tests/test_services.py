@@ -140,7 +140,7 @@ class TestReadingsStoreLive:
         at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
         readings = [(at + dt.timedelta(minutes=i), -185.0) for i in range(10)]
         services.readings_store_live("TL-LIVE", readings)
-        services.readings_store_live("TL-LIVE", readings[5:] + [(at + dt.timedelta(minutes=10), None)])
+        services.readings_store_live("TL-LIVE", [*readings[5:], (at + dt.timedelta(minutes=10), None)])
         rows = TemperatureReading.objects.filter(logger_serial="TL-LIVE")
         assert rows.count() == 11
         assert rows.filter(celsius__isnull=True).count() == 1
@@ -179,7 +179,7 @@ class TestReceiptInspect:
         shipment = demo.ship_and_arrive(world, tag="000723", excursion=False, password=PERSONA_PASSWORD)
         answers = dict(demo.ALL_YES)
         del answers["T-8.1.4-b"]
-        with pytest.raises(ValidationFailed, match="T-8.1.4-b"):
+        with pytest.raises(ValidationFailed, match=r"T-8\.1\.4-b"):
             services.receipt_inspect(actor=world["pharmacist_liu"], shipment=shipment,
                                      scanned_units=shipment.expected_units, answers=answers)  # fmt: skip
 
