@@ -1,0 +1,212 @@
+"""Queries of the manufacturing context, and the conversion of rows to domain values (`to_domain` edges)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from cellchain.domain import facility as fac
+from cellchain.domain.process import (
+    DeviationRef,
+    ParameterOutcome,
+    ParameterVerdict,
+    ProcessTemplate,
+    deviation_subject,
+)
+from cellchain.domain.product_information import Bilingual, ProductInformation
+from cellchain.domain.specification import Specification
+from cellchain.manufacturing import master
+from cellchain.manufacturing.models import (
+    ApheresisIntake,
+    Batch,
+    BatchStep,
+    Equipment,
+    LineClearance,
+    MaterialLot,
+    ParameterEntry,
+    Product,
+    ProductionArea,
+    ProductUnit,
+    ProductVersion,
+)
+from cellchain.quality.models import Deviation
+
+
+@dataclass(frozen=True)
+class ProductDefinition:
+    """A product version read into domain values, with the bilingual names pages show."""
+
+    version: ProductVersion
+    template: ProcessTemplate
+    specification: Specification
+    information: ProductInformation
+    step_titles: dict[str, Bilingual]
+    parameter_labels: dict[tuple[str, str], Bilingual]
+    item_labels: dict[str, Bilingual]
+
+
+def method_catalogue() -> dict[str, Any]:
+    """The QC method master as domain methods (read through the QC context's selector)."""
+    from cellchain.qc.selectors import method_catalogue as catalogue
+
+    return catalogue()
+
+
+def product_definition(version: ProductVersion) -> ProductDefinition:
+    """Read a version's three documents into domain values (ValidationFailed names a bad path)."""
+    code, number = version.product.code, str(version.version)
+    return ProductDefinition(
+        version=version,
+        template=master.process_from_json(version.process, code, number),
+        specification=master.specification_from_json(version.specification, method_catalogue(), code, number),
+        information=master.information_from_json(version.information),
+        step_titles=master.step_titles(version.process),
+        parameter_labels=master.parameter_labels(version.process),
+        item_labels=master.item_labels(version.specification),
+    )
+
+
+def products_visible_to(viewer: Any) -> QuerySet[Product]:
+    return Product.objects.filter(site__organisation_id=viewer.organisation_id).prefetch_related("versions")
+
+
+def product_versions_approved(viewer: Any) -> QuerySet[ProductVersion]:
+    return ProductVersion.objects.filter(
+        product__site__organisation_id=viewer.organisation_id, status=ProductVersion.Status.APPROVED
+    ).select_related("product")
+
+
+def areas_visible_to(viewer: Any) -> QuerySet[ProductionArea]:
+    return ProductionArea.objects.filter(site__organisation_id=viewer.organisation_id, voided_at__isnull=True)
+
+
+def equipment_visible_to(viewer: Any) -> QuerySet[Equipment]:
+    return Equipment.objects.filter(site__organisation_id=viewer.organisation_id, voided_at__isnull=True)
+
+
+def lots_all() -> QuerySet[MaterialLot]:
+    return MaterialLot.objects.filter(voided_at__isnull=True)
+
+
+def intakes_visible_to(viewer: Any) -> QuerySet[ApheresisIntake]:
+    """Apheresis units received by the viewer's organisation (the manufacturer)."""
+    return ApheresisIntake.objects.filter(received_by__organisation_id=viewer.organisation_id).select_related(
+        "collection_site", "received_by", "deviation"
+    )
+
+
+def batches_visible_to(viewer: Any) -> QuerySet[Batch]:
+    """Batches of the viewer's organisation, with what list pages show in one query."""
+    return Batch.objects.filter(site__organisation_id=viewer.organisation_id).select_related(
+        "product_version__product", "intake", "area", "started_by"
+    )
+
+
+def batch_get(viewer: Any, batch_id: int) -> Batch:
+    """One batch of the viewer's organisation, with its steps, entries and uses prefetched."""
+    from django.shortcuts import get_object_or_404
+
+    steps = BatchStep.objects.select_related("area", "started_by", "completed_by", "duration_deviation")
+    entries = ParameterEntry.objects.select_related("entered_by", "deviation")
+    query = batches_visible_to(viewer).prefetch_related(
+        Prefetch("steps", queryset=steps),
+        Prefetch("steps__entries", queryset=entries),
+        "steps__equipment_uses__equipment",
+        "steps__material_uses__lot",
+        "units",
+    )
+    return get_object_or_404(query, pk=batch_id)
+
+
+def step_entry_verdicts(step: BatchStep) -> dict[str, ParameterVerdict]:
+    """Stored entries as domain verdicts (the stored outcome was computed by `check_entry` at entry)."""
+    return {
+        e.code: ParameterVerdict(e.code, ParameterOutcome(e.outcome), e.value, e.limit)
+        for e in step.entries.all()
+        if e.voided_at is None
+    }
+
+
+def step_deviation_refs(step: BatchStep) -> list[DeviationRef]:
+    """Deviations raised on the step's entries and duration, plus any other blocking one on the step."""
+    refs: list[DeviationRef] = []
+    seen: set[int] = set()
+    for entry in step.entries.all():
+        if entry.deviation is not None:
+            refs.append(_ref(entry.deviation, deviation_subject(step.code, entry.code)))
+            seen.add(entry.deviation.pk)
+    if step.duration_deviation is not None:
+        refs.append(_ref(step.duration_deviation, deviation_subject(step.code, "duration")))
+        seen.add(step.duration_deviation.pk)
+    others = Deviation.objects.filter(
+        subject_type=step.ledger_record_type(),
+        subject_id=str(step.pk),
+        blocks_subject=True,
+        voided_at__isnull=True,
+    ).exclude(pk__in=seen)
+    refs.extend(_ref(d, deviation_subject(step.code, "other")) for d in others)
+    return refs
+
+
+def _ref(deviation: Deviation, subject: str) -> DeviationRef:
+    return DeviationRef(deviation.number, subject, deviation.status != Deviation.Status.OPEN)
+
+
+def area_uses(area: ProductionArea) -> list[fac.AreaUse]:
+    """Occupation of an area: whole batches in a unit, steps in a room (P-1.2.1-a/b)."""
+    if area.mode == ProductionArea.Mode.UNIT_BASED:
+        return [fac.AreaUse(b.number, b.started_at, b.closed_at) for b in area.batches.all()]
+    steps = area.steps.select_related("batch")
+    return [fac.AreaUse(s.batch.number, s.started_at, s.completed_at, s.is_culture) for s in steps]
+
+
+def area_clearances(area: ProductionArea) -> list[fac.LineClearance]:
+    return [
+        fac.LineClearance(area.code, str(c.performed_by_id), str(c.verified_by_id), c.completed_at)
+        for c in area.clearances.filter(voided_at__isnull=True)
+    ]
+
+
+def area_to_domain(area: ProductionArea) -> fac.ProductionArea:
+    return fac.ProductionArea(area.code, fac.FacilityMode(area.mode))
+
+
+def area_is_free(area: ProductionArea) -> bool:
+    """True when no batch is open in the area (a line clearance can be done)."""
+    return not any(use.ended_at is None for use in area_uses(area))
+
+
+def equipment_to_domain(equipment: Equipment) -> fac.Equipment:
+    return fac.Equipment(
+        equipment.code,
+        equipment.kind,
+        equipment.in_service,
+        equipment.calibration_due,
+        equipment.maintenance_due,
+    )
+
+
+def lot_to_domain(lot: MaterialLot) -> fac.MaterialLot:
+    return fac.MaterialLot(
+        lot.material,
+        lot.lot,
+        lot.released,
+        lot.expires_on,
+        lot.documents_attached,
+        lot.research_use_only,
+        lot.biological_origin,
+        lot.risk_assessment_approved,
+        lot.is_vector,
+        lot.rcl_culture_passed,
+    )
+
+
+def clearances_of(area: ProductionArea) -> QuerySet[LineClearance]:
+    return area.clearances.select_related("performed_by", "verified_by")
+
+
+def product_unit_get_by_identifier(din: str) -> ProductUnit | None:
+    """The product unit with this DIN (for custody, shipping and bedside contexts)."""
+    return ProductUnit.objects.select_related("batch", "holder_site").filter(din=din).first()

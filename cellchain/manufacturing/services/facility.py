@@ -1,0 +1,109 @@
+"""Production areas and line clearance, equipment register, material lots (P-1.2.1, X-5, T-10.12, P-1.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+
+from cellchain.accounts.models import Site
+from cellchain.accounts.roles import Role
+from cellchain.core import clock
+from cellchain.core.errors import Conflict, ValidationFailed
+from cellchain.ledger.services import ledger_append
+from cellchain.manufacturing import selectors
+from cellchain.manufacturing.models import Equipment, LineClearance, MaterialLot, ProductionArea
+from cellchain.manufacturing.services._common import require_role
+from cellchain.signatures.services import SignerCredentials, two_person_check
+
+
+@transaction.atomic
+def area_create(*, actor: Any, site: Site, code: str, name: str, mode: str) -> ProductionArea:
+    """Register a production unit or room with its mode (review 1.2.1)."""
+    require_role(actor, Role.QA, Role.SITE_ADMIN)
+    if mode not in ProductionArea.Mode.values:
+        raise ValidationFailed(f"Unknown mode {mode!r}.", field="mode")
+    area = ProductionArea.objects.create(site=site, code=code, name=name, mode=mode)
+    ledger_append(actor=actor, record=area, action="create", event="area:create")
+    return area
+
+
+@transaction.atomic
+def line_clearance_record(
+    *,
+    actor: Any,
+    area: ProductionArea,
+    performer: SignerCredentials,
+    verifier: SignerCredentials,
+    note: str = "",
+) -> LineClearance:
+    """Record a line clearance (清场) signed by two different qualified people (P-1.2.1-a/b, X-5).
+
+    It can be done only while no batch is open in the area: clearing around an open batch would be a fiction.
+    """
+    require_role(actor, Role.PRODUCTION_OPERATOR, Role.QA)
+    if performer.user.pk != actor.pk:
+        raise ValidationFailed("The person recording the clearance signs as its performer.", field="password")
+    if not selectors.area_is_free(area):
+        raise Conflict(f"{area.code} still holds an open batch; clear it after the batch is closed.")
+    if performer.user.pk == verifier.user.pk:
+        raise ValidationFailed("The verifier cannot be the performer (two-person check).", field="verifier")
+    clearance = LineClearance.objects.create(
+        area=area, completed_at=clock.now(), performed_by=performer.user, verified_by=verifier.user, note=note
+    )
+    ledger_append(actor=actor, record=clearance, action="create", event="area:clearance")
+    two_person_check(record=clearance, performer=performer, verifier=verifier, qualification="line_clearance")
+    return clearance
+
+
+@transaction.atomic
+def equipment_register(
+    *,
+    actor: Any,
+    site: Site,
+    code: str,
+    kind: str,
+    name: str,
+    calibration_due: dt.date | None,
+    maintenance_due: dt.date | None = None,
+) -> Equipment:
+    """Add an equipment item to the register (T-10.12)."""
+    require_role(actor, Role.QA, Role.SITE_ADMIN)
+    equipment = Equipment.objects.create(
+        site=site,
+        code=code,
+        kind=kind,
+        name=name,
+        calibration_due=calibration_due,
+        maintenance_due=maintenance_due,
+    )
+    ledger_append(actor=actor, record=equipment, action="create", event="equipment:register")
+    return equipment
+
+
+@transaction.atomic
+def equipment_calibration_record(
+    *, actor: Any, equipment: Equipment, calibration_due: dt.date, reason: str
+) -> Equipment:
+    """Record a calibration: the next due date moves on; the old one stays in the ledger (T-10.12, X-3)."""
+    require_role(actor, Role.QA, Role.SITE_ADMIN)
+    equipment.calibration_due = calibration_due
+    equipment.save(update_fields=["calibration_due"])
+    ledger_append(actor=actor, record=equipment, action="amend", event="equipment:calibrate", reason=reason)
+    return equipment
+
+
+@transaction.atomic
+def material_lot_register(*, actor: Any, material: str, lot: str, **fields: Any) -> MaterialLot:
+    """Register a lot with its documents and flags; QA releases it (P-1.1-a/b)."""
+    require_role(actor, Role.QA)
+    allowed = {f.name for f in MaterialLot._meta.get_fields()} - {"id", "voided_at", "void_reason", "uses"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed(f"Unknown lot field(s): {', '.join(sorted(unknown))}.")
+    if MaterialLot.objects.filter(material=material, lot=lot).exists():
+        raise Conflict(f"{material} lot {lot} is already registered.", field="lot")
+    record = MaterialLot.objects.create(material=material, lot=lot, **fields)
+    ledger_append(actor=actor, record=record, action="create", event="lot:register")
+    return record
