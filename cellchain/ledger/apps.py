@@ -11,3 +11,4 @@ class LedgerConfig(AppConfig):
         from cellchain.core.navigation import MenuItem, register_menu
 
         register_menu(MenuItem(_("Audit trail"), "ledger:trail", "ledger.view_trail", 800))
+        register_menu(MenuItem(_("Ledger status"), "ledger:status", "ledger.view_trail", 810))

@@ -1,4 +1,4 @@
-"""Queries on the ledger: trail search and a record's history with field-level differences."""
+"""Queries on the ledger: trail search and a record's history with field-level differences (issue 3 item 9)."""
 
 from __future__ import annotations
 
@@ -8,47 +8,136 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.apps import apps
+from django.db.models import Q, QuerySet
 
-from cellchain.ledger.models import LedgerEntry
+from cellchain.ledger.models import LedgerEntry, LedgerHead, RegulatedModel, SignedTreeHead
+
+TRAIL_FILTERS = ("user", "record_type", "record_id", "event", "action", "from", "to")
 
 
-def trail_search(params: Mapping[str, str]) -> QuerySet[LedgerEntry]:
-    """Filter the trail by actor username, record type, event and date range (REGULATORY item 4)."""
-    entries = LedgerEntry.objects.select_related("actor").order_by("-seq")
+def entries_visible_to(viewer: Any) -> QuerySet[LedgerEntry]:
+    """Entries `viewer` may read: those made by people of the viewer's organisation, and the system's own.
+
+    A hospital never sees the manufacturer's entries and the reverse (T-6.4-a, X-7); a user without an
+    organisation sees only the system's entries.
+    """
+    entries = LedgerEntry.objects.select_related("actor")
+    organisation_id = getattr(viewer, "organisation_id", None)
+    if organisation_id is None:
+        return entries.filter(actor__isnull=True)
+    return entries.filter(Q(actor__isnull=True) | Q(actor__organisation_id=organisation_id))
+
+
+def _day(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def trail_search(params: Mapping[str, str], viewer: Any) -> QuerySet[LedgerEntry]:
+    """Filter the trail by username, record type and id, event, action and date range (REGULATORY item 4)."""
+    entries = entries_visible_to(viewer).order_by("-seq")
     if params.get("user"):
-        entries = entries.filter(actor__username=params["user"])
+        entries = entries.filter(actor__username=params["user"].strip())
     if params.get("record_type"):
-        entries = entries.filter(record_type=params["record_type"])
+        entries = entries.filter(record_type=params["record_type"].strip())
+    if params.get("record_id"):
+        entries = entries.filter(record_id=params["record_id"].strip())
     if params.get("event"):
-        entries = entries.filter(event__startswith=params["event"])
-    for key, lookup in (("from", "recorded_at__date__gte"), ("to", "recorded_at__date__lte")):
-        if params.get(key):
-            try:
-                entries = entries.filter(**{lookup: dt.date.fromisoformat(params[key])})
-            except ValueError:
-                continue
+        entries = entries.filter(event__startswith=params["event"].strip())
+    if params.get("action") in LedgerEntry.Action.values:
+        entries = entries.filter(action=params["action"])
+    # Dates are the UTC calendar days the entries were recorded on.
+    start, end = _day(params.get("from", "")), _day(params.get("to", ""))
+    if start:
+        entries = entries.filter(recorded_at__gte=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC))
+    if end:
+        entries = entries.filter(
+            recorded_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        )
     return entries
+
+
+def record_types() -> list[str]:
+    """The record types present in the ledger, for the trail's filter."""
+    return sorted(LedgerEntry.objects.order_by().values_list("record_type", flat=True).distinct())
 
 
 @dataclass(frozen=True)
 class HistoryRow:
+    """One entry of a record with what it changed: (field, before, after) for every changed field."""
+
     entry: LedgerEntry
     document: dict[str, Any]
     changes: list[tuple[str, Any, Any]]
 
+    @property
+    def actor(self) -> dict[str, Any]:
+        actor: dict[str, Any] = self.document.get("actor", {})
+        return actor
 
-def record_history_view(record_type: str, record_id: str) -> list[HistoryRow]:
-    """Return each entry of one record with the fields it changed (old -> new)."""
+    @property
+    def extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = self.document.get("extra") or {}
+        return extra
+
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Return (field, old, new) for each field whose value differs, in the field order of `after`."""
+    names = list(after) + [name for name in before if name not in after]
+    return [
+        (name, before.get(name), after.get(name)) for name in names if before.get(name) != after.get(name)
+    ]
+
+
+def record_history_view(record_type: str, record_id: str, viewer: Any) -> list[HistoryRow]:
+    """Return each visible entry of one record, oldest first, with the fields it changed (old -> new)."""
     rows: list[HistoryRow] = []
     previous: dict[str, Any] = {}
-    entries = LedgerEntry.objects.filter(record_type=record_type, record_id=record_id).select_related("actor")
+    entries = entries_visible_to(viewer).filter(record_type=record_type, record_id=record_id)
     for entry in entries.order_by("seq"):
         document = json.loads(bytes(entry.canonical))
-        state = document.get("state", {})
-        changes = [
-            (key, previous.get(key), value) for key, value in state.items() if previous.get(key) != value
-        ]
-        rows.append(HistoryRow(entry=entry, document=document, changes=changes))
+        state = document.get("state") or {}
+        rows.append(HistoryRow(entry=entry, document=document, changes=field_changes(previous, state)))
         previous = state
     return rows
+
+
+def record_get(record_type: str, record_id: str) -> RegulatedModel | None:
+    """The current row of a regulated record, or None (unknown type, not regulated, or no such row)."""
+    try:
+        model = apps.get_model(record_type)
+    except (LookupError, ValueError):
+        return None
+    if not issubclass(model, RegulatedModel):
+        return None
+    return (
+        model._base_manager.filter(pk=record_id).first()
+        if record_id.isdigit() or not _int_pk(model)
+        else None
+    )
+
+
+def _int_pk(model: type[Any]) -> bool:
+    return model._meta.pk.get_internal_type() in {
+        "AutoField",
+        "BigAutoField",
+        "IntegerField",
+        "BigIntegerField",
+    }
+
+
+@dataclass(frozen=True)
+class LedgerStatus:
+    size: int
+    latest_head: SignedTreeHead | None
+
+
+def ledger_status() -> LedgerStatus:
+    """The tree size and the newest signed head, for the status page."""
+    from cellchain.ledger.heads import latest_head
+
+    head = LedgerHead.objects.filter(pk=1).first()
+    return LedgerStatus(size=head.size if head else 0, latest_head=latest_head())

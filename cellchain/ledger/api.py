@@ -1,0 +1,173 @@
+"""Ledger API: signed heads, inclusion and consistency proofs, entry bytes, bundle export (issue 3 items 3, 5).
+
+Hashes and signatures travel as standard base64. Heads and proofs reveal only hashes, so every role may fetch
+them (`ledger.view_proofs`). The bytes of an entry carry the state of a record; they are served to trail readers
+of the organisation whose user made the entry (`ledger.view_trail`), and the bundle, which holds every entry,
+to QA and auditors (`ledger.export_bundle`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router, Schema
+
+from cellchain.core.errors import NotFound, ValidationFailed
+from cellchain.core.permissions import requires
+from cellchain.domain.merkle import ProofError
+from cellchain.ledger import proofs, selectors
+from cellchain.ledger.export import b64, bundle_chunks, bundle_size
+from cellchain.ledger.heads import head_issue, latest_head
+from cellchain.ledger.models import SignedTreeHead
+from cellchain.verifier.signing import key_fingerprint
+
+router = Router(tags=["ledger"])
+
+
+class HeadOut(Schema):
+    log_id: str
+    size: int
+    root: str
+    time: str
+    signature: str
+    public_key: str
+    key_sha256: str
+
+
+class InclusionOut(Schema):
+    seq: int
+    size: int
+    leaf_hash: str
+    root: str
+    proof: list[str]
+
+
+class ConsistencyOut(Schema):
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    proof: list[str]
+
+
+class EntryOut(Schema):
+    seq: int
+    leaf_hash: str
+    canonical: str
+    entry: dict[str, Any]
+
+
+def _head_out(sth: SignedTreeHead) -> dict[str, Any]:
+    return {
+        "log_id": sth.log_id,
+        "size": sth.size,
+        "root": b64(sth.root),
+        "time": sth.time,
+        "signature": b64(sth.signature),
+        "public_key": b64(sth.public_key),
+        "key_sha256": key_fingerprint(bytes(sth.public_key)),
+    }
+
+
+def _proof_error(error: ProofError) -> ValidationFailed:
+    return ValidationFailed(str(error), detail={"check": error.code})
+
+
+@router.get("/heads/latest", response=HeadOut, summary="Newest signed tree head")
+@requires("ledger.view_proofs")
+def head_latest(request: HttpRequest) -> dict[str, Any]:
+    sth = latest_head()
+    if sth is None:
+        raise NotFound("No signed tree head has been issued yet.")
+    return _head_out(sth)
+
+
+@router.post("/heads", response=HeadOut, summary="Sign the tree as it stands now")
+@requires("ledger.issue_head")
+def head_create(request: HttpRequest) -> dict[str, Any]:
+    return _head_out(head_issue())
+
+
+@router.get("/heads/{size}", response=HeadOut, summary="Signed tree head of a given size")
+@requires("ledger.view_proofs")
+def head_at_size(request: HttpRequest, size: int) -> dict[str, Any]:
+    sth = SignedTreeHead.objects.filter(log_id=settings.CELLCHAIN_LEDGER_LOG_ID, size=size).first()
+    if sth is None:
+        raise NotFound(
+            f"No signed tree head of size {size}; ask for /heads/latest or a size that was signed."
+        )
+    return _head_out(sth)
+
+
+@router.get("/proofs/inclusion/{seq}", response=InclusionOut, summary="Inclusion proof of an entry")
+@requires("ledger.view_proofs")
+def inclusion(request: HttpRequest, seq: int, size: int | None = None) -> dict[str, Any]:
+    """PATH(seq, D[0:size]) per RFC 9162 §2.1.3; `size` defaults to the newest signed head."""
+    size = bundle_size() if size is None else size
+    try:
+        path = proofs.inclusion_proof(seq, size)
+        root = proofs.tree_root(size)
+        leaf = proofs.leaf_hash(seq)
+    except ProofError as error:
+        raise _proof_error(error) from None
+    except proofs.MissingNode as error:
+        raise NotFound(str(error)) from None
+    return {
+        "seq": seq,
+        "size": size,
+        "leaf_hash": b64(leaf),
+        "root": b64(root),
+        "proof": [b64(p) for p in path],
+    }
+
+
+@router.get("/proofs/consistency", response=ConsistencyOut, summary="Consistency proof between two sizes")
+@requires("ledger.view_proofs")
+def consistency(request: HttpRequest, old_size: int, new_size: int) -> dict[str, Any]:
+    """PROOF(old_size, D[0:new_size]) per RFC 9162 §2.1.4."""
+    try:
+        path = proofs.consistency_proof(old_size, new_size)
+        old_root, new_root = proofs.tree_root(old_size), proofs.tree_root(new_size)
+    except ProofError as error:
+        raise _proof_error(error) from None
+    except proofs.MissingNode as error:
+        raise NotFound(str(error)) from None
+    return {
+        "old_size": old_size,
+        "new_size": new_size,
+        "old_root": b64(old_root),
+        "new_root": b64(new_root),
+        "proof": [b64(p) for p in path],
+    }
+
+
+@router.get("/entries/{seq}", response=EntryOut, summary="Stored bytes of one entry")
+@requires("ledger.view_trail")
+def entry_bytes(request: HttpRequest, seq: int) -> dict[str, Any]:
+    entry = selectors.entries_visible_to(request.user).filter(seq=seq).first()
+    if entry is None:
+        raise NotFound(f"No entry {seq} visible to you.")
+    data = bytes(entry.canonical)
+    return {
+        "seq": entry.seq,
+        "leaf_hash": b64(entry.leaf_hash),
+        "canonical": b64(data),
+        "entry": json.loads(data),
+    }
+
+
+@router.get("/export", summary="Ledger bundle for cellchain-verify (cellchain-ledger-bundle/1)")
+@requires("ledger.export_bundle")
+def export(request: HttpRequest, size: int | None = None) -> StreamingHttpResponse:
+    """Entries up to the newest signed head (or `size`), the heads and partners' countersignatures."""
+    newest = bundle_size()
+    if size is not None and not 0 <= size <= newest:
+        raise ValidationFailed(f"size must be between 0 and the newest signed head ({newest}).", field="size")
+    response = StreamingHttpResponse(bundle_chunks(size), content_type="application/json")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{settings.CELLCHAIN_LEDGER_LOG_ID}-ledger-bundle.json"'
+    )
+    return response

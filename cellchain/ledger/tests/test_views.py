@@ -1,0 +1,136 @@
+"""Audit trail pages: search, history with field diff, CSV, status with verification (issue 3 item 9)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from cellchain.accounts import services as accounts
+from cellchain.ledger.heads import head_issue
+from cellchain.ledger.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def amended_site(world):
+    from cellchain.signatures.services import record_amend
+
+    site = world.sites["xiehe-main"]
+    record_amend(actor=world["admin_xiehe"], record=site, changes={"name": "协和医院 新院区"}, reason="campus renamed")
+    return site
+
+
+class TestTrail:
+    def test_search_by_user_record_type_and_date(self, world, client_for, amended_site):
+        client = client_for("auditor_xiehe")
+        page = client.get("/ledger/trail/", {"user": "admin_xiehe", "record_type": "accounts.site"})
+        entries = list(page.context["page"])
+        assert [e.event for e in entries] == ["accounts.site:amend"]
+        today = entries[0].recorded_at.date().isoformat()
+        assert list(client.get("/ledger/trail/", {"user": "admin_xiehe", "from": today, "to": today}).context["page"])
+        assert not list(client.get("/ledger/trail/", {"user": "admin_xiehe", "to": "2000-01-01"}).context["page"])
+
+    def test_filters_match_a_full_scan(self, world, client_for, amended_site):
+        """REGULATORY item 4: what the filter returns is exactly what a scan of the visible entries finds."""
+        auditor = world["auditor_xiehe"]
+        response = client_for("auditor_xiehe").get("/ledger/trail/", {"record_type": "accounts.site"})
+        shown = {e.seq for e in response.context["page"]}
+        scan = {
+            e.seq for e in LedgerEntry.objects.select_related("actor")
+            if e.record_type == "accounts.site"
+            and (e.actor is None or e.actor.organisation_id == auditor.organisation_id)
+        }
+        assert shown == scan
+
+    def test_hospital_auditor_does_not_see_manufacturer_entries(self, world, client_for):
+        accounts.organisation_create(actor=world["qa_li"], code="acme", name="Acme", kind="hospital")
+        entries = client_for("auditor_xiehe").get("/ledger/trail/", {"user": "qa_li"}).context["page"]
+        assert not list(entries)
+        assert list(client_for("auditor_shenghe").get("/ledger/trail/", {"user": "qa_li"}).context["page"])
+
+    def test_roles_outside_the_grant_are_refused(self, world, client_for):
+        assert client_for("nurse_wang").get("/ledger/trail/").status_code == 403
+        assert client_for("operator_chen").get("/ledger/trail.csv").status_code == 403
+
+    def test_trail_page_query_count_is_constant(self, world, client_for, django_assert_max_num_queries):
+        client = client_for("auditor_shenghe")
+        client.get("/ledger/trail/")
+        with django_assert_max_num_queries(12):
+            assert client.get("/ledger/trail/").status_code == 200
+
+
+class TestHistory:
+    def test_history_shows_field_diff_who_when_why(self, world, client_for, amended_site):
+        response = client_for("auditor_xiehe").get(f"/ledger/records/accounts.site/{amended_site.pk}/",
+                                                   HTTP_ACCEPT_LANGUAGE="en")
+        history = response.context["history"]
+        amend = history[-1]
+        assert ("name", "协和医院 细胞治疗中心 / Cell therapy centre", "协和医院 新院区") in amend.changes
+        assert amend.document["reason"] == "campus renamed"
+        text = response.content.decode()
+        assert "campus renamed" in text and "何晓 He Xiao" in text and "Before" in text
+
+    def test_history_page_in_chinese(self, world, client_for, amended_site):
+        response = client_for("auditor_xiehe").get(f"/ledger/records/accounts.site/{amended_site.pk}/",
+                                                   HTTP_ACCEPT_LANGUAGE="zh-hans")
+        text = response.content.decode()
+        assert "修改前" in text and "原因" in text
+
+    def test_signatures_show_on_the_history_page(self, world, client_for, amended_site):
+        from conftest import PERSONA_PASSWORD
+        from cellchain.signatures.services import SignerCredentials, record_sign
+
+        record_sign(record=amended_site, signer=SignerCredentials(world["admin_xiehe"], PERSONA_PASSWORD),
+                    meaning="approved")
+        text = client_for("auditor_xiehe").get(f"/ledger/records/accounts.site/{amended_site.pk}/",
+                                               HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Approved" in text and "何晓 He Xiao" in text
+
+
+class TestCsv:
+    def test_csv_export_holds_the_filtered_entries_with_reasons(self, world, client_for, amended_site):
+        response = client_for("auditor_xiehe").get("/ledger/trail.csv", {"record_type": "accounts.site"})
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        amend = next(row for row in rows if row["action"] == "amend")
+        assert amend["reason"] == "campus renamed" and amend["username"] == "admin_xiehe"
+        assert "新院区" in amend["state"]
+        assert {row["record_type"] for row in rows} == {"accounts.site"}
+
+    def test_csv_cells_cannot_run_as_formulas(self, world, client_for):
+        from cellchain.signatures.services import record_amend
+
+        site = world.sites["xiehe-main"]
+        record_amend(actor=world["admin_xiehe"], record=site, changes={"name": "x"}, reason="=HYPERLINK(1)")
+        text = b"".join(client_for("auditor_xiehe").get("/ledger/trail.csv").streaming_content).decode("utf-8-sig")
+        assert "'=HYPERLINK(1)" in text
+
+
+class TestStatus:
+    def test_status_shows_size_and_head(self, world, client_for):
+        sth = head_issue()
+        response = client_for("qa_li").get("/ledger/status/", HTTP_ACCEPT_LANGUAGE="en")
+        text = response.content.decode()
+        assert bytes(sth.root).hex() in text and f"size {sth.size}" in text
+
+    def test_verify_on_demand_with_htmx(self, world, client_for):
+        response = client_for("auditor_shenghe").post("/ledger/status/verify/", HTTP_HX_REQUEST="true",
+                                                      HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200
+        assert "Verified: every check holds." in response.content.decode()
+        assert "<html" not in response.content.decode()
+
+    def test_verify_shows_the_failure_naming_the_record(self, world, client_for, tamper):
+        user = world["nurse_zhou"]
+        with tamper() as cursor:
+            cursor.execute("UPDATE accounts_user SET email = 'x@evil' WHERE id = %s", [user.pk])
+        text = client_for("qa_li").post("/ledger/status/verify/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Verification FAILED." in text and f"accounts.user {user.pk}" in text
+
+    def test_issue_head_from_the_page(self, world, client_for):
+        response = client_for("qa_li").post("/ledger/status/head/")
+        assert response.status_code == 302
+        assert client_for("auditor_shenghe").post("/ledger/status/head/").status_code == 403
