@@ -19,6 +19,16 @@ def _fast_password_hashing(settings: Any, request: pytest.FixtureRequest) -> Non
 
 
 @pytest.fixture(autouse=True)
+def _english_by_default(settings: Any) -> Iterator[None]:
+    """Tests read messages in English; the product's default language stays zh-Hans (the switch is tested)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _isolated_ledger_key(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.CELLCHAIN_LEDGER_KEY_PATH = tmp_path_factory.getbasetemp() / "ledger-test-ed25519.key"
 
