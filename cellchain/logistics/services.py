@@ -354,7 +354,8 @@ def receipt_inspect(
     verdict = rules.evaluate_receipt(
         _answers(answers), [v for _, v in verdicts], receipt_facts(shipment, scanned, now)
     )
-    if verdict.outcome is rules.Outcome.INCOMPLETE:
+    if verdict.missing:
+        # The record must be complete (T-8.1.7); until it is, the unit is not received and cannot be used.
         raise ValidationFailed(
             "The receipt form is incomplete: " + "; ".join(verdict.reasons), field=verdict.missing[0]
         )
