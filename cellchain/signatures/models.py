@@ -22,8 +22,12 @@ class Signature(RegulatedModel):
 
     record_type = models.CharField(_("record type"), max_length=80)
     record_id = models.CharField(_("record id"), max_length=64)
-    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures",
-                               verbose_name=_("signer"))
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="signatures",
+        verbose_name=_("signer"),
+    )
     printed_name = models.CharField(_("printed name"), max_length=150)
     role = models.CharField(_("role"), max_length=120)
     meaning = models.CharField(_("meaning"), max_length=20, choices=Meaning.choices)

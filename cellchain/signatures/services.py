@@ -46,43 +46,84 @@ def _signature_row(record: RegulatedModel, signer: Any, meaning: str, check_id: 
     )
 
 
-def _sign_one(record: RegulatedModel, who: SignerCredentials, meaning: str, qualification: str | None,
-              check_id: str = "") -> Signature:
+def _stored(record: RegulatedModel) -> RegulatedModel:
+    """Lock and return the record as stored: a signature covers what is in the database, nothing unsaved."""
+    stored = type(record)._base_manager.select_for_update().get(pk=record.pk)
+    if content_hash(stored) != content_hash(record):
+        raise Conflict("The record has unsaved changes: save them (with a reason) before signing.")
+    return stored
+
+
+def _sign_one(
+    record: RegulatedModel,
+    who: SignerCredentials,
+    meaning: str,
+    qualification: str | None,
+    check_id: str = "",
+) -> Signature:
     if meaning not in Meaning.values:
         raise ValidationFailed(f"Unknown signature meaning {meaning!r}.", field="meaning")
     if record.is_voided:
         raise Conflict("A voided record cannot be signed.")
-    reauthenticate(who.user, who.password, who.totp_code)
     if qualification:
         require_qualification(who.user, qualification)
-    signature = _signature_row(record, who.user, meaning, check_id)
+    signature = _signature_row(_stored(record), who.user, meaning, check_id)
     ledger_append(
-        actor=who.user, record=signature, action="sign", event=f"{record.ledger_record_type()}:sign",
-        extra={"meaning": meaning, "record": {"type": signature.record_type, "id": signature.record_id},
-               "content_sha256": signature.content_hash, "check_id": check_id or None},
+        actor=who.user,
+        record=signature,
+        action="sign",
+        event=f"{record.ledger_record_type()}:sign",
+        extra={
+            "meaning": meaning,
+            "record": {"type": signature.record_type, "id": signature.record_id},
+            "content_sha256": signature.content_hash,
+            "check_id": check_id or None,
+        },
     )
     return signature
 
 
-@transaction.atomic
-def record_sign(*, record: RegulatedModel, signer: SignerCredentials, meaning: str,
-                qualification: str | None = None) -> Signature:
-    """Sign `record` with `meaning` after re-entering the password (X-4)."""
-    return _sign_one(record, signer, meaning, qualification)
+def _reauthenticate(*people: SignerCredentials) -> None:
+    """Ask each signer's password (and one-time code) again at this moment (11.200(a)).
+
+    Runs before the signing transaction opens, so a wrong password is recorded and counts towards the lockout
+    even though the signature is refused (call the signing services outside your own transaction).
+    """
+    for who in people:
+        reauthenticate(who.user, who.password, who.totp_code)
 
 
-@transaction.atomic
+def record_sign(
+    *, record: RegulatedModel, signer: SignerCredentials, meaning: str, qualification: str | None = None
+) -> Signature:
+    """Sign `record` with `meaning` after re-entering the password (X-4; 21 CFR 11.50, 11.70, 11.200)."""
+    _reauthenticate(signer)
+    with transaction.atomic():
+        return _sign_one(record, signer, meaning, qualification)
+
+
 def two_person_check(
-    *, record: RegulatedModel, performer: SignerCredentials, verifier: SignerCredentials,
+    *,
+    record: RegulatedModel,
+    performer: SignerCredentials,
+    verifier: SignerCredentials,
     qualification: str | None = None,
 ) -> tuple[Signature, Signature]:
-    """Two different qualified people sign "performed" and "verified" (双人复核, X-5, T-10.6)."""
+    """Two different qualified people sign "performed" and "verified" (双人复核, X-5, T-10.6).
+
+    Both re-authenticate, both must hold `qualification`; one person can never fill both roles, and nothing
+    is written unless both signatures are.
+    """
     if performer.user.pk == verifier.user.pk:
-        raise NotAllowed("A two-person check needs two different people: the verifier cannot be the performer.",
-                         field="verifier")
+        raise NotAllowed(
+            "A two-person check needs two different people: the verifier cannot be the performer.",
+            field="verifier",
+        )
+    _reauthenticate(performer, verifier)
     check_id = str(uuid.uuid4())
-    first = _sign_one(record, performer, Meaning.PERFORMED, qualification, check_id)
-    second = _sign_one(record, verifier, Meaning.VERIFIED, qualification, check_id)
+    with transaction.atomic():
+        first = _sign_one(record, performer, Meaning.PERFORMED, qualification, check_id)
+        second = _sign_one(record, verifier, Meaning.VERIFIED, qualification, check_id)
     return first, second
 
 
@@ -93,21 +134,64 @@ def signatures_of(record: RegulatedModel) -> list[Signature]:
 
 def signature_is_current(signature: Signature, record: RegulatedModel) -> bool:
     """True when the record still has exactly the content signed (a later edit shows it unsigned; item 16)."""
-    return signature.superseded_at is None and signature.content_hash == content_hash(record)
+    return (
+        signature.superseded_at is None
+        and signature.record_type == record.ledger_record_type()
+        and signature.record_id == str(record.pk)
+        and signature.content_hash == content_hash(record)
+    )
 
 
-def _supersede(record: RegulatedModel, reason: str) -> None:
+@dataclass(frozen=True)
+class SignatureCheck:
+    """Whether a signature still binds its record, with the reasons when it does not (11.70)."""
+
+    valid: bool
+    reasons: tuple[str, ...]
+
+
+def signature_verify(signature: Signature) -> SignatureCheck:
+    """Check a signature against the record it names: the record exists, is not voided, the signature is not
+    superseded, and the record's content hash is the one signed (a moved or edited signature fails)."""
+    from django.apps import apps
+
+    try:
+        model = apps.get_model(signature.record_type)
+    except (LookupError, ValueError):
+        return SignatureCheck(False, (f"unknown record type {signature.record_type!r}",))
+    record = model._base_manager.filter(pk=signature.record_id).first()
+    if record is None:
+        return SignatureCheck(False, (f"{signature.record_type} {signature.record_id} does not exist",))
+    reasons = []
+    if signature.superseded_at is not None:
+        reasons.append(f"superseded: {signature.superseded_reason}")
+    if record.is_voided:
+        reasons.append("the record is voided")
+    actual = content_hash(record)
+    if actual != signature.content_hash:
+        reasons.append(
+            f"the record's content hash {actual[:16]}… is not the one signed "
+            f"({signature.content_hash[:16]}…): the record changed or the signature was moved"
+        )
+    return SignatureCheck(not reasons, tuple(reasons))
+
+
+def _supersede(actor: Any, record: RegulatedModel, reason: str) -> None:
+    """Mark the record's signatures superseded: the content they bound is gone (11.70; REGULATORY item 16)."""
     for signature in signatures_of(record):
         if signature.superseded_at is None:
             signature.superseded_at = clock.now()
             signature.superseded_reason = reason
             signature.save(update_fields=["superseded_at", "superseded_reason"])
-            ledger_append(actor=None, record=signature, action="amend", event="signature:supersede", reason=reason)
+            ledger_append(
+                actor=actor, record=signature, action="amend", event="signature:supersede", reason=reason
+            )
 
 
 @transaction.atomic
-def record_amend(*, actor: Any, record: RegulatedModel, changes: Mapping[str, Any], reason: str,
-                 event: str | None = None) -> RegulatedModel:
+def record_amend(
+    *, actor: Any, record: RegulatedModel, changes: Mapping[str, Any], reason: str, event: str | None = None
+) -> RegulatedModel:
     """Change fields of a regulated record with a reason; old values stay in the ledger (X-3)."""
     if not reason.strip():
         raise ValidationFailed("A reason for the change is required.", field="reason")
@@ -122,14 +206,21 @@ def record_amend(*, actor: Any, record: RegulatedModel, changes: Mapping[str, An
     except ValidationError as exc:
         raise ValidationFailed(" ".join(exc.messages)) from None
     record.save()
-    ledger_append(actor=actor, record=record, action="amend",
-                  event=event or f"{record.ledger_record_type()}:amend", reason=reason)
-    _supersede(record, f"record amended: {reason}")
+    ledger_append(
+        actor=actor,
+        record=record,
+        action="amend",
+        event=event or f"{record.ledger_record_type()}:amend",
+        reason=reason,
+    )
+    _supersede(actor, record, f"record amended: {reason}")
     return record
 
 
 @transaction.atomic
-def record_void(*, actor: Any, record: RegulatedModel, reason: str, event: str | None = None) -> RegulatedModel:
+def record_void(
+    *, actor: Any, record: RegulatedModel, reason: str, event: str | None = None
+) -> RegulatedModel:
     """Void a record with a reason; nothing is deleted (X-3)."""
     if not reason.strip():
         raise ValidationFailed("A reason for voiding is required.", field="reason")
@@ -138,6 +229,11 @@ def record_void(*, actor: Any, record: RegulatedModel, reason: str, event: str |
     record.voided_at = clock.now()
     record.void_reason = reason.strip()
     record.save(update_fields=["voided_at", "void_reason"])
-    ledger_append(actor=actor, record=record, action="void",
-                  event=event or f"{record.ledger_record_type()}:void", reason=reason)
+    ledger_append(
+        actor=actor,
+        record=record,
+        action="void",
+        event=event or f"{record.ledger_record_type()}:void",
+        reason=reason,
+    )
     return record

@@ -37,7 +37,9 @@ class TestHeads:
     def test_head_by_size_and_unknown_size(self, world, client_for):
         sth = head_issue()
         client = client_for("physician_wang")
-        assert client.get(f"/api/ledger/heads/{sth.size}").json()["root"] == base64.b64encode(sth.root).decode()
+        assert (
+            client.get(f"/api/ledger/heads/{sth.size}").json()["root"] == base64.b64encode(sth.root).decode()
+        )
         missing = client.get("/api/ledger/heads/999999")
         assert missing.status_code == 404 and "No signed tree head" in missing.json()["message"]
 
@@ -60,18 +62,23 @@ class TestProofs:
         for seq in range(sth.size):
             body = client.get(f"/api/ledger/proofs/inclusion/{seq}").json()
             assert b64d(body["root"]) == bytes(sth.root)
-            merkle.verify_inclusion(seq, sth.size, b64d(body["leaf_hash"]), [b64d(p) for p in body["proof"]],
-                                    bytes(sth.root))
+            merkle.verify_inclusion(
+                seq, sth.size, b64d(body["leaf_hash"]), [b64d(p) for p in body["proof"]], bytes(sth.root)
+            )
             assert b64d(body["leaf_hash"]) == bytes(LedgerEntry.objects.get(seq=seq).leaf_hash)
 
     def test_consistency_between_two_signed_heads_verifies(self, world, client_for):
         old = head_issue()
         _grow()
         new = head_issue()
-        body = client_for("qc_zhang").get(
-            f"/api/ledger/proofs/consistency?old_size={old.size}&new_size={new.size}").json()
-        merkle.verify_consistency(old.size, new.size, [b64d(p) for p in body["proof"]], bytes(old.root),
-                                  bytes(new.root))
+        body = (
+            client_for("qc_zhang")
+            .get(f"/api/ledger/proofs/consistency?old_size={old.size}&new_size={new.size}")
+            .json()
+        )
+        merkle.verify_consistency(
+            old.size, new.size, [b64d(p) for p in body["proof"]], bytes(old.root), bytes(new.root)
+        )
 
     def test_proof_rules_of_rfc_9162_are_enforced(self, world, client_for):
         sth = head_issue()

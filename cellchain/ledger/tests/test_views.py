@@ -19,7 +19,9 @@ def amended_site(world):
     from cellchain.signatures.services import record_amend
 
     site = world.sites["xiehe-main"]
-    record_amend(actor=world["admin_xiehe"], record=site, changes={"name": "协和医院 新院区"}, reason="campus renamed")
+    record_amend(
+        actor=world["admin_xiehe"], record=site, changes={"name": "协和医院 新院区"}, reason="campus renamed"
+    )
     return site
 
 
@@ -30,8 +32,12 @@ class TestTrail:
         entries = list(page.context["page"])
         assert [e.event for e in entries] == ["accounts.site:amend"]
         today = entries[0].recorded_at.date().isoformat()
-        assert list(client.get("/ledger/trail/", {"user": "admin_xiehe", "from": today, "to": today}).context["page"])
-        assert not list(client.get("/ledger/trail/", {"user": "admin_xiehe", "to": "2000-01-01"}).context["page"])
+        assert list(
+            client.get("/ledger/trail/", {"user": "admin_xiehe", "from": today, "to": today}).context["page"]
+        )
+        assert not list(
+            client.get("/ledger/trail/", {"user": "admin_xiehe", "to": "2000-01-01"}).context["page"]
+        )
 
     def test_filters_match_a_full_scan(self, world, client_for, amended_site):
         """REGULATORY item 4: what the filter returns is exactly what a scan of the visible entries finds."""
@@ -39,7 +45,8 @@ class TestTrail:
         response = client_for("auditor_xiehe").get("/ledger/trail/", {"record_type": "accounts.site"})
         shown = {e.seq for e in response.context["page"]}
         scan = {
-            e.seq for e in LedgerEntry.objects.select_related("actor")
+            e.seq
+            for e in LedgerEntry.objects.select_related("actor")
             if e.record_type == "accounts.site"
             and (e.actor is None or e.actor.organisation_id == auditor.organisation_id)
         }
@@ -64,8 +71,9 @@ class TestTrail:
 
 class TestHistory:
     def test_history_shows_field_diff_who_when_why(self, world, client_for, amended_site):
-        response = client_for("auditor_xiehe").get(f"/ledger/records/accounts.site/{amended_site.pk}/",
-                                                   HTTP_ACCEPT_LANGUAGE="en")
+        response = client_for("auditor_xiehe").get(
+            f"/ledger/records/accounts.site/{amended_site.pk}/", HTTP_ACCEPT_LANGUAGE="en"
+        )
         history = response.context["history"]
         amend = history[-1]
         assert ("name", "协和医院 细胞治疗中心 / Cell therapy centre", "协和医院 新院区") in amend.changes
@@ -74,19 +82,26 @@ class TestHistory:
         assert "campus renamed" in text and "何晓 He Xiao" in text and "Before" in text
 
     def test_history_page_in_chinese(self, world, client_for, amended_site):
-        response = client_for("auditor_xiehe").get(f"/ledger/records/accounts.site/{amended_site.pk}/",
-                                                   HTTP_ACCEPT_LANGUAGE="zh-hans")
+        response = client_for("auditor_xiehe").get(
+            f"/ledger/records/accounts.site/{amended_site.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+        )
         text = response.content.decode()
         assert "修改前" in text and "原因" in text
 
     def test_signatures_show_on_the_history_page(self, world, client_for, amended_site):
-        from conftest import PERSONA_PASSWORD
         from cellchain.signatures.services import SignerCredentials, record_sign
+        from conftest import PERSONA_PASSWORD
 
-        record_sign(record=amended_site, signer=SignerCredentials(world["admin_xiehe"], PERSONA_PASSWORD),
-                    meaning="approved")
-        text = client_for("auditor_xiehe").get(f"/ledger/records/accounts.site/{amended_site.pk}/",
-                                               HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        record_sign(
+            record=amended_site,
+            signer=SignerCredentials(world["admin_xiehe"], PERSONA_PASSWORD),
+            meaning="approved",
+        )
+        text = (
+            client_for("auditor_xiehe")
+            .get(f"/ledger/records/accounts.site/{amended_site.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+            .content.decode()
+        )
         assert "Approved" in text and "何晓 He Xiao" in text
 
 
@@ -105,7 +120,9 @@ class TestCsv:
 
         site = world.sites["xiehe-main"]
         record_amend(actor=world["admin_xiehe"], record=site, changes={"name": "x"}, reason="=HYPERLINK(1)")
-        text = b"".join(client_for("auditor_xiehe").get("/ledger/trail.csv").streaming_content).decode("utf-8-sig")
+        text = b"".join(client_for("auditor_xiehe").get("/ledger/trail.csv").streaming_content).decode(
+            "utf-8-sig"
+        )
         assert "'=HYPERLINK(1)" in text
 
 
@@ -117,8 +134,9 @@ class TestStatus:
         assert bytes(sth.root).hex() in text and f"size {sth.size}" in text
 
     def test_verify_on_demand_with_htmx(self, world, client_for):
-        response = client_for("auditor_shenghe").post("/ledger/status/verify/", HTTP_HX_REQUEST="true",
-                                                      HTTP_ACCEPT_LANGUAGE="en")
+        response = client_for("auditor_shenghe").post(
+            "/ledger/status/verify/", HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
+        )
         assert response.status_code == 200
         assert "Verified: every check holds." in response.content.decode()
         assert "<html" not in response.content.decode()

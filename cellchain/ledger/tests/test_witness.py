@@ -39,9 +39,15 @@ class Partner:
             self.store.append(f'{{"seq":{self.store.size},"tag":"{tag}"}}'.encode())
 
     def head_document(self, *, from_size: int | None = None, key: Ed25519PrivateKey | None = None) -> dict:
-        head = TreeHead(log_id=self.log_id, size=self.store.size, root=self.store.root(), time="2026-11-23T08:00:00Z")
-        document = {"format": witness.HEAD_FORMAT, **tree_head_to_json(head),
-                    "signature": b64(sign_head(key or self.key, head)), "public_key": b64(public_key_bytes(self.key))}
+        head = TreeHead(
+            log_id=self.log_id, size=self.store.size, root=self.store.root(), time="2026-11-23T08:00:00Z"
+        )
+        document = {
+            "format": witness.HEAD_FORMAT,
+            **tree_head_to_json(head),
+            "signature": b64(sign_head(key or self.key, head)),
+            "public_key": b64(public_key_bytes(self.key)),
+        }
         if from_size is not None:
             proof = consistency_proof(from_size, self.store.size, self.store.read)
             document["consistency"] = {"from_size": from_size, "proof": [b64(p) for p in proof]}
@@ -62,9 +68,14 @@ class TestCountersignPartnerHead:
         document = witness.countersignature_document(witnessed)
         from cellchain.domain.treehead import Countersignature, tree_head_from_json
 
-        verify_countersignature(base64.b64decode(document["public_key"]), Countersignature(
-            witness_id=document["witness_id"], head=tree_head_from_json(document["head"]),
-            signature=base64.b64decode(document["signature"])))
+        verify_countersignature(
+            base64.b64decode(document["public_key"]),
+            Countersignature(
+                witness_id=document["witness_id"],
+                head=tree_head_from_json(document["head"]),
+                signature=base64.b64decode(document["signature"]),
+            ),
+        )
 
     def test_newer_head_consistent_with_the_countersigned_one_is_accepted(self, world):
         partner = Partner()
@@ -129,10 +140,16 @@ class TestOurHeadWitnessed:
         from cellchain.domain.treehead import tree_head_from_json
 
         signed = countersign(partner_key, "xiehe-hospital", tree_head_from_json(document))
-        received = witness.countersignature_receive(actor=world["qa_li"], document={
-            "format": witness.COUNTERSIGNATURE_FORMAT, "witness_id": "xiehe-hospital",
-            "public_key": b64(public_key_bytes(partner_key)), "head": tree_head_to_json(signed.head),
-            "signature": b64(signed.signature)})
+        received = witness.countersignature_receive(
+            actor=world["qa_li"],
+            document={
+                "format": witness.COUNTERSIGNATURE_FORMAT,
+                "witness_id": "xiehe-hospital",
+                "public_key": b64(public_key_bytes(partner_key)),
+                "head": tree_head_to_json(signed.head),
+                "signature": b64(signed.signature),
+            },
+        )
         assert HeadCountersignature.objects.get() == received
         report = verify_bundle(bundle_data())
         assert report.ok and report.witnesses == 1
@@ -142,9 +159,16 @@ class TestOurHeadWitnessed:
         partner_key = Ed25519PrivateKey.generate()
         fake = TreeHead(log_id=sth.log_id, size=sth.size, root=bytes(32), time=sth.time)
         with pytest.raises(Conflict, match="not one we signed"):
-            witness.countersignature_receive(actor=None, document={
-                "format": witness.COUNTERSIGNATURE_FORMAT, "witness_id": "p", "head": tree_head_to_json(fake),
-                "public_key": b64(public_key_bytes(partner_key)), "signature": b64(sign_head(partner_key, fake))})
+            witness.countersignature_receive(
+                actor=None,
+                document={
+                    "format": witness.COUNTERSIGNATURE_FORMAT,
+                    "witness_id": "p",
+                    "head": tree_head_to_json(fake),
+                    "public_key": b64(public_key_bytes(partner_key)),
+                    "signature": b64(sign_head(partner_key, fake)),
+                },
+            )
 
     def test_head_document_carries_a_proof_the_partner_can_check(self, world):
         from cellchain.accounts import services as accounts
@@ -154,8 +178,13 @@ class TestOurHeadWitnessed:
         accounts.organisation_create(actor=None, code="acme", name="Acme", kind="hospital")
         new = head_issue()
         document = witness.head_document(from_size=old.size)
-        verify_consistency(old.size, new.size, [base64.b64decode(p) for p in document["consistency"]["proof"]],
-                           bytes(old.root), bytes(new.root))
+        verify_consistency(
+            old.size,
+            new.size,
+            [base64.b64decode(p) for p in document["consistency"]["proof"]],
+            bytes(old.root),
+            bytes(new.root),
+        )
 
 
 class TestWitnessCommand:
@@ -163,8 +192,17 @@ class TestWitnessCommand:
         partner = Partner()
         partner.grow(4)
         (tmp_path / "partner.json").write_text(json.dumps(partner.head_document()))
-        call_command("ledger", "witness", "countersign", str(tmp_path / "partner.json"), "--actor", "qa_li",
-                     "--output", str(tmp_path / "ours.json"), stderr=io.StringIO())
+        call_command(
+            "ledger",
+            "witness",
+            "countersign",
+            str(tmp_path / "partner.json"),
+            "--actor",
+            "qa_li",
+            "--output",
+            str(tmp_path / "ours.json"),
+            stderr=io.StringIO(),
+        )
         assert json.loads((tmp_path / "ours.json").read_text())["head"]["size"] == 4
         partner.grow(3)
         (tmp_path / "newer.json").write_text(json.dumps(partner.head_document(from_size=4)))
@@ -180,4 +218,6 @@ class TestWitnessCommand:
         out = io.StringIO()
         call_command("ledger", "witness", "export-head", stdout=out)
         document = json.loads(out.getvalue())
-        assert document["format"] == witness.HEAD_FORMAT and witness.partner_head_parse(document).head.size > 0
+        assert (
+            document["format"] == witness.HEAD_FORMAT and witness.partner_head_parse(document).head.size > 0
+        )
