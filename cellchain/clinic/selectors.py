@@ -1,0 +1,295 @@
+"""Queries of the clinic context: what a viewer may see, course stage, countdowns, overdue lists.
+
+Visibility: hospital staff see their own organisation's courses; manufacturer users see none of them (they
+receive pseudonymous AE reports as notifications, T-7.6, X-7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, QuerySet
+
+from cellchain.clinic.models import (
+    AdverseEvent,
+    BedsideCheck,
+    ClinicUnit,
+    FollowUpVisit,
+    Infusion,
+    MonitoringDay,
+    ProductUseProfile,
+    ProtocolDeviationReport,
+    ReportingDuty,
+    RiskPlan,
+    TreatmentCourse,
+)
+from cellchain.core.errors import NotFound
+from cellchain.domain import clinical_timing as timing
+from cellchain.domain import reporting_clocks as clocks
+
+
+def _org(viewer: Any) -> int | None:
+    if viewer.organisation_id is None or getattr(viewer, "is_manufacturer_user", False):
+        return None
+    return int(viewer.organisation_id)
+
+
+def courses_visible_to(viewer: Any) -> QuerySet[TreatmentCourse]:
+    org = _org(viewer)
+    if org is None:
+        return TreatmentCourse.objects.none()
+    return TreatmentCourse.objects.filter(site__organisation_id=org, voided_at__isnull=True).select_related(
+        "site", "product", "physician"
+    )
+
+
+def course_get(viewer: Any, course_id: int) -> TreatmentCourse:
+    course = courses_visible_to(viewer).filter(pk=course_id).first()
+    if course is None:
+        raise NotFound("No such treatment course visible to you.")
+    return course
+
+
+def _get(queryset: QuerySet[Any], viewer: Any, pk: int, path: str, what: str) -> Any:
+    org = _org(viewer)
+    item = queryset.filter(pk=pk, **{path: org}).first() if org is not None else None
+    if item is None:
+        raise NotFound(f"No such {what} visible to you.")
+    return item
+
+
+def unit_get(viewer: Any, unit_id: int) -> ClinicUnit:
+    qs = ClinicUnit.objects.select_related("course__site", "course__product")
+    return _get(qs, viewer, unit_id, "course__site__organisation_id", "unit")  # type: ignore[no-any-return]
+
+
+def check_get(viewer: Any, check_id: int) -> BedsideCheck:
+    qs = BedsideCheck.objects.select_related(
+        "course__site", "course__product", "unit", "performer", "verifier"
+    )
+    return _get(qs, viewer, check_id, "course__site__organisation_id", "bedside check")  # type: ignore[no-any-return]
+
+
+def infusion_get(viewer: Any, infusion_id: int) -> Infusion:
+    qs = Infusion.objects.select_related("course__site", "course__product", "unit", "observation")
+    return _get(qs, viewer, infusion_id, "course__site__organisation_id", "infusion")  # type: ignore[no-any-return]
+
+
+def event_get(viewer: Any, event_id: int) -> AdverseEvent:
+    qs = AdverseEvent.objects.select_related("course__site", "course__product", "reported_by")
+    return _get(qs, viewer, event_id, "course__site__organisation_id", "adverse event")  # type: ignore[no-any-return]
+
+
+def duty_get(viewer: Any, duty_id: int) -> ReportingDuty:
+    qs = ReportingDuty.objects.select_related("event__course__site")
+    return _get(qs, viewer, duty_id, "event__course__site__organisation_id", "reporting duty")  # type: ignore[no-any-return]
+
+
+def risk_plan_get(viewer: Any, plan_id: int) -> RiskPlan:
+    qs = RiskPlan.objects.select_related("site", "product", "confirmed_by").prefetch_related("items")
+    return _get(qs, viewer, plan_id, "site__organisation_id", "risk plan")  # type: ignore[no-any-return]
+
+
+def protocol_report_get(viewer: Any, report_id: int) -> ProtocolDeviationReport:
+    qs = ProtocolDeviationReport.objects.select_related(
+        "deviation__site", "course", "closed_by"
+    ).prefetch_related("actions__owner")
+    return _get(qs, viewer, report_id, "deviation__site__organisation_id", "protocol deviation")  # type: ignore[no-any-return]
+
+
+def risk_plans_visible_to(viewer: Any) -> QuerySet[RiskPlan]:
+    org = _org(viewer)
+    if org is None:
+        return RiskPlan.objects.none()
+    return RiskPlan.objects.filter(site__organisation_id=org, voided_at__isnull=True).select_related(
+        "site", "product", "confirmed_by"
+    )
+
+
+def protocol_reports_visible_to(viewer: Any) -> QuerySet[ProtocolDeviationReport]:
+    org = _org(viewer)
+    if org is None:
+        return ProtocolDeviationReport.objects.none()
+    return ProtocolDeviationReport.objects.filter(deviation__site__organisation_id=org).select_related(
+        "deviation", "course"
+    )
+
+
+def products_all() -> QuerySet[ProductUseProfile]:
+    return ProductUseProfile.objects.filter(voided_at__isnull=True).select_related("manufacturer")
+
+
+def local_date(moment: dt.datetime, site_tz: str) -> dt.date:
+    return moment.astimezone(ZoneInfo(site_tz)).date()
+
+
+# --------------------------------------------------------------------------- stage and countdowns
+
+
+class Stage:
+    PLANNED = "planned"
+    READY = "unit_ready"
+    THAWED = "thawed"
+    CHECKED = "bedside_checked"
+    INFUSING = "infusing"
+    OBSERVATION = "observation"
+    MONITORING = "monitoring"
+    FOLLOW_UP = "follow_up"
+
+
+STAGE_LABELS = {
+    Stage.PLANNED: "Planned (lymphodepletion)",
+    Stage.READY: "Unit ready to thaw",
+    Stage.THAWED: "Thawed: use-by countdown",
+    Stage.CHECKED: "Bedside check verified",
+    Stage.INFUSING: "Infusing",
+    Stage.OBSERVATION: "Under observation",
+    Stage.MONITORING: "Days 1-7 monitoring",
+    Stage.FOLLOW_UP: "Follow-up",
+}
+
+
+def course_stage(course: TreatmentCourse, today: dt.date) -> str:
+    """Where the course stands, from its records (no stored status to drift)."""
+    infusion = next(iter(course.infusions.all()), None)
+    if infusion is not None:
+        observation = getattr(infusion, "observation", None)
+        if infusion.ended_at is None:
+            return Stage.INFUSING
+        if observation is not None and observation.ended_at is None:
+            return Stage.OBSERVATION
+        day = local_date(infusion.started_at, course.site.time_zone)
+        return Stage.MONITORING if (today - day).days <= 7 else Stage.FOLLOW_UP
+    units = list(course.units.all())
+    if any(u.state in (ClinicUnit.State.THAWED, ClinicUnit.State.DILUTED) for u in units):
+        checks = [c for c in course.bedside_checks.all() if c.verified_at is not None]
+        return Stage.CHECKED if checks else Stage.THAWED
+    return Stage.READY if units else Stage.PLANNED
+
+
+def courses_with_stage(viewer: Any, today: dt.date) -> list[tuple[TreatmentCourse, str]]:
+    courses = courses_visible_to(viewer).prefetch_related(
+        Prefetch(
+            "infusions",
+            queryset=Infusion.objects.filter(voided_at__isnull=True)
+            .select_related("observation")
+            .order_by("started_at"),
+        ),
+        "units",
+        "bedside_checks",
+    )
+    return [(course, course_stage(course, today)) for course in courses]
+
+
+@dataclass(frozen=True)
+class Countdown:
+    unit: ClinicUnit
+    deadline: dt.datetime
+    remaining_minutes: int
+    expired: bool
+
+
+def unit_countdown(unit: ClinicUnit, now: dt.datetime) -> Countdown | None:
+    """The use-by countdown shown wherever the unit appears (T-7.8-a, T-8.2.4-c)."""
+    if unit.use_by is None or unit.state in (ClinicUnit.State.INFUSED, ClinicUnit.State.DISCARDED):
+        return None
+    remaining = unit.use_by - now
+    return Countdown(unit, unit.use_by, int(remaining.total_seconds() // 60), remaining <= dt.timedelta(0))
+
+
+def running_countdowns(viewer: Any, now: dt.datetime) -> list[Countdown]:
+    org = _org(viewer)
+    if org is None:
+        return []
+    units = ClinicUnit.objects.filter(
+        course__site__organisation_id=org,
+        use_by__isnull=False,
+        state__in=[ClinicUnit.State.THAWED, ClinicUnit.State.DILUTED],
+    ).select_related("course")
+    return [c for c in (unit_countdown(u, now) for u in units) if c is not None]
+
+
+# --------------------------------------------------------------------------- monitoring, follow-up, duties
+
+
+def monitoring_plan(course: TreatmentCourse, today: dt.date) -> tuple[timing.MonitoringDay, ...]:
+    infusion = course.infusions.filter(voided_at__isnull=True).order_by("started_at").first()
+    if infusion is None:
+        return ()
+    done = set(
+        MonitoringDay.objects.filter(course=course, voided_at__isnull=True).values_list("day", flat=True)
+    )
+    return timing.intensive_monitoring_days(
+        local_date(infusion.started_at, course.site.time_zone),
+        today,
+        done,
+        course.product.monitoring_indicators,
+    )
+
+
+def follow_up_plan(course: TreatmentCourse, today: dt.date) -> tuple[timing.VisitStatus, ...]:
+    infusion = course.infusions.filter(voided_at__isnull=True).order_by("started_at").first()
+    if infusion is None:
+        return ()
+    visits = timing.follow_up_schedule(
+        local_date(infusion.started_at, course.site.time_zone), course.product.follow_up_plan()
+    )
+    done = dict(
+        FollowUpVisit.objects.filter(course=course, voided_at__isnull=True).values_list("key", "done_on")
+    )
+    return timing.follow_up_status(visits, today, done)
+
+
+@dataclass(frozen=True)
+class OverdueTask:
+    course: TreatmentCourse
+    what: str
+    due: dt.date
+
+
+def overdue_monitoring(viewer: Any, today: dt.date) -> list[OverdueTask]:
+    """Missing D1-D7 days across the viewer's courses (T-9.2.6-2)."""
+    tasks = []
+    for course in courses_visible_to(viewer).filter(infusions__isnull=False).distinct():
+        tasks += [
+            OverdueTask(course, f"D{d.day}", d.on)
+            for d in monitoring_plan(course, today)
+            if d.status is timing.TaskStatus.OVERDUE
+        ]
+    return sorted(tasks, key=lambda t: t.due)
+
+
+def overdue_follow_up(viewer: Any, today: dt.date) -> list[OverdueTask]:
+    """Missed follow-up visits (T-9.2.8-2)."""
+    tasks = []
+    for course in courses_visible_to(viewer).filter(infusions__isnull=False).distinct():
+        tasks += [
+            OverdueTask(course, s.visit.key, s.visit.due)
+            for s in follow_up_plan(course, today)
+            if s.status is timing.TaskStatus.OVERDUE
+        ]
+    return sorted(tasks, key=lambda t: t.due)
+
+
+def duties_visible_to(viewer: Any) -> QuerySet[ReportingDuty]:
+    org = _org(viewer)
+    if org is None:
+        return ReportingDuty.objects.none()
+    return ReportingDuty.objects.filter(
+        event__course__site__organisation_id=org, voided_at__isnull=True
+    ).select_related("event__course")
+
+
+def overdue_duties(viewer: Any, now: dt.datetime) -> list[ReportingDuty]:
+    """Reports still unsent after their due time, most overdue first (T-7.10-b, REGULATORY item 50)."""
+    return list(duties_visible_to(viewer).filter(sent_at__isnull=True, due_at__lt=now).order_by("due_at"))
+
+
+def duty_state(duty: ReportingDuty, now: dt.datetime) -> str:
+    status = clocks.duty_status(
+        clocks.ReportingDuty(duty.duty, duty.recipient, duty.due_at, duty.basis), duty.sent_at, now
+    )
+    return status.state.value

@@ -1,0 +1,301 @@
+"""Treatment plan, product use profile, agreement (T-8.2.2), risk plan (T-9.1), units at the clinic."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+
+from cellchain.accounts.models import Site
+from cellchain.accounts.services import reauthenticate, require_qualification
+from cellchain.clinic.models import (
+    Agreement,
+    ClinicUnit,
+    LymphodepletionDose,
+    ProductUseProfile,
+    RiskItem,
+    RiskPlan,
+    TreatmentCourse,
+)
+from cellchain.clinic.services._common import amend, create
+from cellchain.core import clock
+from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
+from cellchain.domain.clinical_timing import FollowUpPlanError
+from cellchain.domain.identity import IdentifierError, compact, parse_coi, parse_din
+from cellchain.quality.models import Deviation
+from cellchain.quality.services import deviation_open
+from cellchain.signatures.models import Meaning
+from cellchain.signatures.services import SignerCredentials, record_sign
+
+
+def _hospital_actor(actor: Any, site: Site) -> None:
+    """Clinic records are written by people of the hospital that owns the site (T-10.1, X-1)."""
+    if actor.organisation_id != site.organisation_id:
+        raise NotAllowed("Only staff of this hospital can record its clinical use.", field="site")
+
+
+@transaction.atomic
+def product_profile_create(*, actor: Any, **fields: Any) -> ProductUseProfile:
+    """Record a product's clinical-use values from its IFU (T-7.8, T-7.9, T-7.10, T-7.14)."""
+    profile = ProductUseProfile(**fields)
+    try:
+        profile.follow_up_plan()
+    except FollowUpPlanError as exc:
+        raise ValidationFailed(str(exc), field="follow_up_years") from None
+    if profile.usable_after_thaw_min is not None and profile.usable_after_thaw_min < 1:
+        raise ValidationFailed(
+            "The usable time after thaw must be at least 1 minute (T-7.8-a).", field="usable_after_thaw_min"
+        )
+    return create(actor, profile, "product_profile:create")  # type: ignore[return-value]
+
+
+@transaction.atomic
+def agreement_record(
+    *,
+    actor: Any,
+    site: Site,
+    product: ProductUseProfile,
+    effective_from: dt.date,
+    items: Mapping[str, bool],
+    attachment_ref: str,
+    effective_until: dt.date | None = None,
+) -> Agreement:
+    """Record the written agreement with its items a-h (T-8.2.2); every item must be agreed."""
+    _hospital_actor(actor, site)
+    agreement = Agreement(
+        site=site,
+        product=product,
+        effective_from=effective_from,
+        effective_until=effective_until,
+        items={item: bool(items.get(item)) for item in Agreement.ITEMS},
+        attachment_ref=attachment_ref,
+        recorded_by=actor,
+    )
+    missing = agreement.missing_items()
+    if missing:
+        raise ValidationFailed(
+            f"The agreement must cover every item of T-8.2.2; missing: {', '.join(missing)}.", field="items"
+        )
+    return create(actor, agreement, "agreement:record")  # type: ignore[return-value]
+
+
+def agreement_in_force(site: Site, product: ProductUseProfile, on: dt.date) -> Agreement | None:
+    for agreement in Agreement.objects.filter(site=site, product=product, voided_at__isnull=True):
+        if agreement.in_force(on) and not agreement.missing_items():
+            return agreement
+    return None
+
+
+@transaction.atomic
+def risk_plan_create(
+    *,
+    actor: Any,
+    site: Site,
+    product: ProductUseProfile,
+    version: str,
+    title: str,
+    items: Iterable[Mapping[str, Any]],
+) -> RiskPlan:
+    """A risk plan with its register (T-9.1.1, T-9.1.2); at least one risk."""
+    _hospital_actor(actor, site)
+    rows = list(items)
+    if not rows:
+        raise ValidationFailed(
+            "A risk plan lists at least one risk with its measure (T-9.1.2).", field="items"
+        )
+    plan = create(
+        actor, RiskPlan(site=site, product=product, version=version, title=title), "risk_plan:create"
+    )
+    for row in rows:
+        create(actor, RiskItem(plan=plan, **row), "risk_item:create")
+    return plan  # type: ignore[return-value]
+
+
+@transaction.atomic
+def risk_plan_confirm(*, actor: Any, plan: RiskPlan, password: str, totp_code: str | None = None) -> RiskPlan:
+    """The treating team confirms the plan before the first infusion at the site (T-9.1.1); signed."""
+    _hospital_actor(actor, plan.site)
+    if plan.confirmed_at is not None:
+        raise Conflict("This risk plan is already confirmed.")
+    plan.confirmed_at, plan.confirmed_by = clock.now(), actor
+    amend(actor, plan, "risk_plan:confirm", "risk plan confirmed by the treating team")
+    record_sign(
+        record=plan,
+        signer=SignerCredentials(actor, password, totp_code),
+        meaning=Meaning.APPROVED,
+        qualification="cell_therapy",
+    )
+    return plan
+
+
+def risk_plan_confirmed(site: Site, product: ProductUseProfile) -> RiskPlan | None:
+    return (
+        RiskPlan.objects.filter(
+            site=site, product=product, confirmed_at__isnull=False, voided_at__isnull=True
+        )
+        .order_by("-confirmed_at")
+        .first()
+    )
+
+
+def _course_dates(ld_start: dt.date, ld_end: dt.date, window_start: dt.date, window_end: dt.date) -> None:
+    if ld_end < ld_start or window_end < window_start:
+        raise ValidationFailed("A planned period ends before it starts.", field="lymphodepletion_end")
+    if window_start <= ld_end:
+        raise ValidationFailed(
+            "The infusion window must start after lymphodepletion ends (T-9.2.2).",
+            field="infusion_window_start",
+        )
+
+
+@transaction.atomic
+def course_plan(
+    *,
+    actor: Any,
+    site: Site,
+    product: ProductUseProfile,
+    journey_ref: str,
+    coi: str,
+    patient_wristband_id: str,
+    patient_label: str,
+    lymphodepletion_regimen: str,
+    lymphodepletion_start: dt.date,
+    lymphodepletion_end: dt.date,
+    infusion_window_start: dt.date,
+    infusion_window_end: dt.date,
+    physician: Any,
+    **optional: Any,
+) -> TreatmentCourse:
+    """The treatment plan for one journey (T-9.2.1-3, T-9.2.2): preconditioning and infusion windows."""
+    _hospital_actor(actor, site)
+    _course_dates(lymphodepletion_start, lymphodepletion_end, infusion_window_start, infusion_window_end)
+    try:
+        coi_data = parse_coi(coi).data
+    except IdentifierError as exc:
+        raise ValidationFailed(str(exc), field="coi") from None
+    if physician.site_id != site.pk or not physician.qualifications.filter(code="cell_therapy").exists():
+        raise ValidationFailed(
+            f"{physician.printed_name} is not a cell-therapy physician of this site.", field="physician"
+        )
+    course = TreatmentCourse(
+        site=site,
+        product=product,
+        journey_ref=journey_ref.strip(),
+        coi=coi_data,
+        patient_wristband_id=compact(patient_wristband_id),
+        patient_label=patient_label,
+        lymphodepletion_regimen=lymphodepletion_regimen,
+        lymphodepletion_start=lymphodepletion_start,
+        lymphodepletion_end=lymphodepletion_end,
+        infusion_window_start=infusion_window_start,
+        infusion_window_end=infusion_window_end,
+        physician=physician,
+        **optional,
+    )
+    return create(actor, course, "course:plan")  # type: ignore[return-value]
+
+
+@transaction.atomic
+def lymphodepletion_record(
+    *,
+    actor: Any,
+    course: TreatmentCourse,
+    drug: str,
+    dose: str,
+    given_on: dt.date,
+    as_planned: bool,
+    difference: str = "",
+) -> LymphodepletionDose:
+    """One preconditioning dose (T-9.2.2); a difference from the plan opens a protocol deviation."""
+    _hospital_actor(actor, course.site)
+    if given_on > clock.now().date():
+        raise ValidationFailed("A dose cannot be recorded for a future day.", field="given_on")
+    if not as_planned and not difference.strip():
+        raise ValidationFailed("Describe how the dose differs from the plan.", field="difference")
+    record = create(
+        actor,
+        LymphodepletionDose(
+            course=course, drug=drug, dose=dose, given_on=given_on, as_planned=as_planned, recorded_by=actor
+        ),
+        "lymphodepletion:record",
+    )
+    if not as_planned:
+        deviation_open(
+            actor=actor,
+            site=course.site,
+            kind=Deviation.Kind.PROTOCOL,
+            title=f"Preconditioning differs from plan: {course.journey_ref}",
+            description=f"{drug} {dose} on {given_on}: {difference}",
+            subject=record,
+            blocks_subject=False,
+        )
+    return record  # type: ignore[return-value]
+
+
+def din_of(text: str) -> str:
+    """The 13-character DIN a unit id, a DIN barcode or a label DataMatrix refers to (T-10.7)."""
+    from cellchain.domain.identity import parse_unit_scan
+
+    return parse_unit_scan(text).din.data
+
+
+@transaction.atomic
+def unit_admit(
+    *, actor: Any, course: TreatmentCourse, unit_id: str, coi: str, batch_number: str, release: str
+) -> ClinicUnit:
+    """A received unit is handed to the clinical team for this course (the seam from receipt/storage).
+
+    The label's COI must be the course's: a unit of another journey is refused here already (T-10.4).
+    """
+    _hospital_actor(actor, course.site)
+    try:
+        din, label_coi = parse_din(unit_id).data, parse_coi(coi).data
+    except IdentifierError as exc:
+        raise ValidationFailed(str(exc), field="unit_id") from None
+    if label_coi != course.coi:
+        raise IdentityMismatch(
+            f"Unit {din} carries COI {label_coi}, not this journey's {course.coi}.", field="coi"
+        )
+    if release not in ClinicUnit.Release.values:
+        raise ValidationFailed(f"Unknown release status {release!r}.", field="release")
+    unit = ClinicUnit(unit_id=din, course=course, coi=label_coi, batch_number=batch_number, release=release)
+    return create(actor, unit, "unit:admit")  # type: ignore[return-value]
+
+
+@transaction.atomic
+def unit_release_set(*, actor: Any, unit: ClinicUnit, release: str, reason: str) -> ClinicUnit:
+    """Record a release-status change reported by QA or receipt (e.g. quarantine, full release)."""
+    if release not in ClinicUnit.Release.values:
+        raise ValidationFailed(f"Unknown release status {release!r}.", field="release")
+    if unit.release == ClinicUnit.Release.REJECTED:
+        raise Conflict("A rejected unit may never be used again; only its return or destruction is recorded.")
+    unit.release = release
+    amend(actor, unit, f"unit:release:{release}", reason)
+    return unit
+
+
+@transaction.atomic
+def unit_conditional_acknowledge(
+    *, actor: Any, unit: ClinicUnit, password: str, totp_code: str | None = None
+) -> ClinicUnit:
+    """The treating physician acknowledges a conditional release before infusion (Q-2-b); signed."""
+    _hospital_actor(actor, unit.course.site)
+    if unit.release != ClinicUnit.Release.CONDITIONAL:
+        raise Conflict("Only a conditionally released unit needs the physician's acknowledgement.")
+    if unit.conditional_ack_at is not None:
+        raise Conflict("The conditional release is already acknowledged.")
+    # Re-authenticated like a signature; the unit row keeps changing (thaw, infusion), so the acknowledgement
+    # lives in the ledger entry rather than in a content-bound signature.
+    reauthenticate(actor, password, totp_code)
+    require_qualification(actor, "cell_therapy")
+    unit.conditional_ack_by, unit.conditional_ack_at = actor, clock.now()
+    amend(
+        actor,
+        unit,
+        "unit:conditional:acknowledge",
+        "conditional release acknowledged by the physician",
+        extra={"reauthenticated": True},
+    )
+    return unit

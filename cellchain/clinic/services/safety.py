@@ -1,0 +1,477 @@
+"""Adverse events with CRS/ICANS grading, reports to the manufacturer and reporting duties (T-7.10, T-8.2.7,
+T-9.2.4, T-9.2.7, T-10.8; REGULATORY items 50-51), follow-up visits (T-9.2.8), protocol deviations (T-9.3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from cellchain.accounts.models import Site
+from cellchain.clinic.models import (
+    AdverseEvent,
+    CorrectiveAction,
+    FollowUpVisit,
+    ProtocolDeviationReport,
+    ReportingDuty,
+    TreatmentCourse,
+)
+from cellchain.clinic.services._common import amend, create
+from cellchain.clinic.services.bedside import _local_date
+from cellchain.clinic.services.plan import _hospital_actor
+from cellchain.core import clock
+from cellchain.core.errors import Conflict, ValidationFailed
+from cellchain.domain import clinical_timing as timing
+from cellchain.domain import grading
+from cellchain.domain import reporting_clocks as clocks
+from cellchain.quality.models import Deviation
+from cellchain.quality.services import deviation_open, notification_send
+
+# --------------------------------------------------------------------------- grading from entered findings
+
+
+def _choice(enum: type[Any], value: Any, field: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise ValidationFailed(f"{field}: {value!r} is not one of {allowed}.", field=field) from None
+
+
+def _number(value: Any, field: str, kind: type = float) -> Any:
+    if value in (None, ""):
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{field}: {value!r} is not a number.", field=field) from None
+
+
+def crs_findings(data: Mapping[str, Any]) -> grading.CrsFindings:
+    """CRS findings from a form or API payload (ASTCT 2019 Table 3)."""
+    return grading.CrsFindings(
+        temperature_c=_number(data.get("temperature_c"), "temperature_c"),
+        fever_masked=bool(data.get("fever_masked")),
+        hypotension=bool(data.get("hypotension")),
+        vasopressors=frozenset(
+            _choice(grading.Vasopressor, v, "vasopressors") for v in data.get("vasopressors") or ()
+        ),
+        oxygen_device=_choice(grading.OxygenDevice, data.get("oxygen_device") or "none", "oxygen_device"),
+        oxygen_flow_l_min=_number(data.get("oxygen_flow_l_min"), "oxygen_flow_l_min"),
+        death_from_crs=bool(data.get("death")),
+    )
+
+
+def icans_findings(data: Mapping[str, Any]) -> grading.IcansFindings:
+    """ICANS findings from a form or API payload (ASTCT 2019 Table 5)."""
+    ice = data.get("ice_score")
+    if isinstance(ice, str) and ice.strip().lstrip("-").isdigit():
+        ice = int(ice)
+    return grading.IcansFindings(
+        ice_score=None if ice in (None, "") else ice,
+        consciousness=_choice(grading.Consciousness, data.get("consciousness") or "alert", "consciousness"),
+        seizure=_choice(grading.Seizure, data.get("seizure") or "none", "seizure"),
+        seizure_minutes=_number(data.get("seizure_minutes"), "seizure_minutes"),
+        motor=_choice(grading.Motor, data.get("motor") or "none", "motor"),
+        raised_icp=frozenset(
+            _choice(grading.RaisedIcp, v, "raised_icp") for v in data.get("raised_icp") or ()
+        ),
+        death_from_icans=bool(data.get("death")),
+    )
+
+
+def grade_event(category: str, findings: Mapping[str, Any], term: str, ctcae_grade: Any) -> grading.Grade:
+    """The grade with its reasoning: ASTCT 2019 for CRS and ICANS, the physician's CTCAE v5 grade otherwise."""
+    try:
+        if category == AdverseEvent.Category.CRS:
+            return grading.grade_crs(crs_findings(findings))
+        if category == AdverseEvent.Category.ICANS:
+            return grading.grade_icans(icans_findings(findings))
+        value = grading.CtcaeGrade(term, _number(ctcae_grade, "ctcae_grade", int) or 0)
+        return grading.Grade(
+            value.grade, (f"CTCAE v5 grade {value.grade} entered by the physician: {value.meaning}",)
+        )
+    except grading.GradingInputError as exc:
+        field = "ice_score" if "ICE" in str(exc) else "findings"
+        raise ValidationFailed(str(exc)[:1].upper() + str(exc)[1:] + ".", field=field) from None
+
+
+# --------------------------------------------------------------------------- adverse events
+
+
+def _next_ae_number(site: Site, year: int) -> str:
+    prefix = f"AE-{site.facility_id or site.code}-{year}-"
+    return f"{prefix}{AdverseEvent.objects.filter(number__startswith=prefix).count() + 1:04d}"
+
+
+def _facts(event: AdverseEvent) -> clocks.EventFacts:
+    return clocks.EventFacts(
+        clocks.Setting(event.course.setting),
+        event.serious,
+        event.unexpected,
+        event.suspected_related,
+        event.life_threatening,
+        event.fatal,
+    )
+
+
+def _create_duties(actor: Any, event: AdverseEvent) -> None:
+    product_limit = dt.timedelta(hours=event.course.product.ae_report_hours)
+    duties = (
+        clocks.product_reporting_duty(event.awareness_at, product_limit),
+        *clocks.regulatory_reporting_duties(_facts(event), event.awareness_at, event.course.jurisdiction),
+    )
+    for duty in duties:
+        create(
+            actor,
+            ReportingDuty(
+                event=event, duty=duty.duty, recipient=duty.recipient, due_at=duty.due, basis=duty.basis[:120]
+            ),
+            "reporting_duty:create",
+        )
+
+
+@transaction.atomic
+def adverse_event_record(
+    *,
+    actor: Any,
+    course: TreatmentCourse,
+    category: str,
+    term: str,
+    description: str,
+    onset_at: dt.datetime,
+    serious: bool,
+    relation: str,
+    findings: Mapping[str, Any] | None = None,
+    ctcae_grade: Any = None,
+    awareness_at: dt.datetime | None = None,
+    **optional: Any,
+) -> AdverseEvent:
+    """Record an AE with its grade and reasoning, create every reporting duty with its deadline and send the
+    report to the manufacturer in-app and by e-mail (T-10.8, T-7.10, REGULATORY items 50-51)."""
+    _hospital_actor(actor, course.site)
+    now = clock.now()
+    awareness_at = awareness_at or now
+    if onset_at > now or awareness_at > now or awareness_at < onset_at:
+        raise ValidationFailed(
+            "Onset and awareness must not be in the future, and awareness not before onset.", field="onset_at"
+        )
+    if optional.get("fatal") and not serious:
+        raise ValidationFailed("A fatal event is serious by definition; mark it serious.", field="serious")
+    _choice(AdverseEvent.Category, category, "category")
+    result = grade_event(category, findings or {}, term, ctcae_grade)
+    event = AdverseEvent(
+        number=_next_ae_number(course.site, now.year),
+        course=course,
+        category=category,
+        term=term,
+        description=description,
+        onset_at=onset_at,
+        awareness_at=awareness_at,
+        findings=dict(findings or {}),
+        grade=result.grade,
+        grade_reasons=list(result.reasons),
+        serious=serious,
+        relation=relation,
+        reported_by=actor,
+        **optional,
+    )
+    create(actor, event, f"adverse_event:record:{category}")
+    _create_duties(actor, event)
+    _send_to_manufacturer(actor, event)
+    return event
+
+
+def manufacturer_report_missing(event: AdverseEvent) -> list[str]:
+    """What T-7.10-d requires and the record lacks (batch number, unit id, time of use)."""
+    infusion = event.course.infusions.filter(voided_at__isnull=True).select_related("unit").first()
+    if infusion is None:
+        return []  # before infusion (e.g. after collection): the journey and COI identify the product
+    missing = [
+        name
+        for name, value in (("batch number", infusion.unit.batch_number), ("unit id", infusion.unit.unit_id))
+        if not value
+    ]
+    return missing
+
+
+def manufacturer_report_body(event: AdverseEvent) -> str:
+    """The report to the manufacturer: pseudonymous, with batch, unit and time of use (T-7.10-d, T-7.6)."""
+    course = event.course
+    lines = [
+        f"Adverse event {event.number} ({event.get_event_type_display()})",
+        f"Journey {course.journey_ref} · COI {course.coi} · product {course.product.code}",
+    ]
+    infusion = course.infusions.filter(voided_at__isnull=True).select_related("unit").first()
+    if infusion is not None:
+        lines.append(
+            f"Batch {infusion.unit.batch_number} · unit {infusion.unit.unit_id} · infused "
+            f"{infusion.started_at.isoformat()}"
+        )
+    lines += [
+        f"Term: {event.term} · category {event.category} · grade {event.grade}",
+        f"Onset {event.onset_at.isoformat()} · awareness {event.awareness_at.isoformat()}",
+        f"Serious: {event.serious} · relation: {event.relation} · outcome: {event.outcome}",
+        "Grading: " + " | ".join(event.grade_reasons),
+        f"Description: {event.description}",
+    ]
+    return "\n".join(lines)
+
+
+def _send_to_manufacturer(actor: Any, event: AdverseEvent) -> bool:
+    if manufacturer_report_missing(event):
+        return False
+    duty = event.duties.filter(duty="to_manufacturer", sent_at__isnull=True).first()
+    note = notification_send(
+        actor=actor,
+        organisation=event.course.product.manufacturer,
+        subject=f"{event.number}: {event.term}, grade {event.grade}",
+        body=manufacturer_report_body(event),
+        about=event,
+    )
+    if duty is not None:
+        duty.sent_at, duty.sent_by, duty.reference = clock.now(), actor, f"notification {note.pk}"
+        amend(actor, duty, "reporting_duty:sent", "report sent to the manufacturer in-app and by e-mail")
+    return True
+
+
+@transaction.atomic
+def adverse_event_send(*, actor: Any, event: AdverseEvent) -> AdverseEvent:
+    """Send (again) to the manufacturer, e.g. after a regrade; refused while T-7.10-d information is missing."""
+    _hospital_actor(actor, event.course.site)
+    missing = manufacturer_report_missing(event)
+    if missing:
+        raise ValidationFailed(f"The report cannot be sent without: {', '.join(missing)} (T-7.10-d).")
+    _send_to_manufacturer(actor, event)
+    return event
+
+
+@transaction.atomic
+def adverse_event_regrade(
+    *,
+    actor: Any,
+    event: AdverseEvent,
+    findings: Mapping[str, Any] | None,
+    ctcae_grade: Any,
+    outcome: str,
+    reason: str,
+) -> AdverseEvent:
+    """New findings or outcome as the event evolves; the manufacturer receives the update (T-10.8)."""
+    _hospital_actor(actor, event.course.site)
+    result = grade_event(event.category, findings or {}, event.term, ctcae_grade)
+    event.findings, event.grade, event.grade_reasons = (
+        dict(findings or {}),
+        result.grade,
+        list(result.reasons),
+    )
+    event.outcome = _choice(AdverseEvent.Outcome, outcome, "outcome")
+    amend(actor, event, "adverse_event:regrade", reason)
+    _send_to_manufacturer(actor, event)
+    return event
+
+
+@transaction.atomic
+def reporting_duty_mark_sent(
+    *, actor: Any, duty: ReportingDuty, reference: str, sent_at: dt.datetime | None = None
+) -> ReportingDuty:
+    """Record that a report went out (regulator, sponsor, manufacturer), with its reference."""
+    _hospital_actor(actor, duty.event.course.site)
+    if duty.sent_at is not None:
+        raise Conflict("This report is already recorded as sent.")
+    sent_at = sent_at or clock.now()
+    if sent_at > clock.now() or sent_at < duty.event.awareness_at:
+        raise ValidationFailed("The sending time lies between awareness and now.", field="sent_at")
+    if not reference.strip():
+        raise ValidationFailed(
+            "Give the report's reference (submission number, e-mail, fax).", field="reference"
+        )
+    duty.sent_at, duty.sent_by, duty.reference = sent_at, actor, reference.strip()
+    amend(actor, duty, "reporting_duty:sent", f"report {duty.duty} sent")
+    return duty
+
+
+@transaction.atomic
+def adverse_event_ethics_report(
+    *, actor: Any, event: AdverseEvent, report_date: dt.date, reference: str
+) -> AdverseEvent:
+    """Related harm found in follow-up is reported to the ethics committee (T-9.2.8-3)."""
+    _hospital_actor(actor, event.course.site)
+    if report_date > clock.now().date():
+        raise ValidationFailed("The report date cannot be in the future.", field="report_date")
+    event.ethics_report_date, event.ethics_report_ref = report_date, reference.strip()
+    amend(actor, event, "adverse_event:ethics_report", "reported to the ethics committee")
+    return event
+
+
+# --------------------------------------------------------------------------- follow-up
+
+
+def infusion_day(course: TreatmentCourse) -> dt.date | None:
+    infusion = course.infusions.filter(voided_at__isnull=True).order_by("started_at").first()
+    return None if infusion is None else _local_date(infusion.started_at, course)
+
+
+@transaction.atomic
+def follow_up_visit_record(
+    *,
+    actor: Any,
+    course: TreatmentCourse,
+    key: str,
+    done_on: dt.date,
+    findings: Mapping[str, str],
+    notes: str = "",
+) -> FollowUpVisit:
+    """Record a planned follow-up visit with every item checked (T-9.2.8-1, T-9.2.8-2)."""
+    _hospital_actor(actor, course.site)
+    start = infusion_day(course)
+    if start is None:
+        raise Conflict("Follow-up starts after the infusion.")
+    visits = {v.key: v for v in timing.follow_up_schedule(start, course.product.follow_up_plan())}
+    if key not in visits:
+        raise ValidationFailed(f"{key!r} is not a visit of this product's follow-up plan.", field="key")
+    if not start <= done_on <= clock.now().date():
+        raise ValidationFailed("The visit date lies between the infusion day and today.", field="done_on")
+    missing = [item for item in visits[key].items if not str(findings.get(item, "")).strip()]
+    if missing:
+        raise ValidationFailed(
+            f"Record a finding for every item: {', '.join(missing)} (T-9.2.8-1).", field="findings"
+        )
+    visit = FollowUpVisit(
+        course=course,
+        key=key,
+        due=visits[key].due,
+        done_on=done_on,
+        findings={item: str(findings[item]).strip() for item in visits[key].items},
+        notes=notes,
+        recorded_by=actor,
+    )
+    return create(actor, visit, "follow_up:visit")  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- protocol deviations (T-9.3)
+
+
+@transaction.atomic
+def protocol_deviation_record(
+    *,
+    actor: Any,
+    site: Site,
+    title: str,
+    description: str,
+    occurred_on: dt.date,
+    course: TreatmentCourse | None = None,
+    urgent_risk: bool = False,
+    process_record: str = "",
+) -> ProtocolDeviationReport:
+    """Record a protocol deviation (T-9.3.1); one done to avoid an urgent risk needs the detailed process
+    record (T-9.3.2-p2)."""
+    _hospital_actor(actor, site)
+    if occurred_on > clock.now().date():
+        raise ValidationFailed("A deviation cannot occur in the future.", field="occurred_on")
+    if urgent_risk and not process_record.strip():
+        raise ValidationFailed(
+            "Describe the process in detail: the deviation avoided an urgent risk (T-9.3.2-p2).",
+            field="process_record",
+        )
+    deviation = deviation_open(
+        actor=actor,
+        site=site,
+        kind=Deviation.Kind.PROTOCOL,
+        title=title,
+        description=description,
+        subject=course,
+        blocks_subject=False,
+    )
+    report = ProtocolDeviationReport(
+        deviation=deviation,
+        course=course,
+        occurred_on=occurred_on,
+        urgent_risk=urgent_risk,
+        process_record=process_record,
+    )
+    return create(actor, report, "protocol_deviation:record")  # type: ignore[return-value]
+
+
+@transaction.atomic
+def protocol_deviation_report_ec(
+    *,
+    actor: Any,
+    report: ProtocolDeviationReport,
+    ec_reported_on: dt.date,
+    ec_reference: str,
+    sponsor_reported_on: dt.date | None = None,
+    sponsor_reference: str = "",
+) -> ProtocolDeviationReport:
+    """Record the reports to the ethics committee and sponsor (T-9.3.1; both mandatory for T-9.3.2-p2)."""
+    _hospital_actor(actor, report.deviation.site)
+    if report.urgent_risk and (sponsor_reported_on is None or not sponsor_reference.strip()):
+        raise ValidationFailed(
+            "This deviation avoided an urgent risk: the sponsor report is mandatory too (T-9.3.2-p2).",
+            field="sponsor_reported_on",
+        )
+    today = clock.now().date()
+    if ec_reported_on > today or (sponsor_reported_on and sponsor_reported_on > today):
+        raise ValidationFailed("A report date cannot be in the future.", field="ec_reported_on")
+    report.ec_reported_on, report.ec_reference = ec_reported_on, ec_reference.strip()
+    report.sponsor_reported_on, report.sponsor_reference = sponsor_reported_on, sponsor_reference.strip()
+    amend(actor, report, "protocol_deviation:report", "reported to the ethics committee")
+    return report
+
+
+@transaction.atomic
+def corrective_action_add(
+    *, actor: Any, report: ProtocolDeviationReport, description: str, owner: Any, due: dt.date
+) -> CorrectiveAction:
+    """A corrective action to prevent recurrence (T-9.3.2)."""
+    _hospital_actor(actor, report.deviation.site)
+    if report.closed_at is not None:
+        raise Conflict("The deviation is closed.")
+    action = CorrectiveAction(report=report, description=description, owner=owner, due=due)
+    return create(actor, action, "corrective_action:add")  # type: ignore[return-value]
+
+
+@transaction.atomic
+def corrective_action_close(
+    *, actor: Any, action: CorrectiveAction, done_on: dt.date, effectiveness_check: str
+) -> CorrectiveAction:
+    """Close an action: it needs the effectiveness check (T-9.3.2)."""
+    _hospital_actor(actor, action.report.deviation.site)
+    if action.closed_at is not None:
+        raise Conflict("This action is already closed.")
+    if not effectiveness_check.strip():
+        raise ValidationFailed(
+            "Record how the action's effectiveness was checked (T-9.3.2).", field="effectiveness_check"
+        )
+    if done_on > clock.now().date():
+        raise ValidationFailed("The action cannot be done in the future.", field="done_on")
+    action.done_on, action.effectiveness_check, action.closed_at = done_on, effectiveness_check, clock.now()
+    amend(actor, action, "corrective_action:close", "action done and effective")
+    return action
+
+
+def protocol_deviation_open_items(report: ProtocolDeviationReport) -> list[str]:
+    """What still keeps the deviation open (T-9.3.1, T-9.3.2, T-9.3.2-p2)."""
+    items = []
+    if report.ec_reported_on is None:
+        items.append("report to the ethics committee")
+    if report.urgent_risk and report.sponsor_reported_on is None:
+        items.append("report to the sponsor")
+    actions = list(report.actions.filter(voided_at__isnull=True))
+    if not actions:
+        items.append("at least one corrective action")
+    items += [f"close action: {a.description[:40]}" for a in actions if a.closed_at is None]
+    return items
+
+
+@transaction.atomic
+def protocol_deviation_close(*, actor: Any, report: ProtocolDeviationReport) -> ProtocolDeviationReport:
+    """Close once reported and every corrective action is closed with its effectiveness check."""
+    _hospital_actor(actor, report.deviation.site)
+    open_items = protocol_deviation_open_items(report)
+    if open_items:
+        raise Conflict(f"The deviation cannot be closed yet: {'; '.join(open_items)}.")
+    report.closed_at, report.closed_by = clock.now(), actor
+    amend(actor, report, "protocol_deviation:close", "reported and corrective actions effective")
+    return report

@@ -1,0 +1,805 @@
+"""Clinic pages: thin handlers that parse a form, call one service and show its message (STYLE habit 5).
+
+Built for a bedside tablet with a keyboard-wedge scanner: scan fields take Enter, htmx swaps the verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cellchain.accounts.models import User
+from cellchain.clinic import forms, selectors, services
+from cellchain.clinic.models import BedsideCheck, MonitoringDay
+from cellchain.core import clock
+from cellchain.core.errors import NotFound, ServiceError
+from cellchain.core.permissions import has_permission, requires
+from cellchain.signatures.services import signatures_of
+
+
+def _today(request: HttpRequest) -> Any:
+    return clock.now().astimezone(_site_tz(request)).date()
+
+
+def _site_tz(request: HttpRequest) -> Any:
+    from zoneinfo import ZoneInfo
+
+    site = getattr(request.user, "site", None)
+    return ZoneInfo(site.time_zone if site else "Asia/Shanghai")
+
+
+def _found(select: Callable[..., Any], viewer: Any, pk: int) -> Any:
+    """Look a record up after the permission check; not visible to this viewer = 404."""
+    try:
+        return select(viewer, pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def _run(request: HttpRequest, form: Any, call: Callable[[], Any], success: str) -> Any:
+    """Call the service; a refusal becomes a message on the form (or the page) and nothing is written."""
+    try:
+        result = call()
+    except ServiceError as exc:
+        if form is not None:
+            form.add_error(None, exc.message)
+        else:
+            messages.error(request, exc.message)
+        return None
+    messages.success(request, success)
+    return result if result is not None else True
+
+
+def _people(request: HttpRequest) -> Any:
+    return User.objects.filter(site=request.user.site, is_active=True).order_by("printed_name")  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- overview
+
+
+@requires("clinic.view")
+def home(request: HttpRequest) -> HttpResponse:
+    now, today = clock.now(), _today(request)
+    context = {
+        "courses": selectors.courses_with_stage(request.user, today),
+        "stage_labels": selectors.STAGE_LABELS,
+        "countdowns": selectors.running_countdowns(request.user, now),
+        "overdue_duties": selectors.overdue_duties(request.user, now),
+        "overdue_monitoring": selectors.overdue_monitoring(request.user, today),
+        "overdue_follow_up": selectors.overdue_follow_up(request.user, today)[:50],
+        "can_plan": has_permission(request.user, "clinic.plan"),
+    }
+    return render(request, "clinic/home.html", context)
+
+
+@requires("clinic.plan")
+@require_http_methods(["GET", "POST"])
+def course_new(request: HttpRequest) -> HttpResponse:
+    physicians = _people(request).filter(qualifications__code="cell_therapy").distinct()
+    form = forms.CourseForm(request.POST or None, physicians=physicians)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        course = _run(
+            request,
+            form,
+            lambda: services.course_plan(actor=request.user, site=request.user.site, **data),
+            _("Treatment plan recorded."),
+        )
+        if course:
+            if services.agreement_in_force(course.site, course.product, _today(request)) is None:
+                messages.warning(
+                    request,
+                    _(
+                        "No written agreement with the manufacturer is in force for this "
+                        "product at this site (T-8.2.2)."
+                    ),
+                )
+            return redirect("clinic:course", course_id=course.pk)
+    return render(request, "clinic/form.html", {"form": form, "title": _("New treatment plan")})
+
+
+@requires("clinic.view")
+def course(request: HttpRequest, course_id: int) -> HttpResponse:
+    item = _found(selectors.course_get, request.user, course_id)
+    now, today = clock.now(), _today(request)
+    infusions = list(item.infusions.filter(voided_at__isnull=True).select_related("unit", "observation"))
+    context = {
+        "course": item,
+        "stage": selectors.STAGE_LABELS[selectors.course_stage(item, today)],
+        "units": [(u, selectors.unit_countdown(u, now)) for u in item.units.all()],
+        "lymphodepletion": item.lymphodepletion.all(),
+        "checks": item.bedside_checks.select_related("unit", "performer", "verifier")[:10],
+        "infusions": infusions,
+        "monitoring": selectors.monitoring_plan(item, today),
+        "follow_up": selectors.follow_up_plan(item, today),
+        "events": item.adverse_events.all(),
+        "agreement": services.agreement_in_force(item.site, item.product, today),
+        "risk_plan": services.risk_plan_confirmed(item.site, item.product),
+    }
+    return render(request, "clinic/course.html", context)
+
+
+@requires("clinic.plan")
+@require_http_methods(["GET", "POST"])
+def lymphodepletion(request: HttpRequest, course_id: int) -> HttpResponse:
+    item = _found(selectors.course_get, request.user, course_id)
+    form = forms.LymphodepletionForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _run(
+            request,
+            form,
+            lambda: services.lymphodepletion_record(actor=request.user, course=item, **form.cleaned_data),
+            _("Dose recorded."),
+        )
+    ):
+        return redirect("clinic:course", course_id=item.pk)
+    return render(
+        request, "clinic/form.html", {"form": form, "title": _("Lymphodepletion dose"), "course": item}
+    )
+
+
+@requires("clinic.prepare")
+@require_http_methods(["GET", "POST"])
+def unit_admit(request: HttpRequest, course_id: int) -> HttpResponse:
+    item = _found(selectors.course_get, request.user, course_id)
+    form = forms.UnitAdmitForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _run(
+            request,
+            form,
+            lambda: services.unit_admit(actor=request.user, course=item, **form.cleaned_data),
+            _("Unit handed over to the clinical team."),
+        )
+    ):
+        return redirect("clinic:course", course_id=item.pk)
+    return render(
+        request, "clinic/form.html", {"form": form, "title": _("Unit for this course"), "course": item}
+    )
+
+
+# --------------------------------------------------------------------------- unit, thaw, dilution
+
+
+@requires("clinic.view")
+def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
+    item = _found(selectors.unit_get, request.user, unit_id)
+    context = {
+        "unit": item,
+        "countdown": selectors.unit_countdown(item, clock.now()),
+        "thaw": getattr(item, "thaw", None),
+        "dilution": getattr(item, "dilution", None),
+        "product": item.course.product,
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "clinic/unit.html#countdown", context)
+    return render(request, "clinic/unit.html", context)
+
+
+@requires("clinic.prepare")
+@require_http_methods(["GET", "POST"])
+def thaw(request: HttpRequest, unit_id: int) -> HttpResponse:
+    item = _found(selectors.unit_get, request.user, unit_id)
+    form = forms.ThawForm(request.POST or None, methods=item.course.product.thaw_methods)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _run(
+            request,
+            form,
+            lambda: services.thaw_record(actor=request.user, unit=item, **form.cleaned_data),
+            _("Thaw recorded: the use-by countdown has started."),
+        )
+    ):
+        return redirect("clinic:unit", unit_id=item.pk)
+    return render(request, "clinic/thaw.html", {"form": form, "unit": item, "product": item.course.product})
+
+
+@requires("clinic.prepare")
+@require_POST
+def preparation_start(request: HttpRequest, unit_id: int) -> HttpResponse:
+    item = _found(selectors.unit_get, request.user, unit_id)
+    _run(
+        request,
+        None,
+        lambda: services.preparation_start(actor=request.user, unit=item),
+        _("Preparation started."),
+    )
+    return redirect("clinic:unit", unit_id=item.pk)
+
+
+@requires("clinic.prepare")
+@require_http_methods(["GET", "POST"])
+def dilute(request: HttpRequest, unit_id: int) -> HttpResponse:
+    item = _found(selectors.unit_get, request.user, unit_id)
+    form = forms.DilutionForm(request.POST or None, diluents=item.course.product.diluents)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _run(
+            request,
+            form,
+            lambda: services.dilution_record(actor=request.user, unit=item, **form.cleaned_data),
+            _("Dilution recorded."),
+        )
+    ):
+        return redirect("clinic:unit", unit_id=item.pk)
+    return render(request, "clinic/form.html", {"form": form, "title": _("Dilution"), "unit": item})
+
+
+@requires("clinic.acknowledge")
+@require_http_methods(["GET", "POST"])
+def acknowledge(request: HttpRequest, unit_id: int) -> HttpResponse:
+    item = _found(selectors.unit_get, request.user, unit_id)
+    form = forms.PasswordForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _run(
+            request,
+            form,
+            lambda: services.unit_conditional_acknowledge(
+                actor=request.user, unit=item, password=form.cleaned_data["password"]
+            ),
+            _("Conditional release acknowledged."),
+        )
+    ):
+        return redirect("clinic:unit", unit_id=item.pk)
+    return render(
+        request,
+        "clinic/form.html",
+        {"form": form, "unit": item, "title": _("Acknowledge the conditional release")},
+    )
+
+
+# --------------------------------------------------------------------------- bedside check and infusion
+
+
+@requires("clinic.bedside")
+@require_http_methods(["GET", "POST"])
+def bedside(request: HttpRequest, course_id: int) -> HttpResponse:
+    item = _found(selectors.course_get, request.user, course_id)
+    form = forms.BedsideScanForm(request.POST or None)
+    check = None
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["manual_reason"]
+        try:
+            check = services.bedside_scan(
+                actor=request.user,
+                course=item,
+                wristband_scan=form.cleaned_data["wristband"],
+                unit_scan=form.cleaned_data["unit"],
+                manual_reason=reason,
+                entry=BedsideCheck.Entry.MANUAL if reason.strip() else BedsideCheck.Entry.SCANNED,
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+    context = {
+        "course": item,
+        "form": forms.BedsideScanForm() if check else form,
+        "check": check,
+        "verify_form": forms.BedsideVerifyForm(),
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "clinic/bedside.html#scan", context)
+    return render(request, "clinic/bedside.html", context)
+
+
+@requires("clinic.bedside")
+@require_http_methods(["GET", "POST"])
+def bedside_verify(request: HttpRequest, check_id: int) -> HttpResponse:
+    check = _found(selectors.check_get, request.user, check_id)
+    form = forms.BedsideVerifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        verifier = User.objects.filter(username=data["verifier_username"], is_active=True).first()
+        if verifier is None or verifier.organisation_id != request.user.organisation_id:  # type: ignore[attr-defined]
+            form.add_error("verifier_username", _("No such colleague at this hospital."))
+        elif request.user.pk != check.performer_id:
+            form.add_error(None, _("The person who scanned first completes the check with the verifier."))
+        elif _run(
+            request,
+            form,
+            lambda: services.bedside_verify(
+                check=check,
+                performer_password=data["performer_password"],
+                verifier=verifier,
+                verifier_password=data["verifier_password"],
+                wristband_scan=data["wristband"],
+                unit_scan=data["unit"],
+            ),
+            _("Bedside check verified by two people."),
+        ):
+            return redirect("clinic:infusion_new", check_id=check.pk)
+    return render(request, "clinic/bedside_verify.html", {"check": check, "form": form})
+
+
+def _checklist(course: Any) -> list[tuple[str, str]]:
+    product = course.product
+    return (
+        [
+            (f"contraindication_absent:{c}", _("Not present: %(item)s") % {"item": c})
+            for c in product.contraindications
+        ]
+        + [(f"precaution:{p}", _("Precaution observed: %(item)s") % {"item": p}) for p in product.precautions]
+        + [(f"check:{c}", _("Checked: %(item)s") % {"item": c}) for c in product.pre_infusion_checks]
+    )
+
+
+@requires("clinic.infuse")
+@require_http_methods(["GET", "POST"])
+def infusion_new(request: HttpRequest, check_id: int) -> HttpResponse:
+    check = _found(selectors.check_get, request.user, check_id)
+    item = check.course
+    initial = {"route": item.product.route, "weight_kg": item.weight_kg}
+    form = forms.InfusionForm(request.POST or None, checklist=_checklist(item), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if not k.startswith("check_")}
+        infusion = _run(
+            request,
+            form,
+            lambda: services.infusion_start(
+                actor=request.user, course=item, check=check, checklist=form.checklist_answers(), **data
+            ),
+            _("Infusion started."),
+        )
+        if infusion:
+            return redirect("clinic:infusion", infusion_id=infusion.pk)
+    return render(
+        request,
+        "clinic/infusion_new.html",
+        {"form": form, "check": check, "course": item, "signatures": signatures_of(check)},
+    )
+
+
+@requires("clinic.view")
+def infusion(request: HttpRequest, infusion_id: int) -> HttpResponse:
+    item = _found(selectors.infusion_get, request.user, infusion_id)
+    observation = item.observation
+    minimum = item.course.product.observation()
+    context = {
+        "infusion": item,
+        "observation": observation,
+        "minimum_minutes": int(minimum.total_seconds() // 60),
+        "earliest_close": item.ended_at + minimum if item.ended_at else None,
+        "vitals": item.course.vital_signs.filter(measured_at__gte=item.started_at)[:20],
+        "vitals_form": forms.VitalsForm(),
+        "end_form": forms.InfusionEndForm(),
+        "close_form": forms.ObservationCloseForm(),
+    }
+    return render(request, "clinic/infusion.html", context)
+
+
+@requires("clinic.infuse")
+@require_POST
+def infusion_end(request: HttpRequest, infusion_id: int) -> HttpResponse:
+    item = _found(selectors.infusion_get, request.user, infusion_id)
+    form = forms.InfusionEndForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            None,
+            lambda: services.infusion_end(actor=request.user, infusion=item, **form.cleaned_data),
+            _("Infusion end recorded: observation time runs from now."),
+        )
+    return redirect("clinic:infusion", infusion_id=item.pk)
+
+
+@requires("clinic.observe")
+@require_POST
+def vitals(request: HttpRequest, infusion_id: int) -> HttpResponse:
+    item = _found(selectors.infusion_get, request.user, infusion_id)
+    form = forms.VitalsForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            None,
+            lambda: services.vitals_record(actor=request.user, course=item.course, **form.cleaned_data),
+            _("Vital signs recorded."),
+        )
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("clinic:infusion", infusion_id=item.pk)
+
+
+@requires("clinic.observe")
+@require_POST
+def observation_close(request: HttpRequest, infusion_id: int) -> HttpResponse:
+    item = _found(selectors.infusion_get, request.user, infusion_id)
+    form = forms.ObservationCloseForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            None,
+            lambda: services.observation_close(
+                actor=request.user, observation=item.observation, notes=form.cleaned_data["notes"]
+            ),
+            _("Observation completed."),
+        )
+    return redirect("clinic:infusion", infusion_id=item.pk)
+
+
+@requires("clinic.observe")
+@require_http_methods(["GET", "POST"])
+def monitoring_day(request: HttpRequest, course_id: int, day: int) -> HttpResponse:
+    item = _found(selectors.course_get, request.user, course_id)
+    days = {d.day: d for d in selectors.monitoring_plan(item, _today(request))}
+    if day not in days:
+        raise Http404("Monitoring days run from 1 to 7 after the infusion.")
+    done = MonitoringDay.objects.filter(course=item, day=day, voided_at__isnull=True).first()
+    form = forms.MonitoringDayForm(request.POST or None, items=days[day].items)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _run(
+            request,
+            form,
+            lambda: services.monitoring_day_complete(
+                actor=request.user,
+                course=item,
+                day=day,
+                items=form.answers(),
+                notes=form.cleaned_data["notes"],
+            ),
+            _("Monitoring day completed."),
+        )
+    ):
+        return redirect("clinic:course", course_id=item.pk)
+    return render(
+        request, "clinic/monitoring_day.html", {"course": item, "day": days[day], "done": done, "form": form}
+    )
+
+
+# --------------------------------------------------------------------------- adverse events and reporting
+
+
+@requires("clinic.record_ae")
+@require_http_methods(["GET", "POST"])
+def event_new(request: HttpRequest, course_id: int) -> HttpResponse:
+    item = _found(selectors.course_get, request.user, course_id)
+    form = forms.AdverseEventForm(request.POST or None)
+    findings = forms.GradingFindingsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and findings.is_valid():
+        data = dict(form.cleaned_data)
+        category = data["category"]
+        event = _run(
+            request,
+            form,
+            lambda: services.adverse_event_record(
+                actor=request.user, course=item, findings=findings.findings_for(category), **data
+            ),
+            _("Adverse event recorded and sent to the manufacturer."),
+        )
+        if event:
+            return redirect("clinic:event", event_id=event.pk)
+    return render(
+        request,
+        "clinic/event_new.html",
+        {"course": item, "form": form, "findings": findings, "reactions": item.product.possible_reactions},
+    )
+
+
+@requires("clinic.grade")
+@require_POST
+def grade_preview(request: HttpRequest) -> HttpResponse:
+    """The grade and its reasoning while the physician types the findings (htmx)."""
+    findings = forms.GradingFindingsForm(request.POST)
+    category = request.POST.get("category", "")
+    result, error = None, ""
+    if findings.is_valid():
+        try:
+            result = services.grade_event(
+                category,
+                findings.findings_for(category),
+                request.POST.get("term", "-"),
+                request.POST.get("ctcae_grade") or None,
+            )
+        except ServiceError as exc:
+            error = exc.message
+    else:
+        error = " ".join(str(e) for errors in findings.errors.values() for e in errors)
+    return render(request, "clinic/event_new.html#grade", {"result": result, "error": error})
+
+
+@requires("clinic.view")
+def event(request: HttpRequest, event_id: int) -> HttpResponse:
+    item = _found(selectors.event_get, request.user, event_id)
+    now = clock.now()
+    duties = [(d, selectors.duty_state(d, now)) for d in item.duties.filter(voided_at__isnull=True)]
+    return render(
+        request,
+        "clinic/event.html",
+        {
+            "event": item,
+            "duties": duties,
+            "missing": services.manufacturer_report_missing(item),
+            "sent_form": forms.DutySentForm(),
+            "regrade_form": forms.RegradeForm(initial={"outcome": item.outcome}),
+            "findings": forms.GradingFindingsForm(initial=item.findings),
+            "can_report": has_permission(request.user, "clinic.report"),
+            "can_record": has_permission(request.user, "clinic.record_ae"),
+        },
+    )
+
+
+@requires("clinic.report")
+@require_POST
+def duty_sent(request: HttpRequest, duty_id: int) -> HttpResponse:
+    duty = _found(selectors.duty_get, request.user, duty_id)
+    form = forms.DutySentForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            None,
+            lambda: services.reporting_duty_mark_sent(
+                actor=request.user, duty=duty, reference=form.cleaned_data["reference"]
+            ),
+            _("Report recorded as sent."),
+        )
+    return redirect("clinic:event", event_id=duty.event_id)
+
+
+@requires("clinic.record_ae")
+@require_POST
+def event_regrade(request: HttpRequest, event_id: int) -> HttpResponse:
+    item = _found(selectors.event_get, request.user, event_id)
+    form, findings = forms.RegradeForm(request.POST), forms.GradingFindingsForm(request.POST)
+    if form.is_valid() and findings.is_valid():
+        _run(
+            request,
+            None,
+            lambda: services.adverse_event_regrade(
+                actor=request.user,
+                event=item,
+                findings=findings.findings_for(item.category),
+                ctcae_grade=form.cleaned_data["ctcae_grade"],
+                outcome=form.cleaned_data["outcome"],
+                reason=form.cleaned_data["reason"],
+            ),
+            _("Adverse event updated and sent to the manufacturer."),
+        )
+    else:
+        messages.error(request, _("Check the update: every field needs a valid value."))
+    return redirect("clinic:event", event_id=item.pk)
+
+
+@requires("clinic.view")
+def reporting(request: HttpRequest) -> HttpResponse:
+    now = clock.now()
+    pending = selectors.duties_visible_to(request.user).filter(sent_at__isnull=True).order_by("due_at")[:200]
+    return render(
+        request,
+        "clinic/reporting.html",
+        {"overdue": selectors.overdue_duties(request.user, now), "pending": pending, "now": now},
+    )
+
+
+@requires("clinic.view")
+def follow_up(request: HttpRequest) -> HttpResponse:
+    today = _today(request)
+    return render(
+        request,
+        "clinic/follow_up.html",
+        {"overdue": selectors.overdue_follow_up(request.user, today), "today": today},
+    )
+
+
+@requires("clinic.follow_up")
+@require_http_methods(["GET", "POST"])
+def follow_up_visit(request: HttpRequest, course_id: int, key: str) -> HttpResponse:
+    item = _found(selectors.course_get, request.user, course_id)
+    visits = {s.visit.key: s for s in selectors.follow_up_plan(item, _today(request))}
+    if key not in visits:
+        raise Http404("No such visit in this course's follow-up plan.")
+    form = forms.FollowUpVisitForm(request.POST or None, items=visits[key].visit.items)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _run(
+            request,
+            form,
+            lambda: services.follow_up_visit_record(
+                actor=request.user,
+                course=item,
+                key=key,
+                done_on=form.cleaned_data["done_on"],
+                findings=form.findings(),
+                notes=form.cleaned_data["notes"],
+            ),
+            _("Follow-up visit recorded."),
+        )
+    ):
+        return redirect("clinic:course", course_id=item.pk)
+    return render(
+        request,
+        "clinic/form.html",
+        {
+            "form": form,
+            "course": item,
+            "title": _("Follow-up visit %(key)s, due %(due)s") % {"key": key, "due": visits[key].visit.due},
+        },
+    )
+
+
+# --------------------------------------------------------------------------- protocol deviations, risk plans
+
+
+@requires("clinic.view")
+def deviations(request: HttpRequest) -> HttpResponse:
+    reports = selectors.protocol_reports_visible_to(request.user)
+    return render(
+        request,
+        "clinic/deviations.html",
+        {"reports": reports, "can_record": has_permission(request.user, "clinic.deviation")},
+    )
+
+
+@requires("clinic.deviation")
+@require_http_methods(["GET", "POST"])
+def deviation_new(request: HttpRequest) -> HttpResponse:
+    form = forms.ProtocolDeviationForm(
+        request.POST or None, courses=selectors.courses_visible_to(request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        report = _run(
+            request,
+            form,
+            lambda: services.protocol_deviation_record(
+                actor=request.user, site=request.user.site, **form.cleaned_data
+            ),
+            _("Protocol deviation recorded."),
+        )
+        if report:
+            return redirect("clinic:deviation", report_id=report.pk)
+    return render(request, "clinic/form.html", {"form": form, "title": _("Protocol deviation")})
+
+
+@requires("clinic.view")
+@require_http_methods(["GET", "POST"])
+def deviation(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _found(selectors.protocol_report_get, request.user, report_id)
+    ec_form = forms.EcReportForm(prefix="ec")
+    action_form = forms.ActionForm(prefix="action", people=_people(request))
+    if request.method == "POST":
+        if not has_permission(request.user, "clinic.deviation"):
+            messages.error(request, _("Your role cannot update protocol deviations."))
+            return redirect("clinic:deviation", report_id=report.pk)
+        _deviation_post(request, report)
+        return redirect("clinic:deviation", report_id=report.pk)
+    return render(
+        request,
+        "clinic/deviation.html",
+        {
+            "report": report,
+            "ec_form": ec_form,
+            "action_form": action_form,
+            "close_form": forms.ActionCloseForm(),
+            "open_items": services.protocol_deviation_open_items(report),
+            "can_edit": has_permission(request.user, "clinic.deviation"),
+        },
+    )
+
+
+def _deviation_post(request: HttpRequest, report: Any) -> None:
+    step = request.POST.get("step")
+    if step == "ec":
+        form: Any = forms.EcReportForm(request.POST, prefix="ec")
+        if form.is_valid():
+            _run(
+                request,
+                None,
+                lambda: services.protocol_deviation_report_ec(
+                    actor=request.user, report=report, **form.cleaned_data
+                ),
+                _("Reports recorded."),
+            )
+    elif step == "action":
+        form = forms.ActionForm(request.POST, prefix="action", people=_people(request))
+        if form.is_valid():
+            _run(
+                request,
+                None,
+                lambda: services.corrective_action_add(
+                    actor=request.user, report=report, **form.cleaned_data
+                ),
+                _("Action added."),
+            )
+    elif step == "close_action":
+        action = report.actions.filter(pk=request.POST.get("action_id")).first()
+        form = forms.ActionCloseForm(request.POST)
+        if action is not None and form.is_valid():
+            _run(
+                request,
+                None,
+                lambda: services.corrective_action_close(
+                    actor=request.user, action=action, **form.cleaned_data
+                ),
+                _("Action closed."),
+            )
+    elif step == "close":
+        _run(
+            request,
+            None,
+            lambda: services.protocol_deviation_close(actor=request.user, report=report),
+            _("Protocol deviation closed."),
+        )
+    if step in ("ec", "action", "close_action") and not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+
+
+@requires("clinic.view")
+def deviation_print(request: HttpRequest, report_id: int) -> HttpResponse:
+    """The ethics-committee report (T-9.3.1), printable."""
+    report = _found(selectors.protocol_report_get, request.user, report_id)
+    return render(
+        request,
+        "clinic/deviation_print.html",
+        {"report": report, "printed_at": clock.now(), "printed_by": request.user},
+    )
+
+
+@requires("clinic.view")
+def risk_plans(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "clinic/risk_plans.html",
+        {
+            "plans": selectors.risk_plans_visible_to(request.user),
+            "can_create": has_permission(request.user, "clinic.risk_plan"),
+        },
+    )
+
+
+@requires("clinic.risk_plan")
+@require_http_methods(["GET", "POST"])
+def risk_plan_new(request: HttpRequest) -> HttpResponse:
+    form = forms.RiskPlanForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        items = data.pop("risks")
+        plan = _run(
+            request,
+            form,
+            lambda: services.risk_plan_create(
+                actor=request.user, site=request.user.site, items=items, **data
+            ),
+            _("Risk plan recorded."),
+        )
+        if plan:
+            return redirect("clinic:risk_plan", plan_id=plan.pk)
+    return render(request, "clinic/form.html", {"form": form, "title": _("New risk plan")})
+
+
+@requires("clinic.view")
+@require_http_methods(["GET", "POST"])
+def risk_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _found(selectors.risk_plan_get, request.user, plan_id)
+    form = forms.PasswordForm(request.POST or None)
+    if request.method == "POST":
+        if not has_permission(request.user, "clinic.risk_plan"):
+            messages.error(request, _("Your role cannot confirm risk plans."))
+        elif form.is_valid() and _run(
+            request,
+            form,
+            lambda: services.risk_plan_confirm(
+                actor=request.user, plan=plan, password=form.cleaned_data["password"]
+            ),
+            _("Risk plan confirmed."),
+        ):
+            return redirect("clinic:risk_plan", plan_id=plan.pk)
+    return render(request, "clinic/risk_plan.html", {"plan": plan, "form": form})
+
+
+@requires("clinic.view")
+def products(request: HttpRequest) -> HttpResponse:
+    items = selectors.products_all().prefetch_related("agreements__site")
+    return render(request, "clinic/products.html", {"products": items})
