@@ -147,6 +147,7 @@ class QcResult(RegulatedModel):
     )
     verdict = models.CharField(_("verdict"), max_length=30, choices=Verdict.choices)
     amended = models.BooleanField(_("changed after first entry"), default=False)
+    is_current = models.BooleanField(_("current result of its test"), default=True)
     superseded_by = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -170,7 +171,7 @@ class QcResult(RegulatedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["batch", "item_code"],
-                condition=models.Q(superseded_by__isnull=True, voided_at__isnull=True),
+                condition=models.Q(is_current=True, voided_at__isnull=True),
                 name="qc_one_current_result",
             ),
         ]

@@ -59,7 +59,7 @@ def batches_for_qc(viewer: Any) -> QuerySet[Batch]:
 
 def current_results(batch: Batch) -> QuerySet[QcResult]:
     """The current result of each test (a retest supersedes the earlier one)."""
-    return batch.qc_results.filter(superseded_by__isnull=True, voided_at__isnull=True).select_related(
+    return batch.qc_results.filter(is_current=True, voided_at__isnull=True).select_related(
         "method", "performed_by", "raw_file", "sample", "investigation"
     )
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from cellchain.accounts.models import Site
 from cellchain.accounts.roles import Role
 from cellchain.core import clock
-from cellchain.core.errors import Conflict, ValidationFailed
+from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.ledger.services import ledger_append
 from cellchain.manufacturing import selectors
 from cellchain.manufacturing.models import Equipment, LineClearance, MaterialLot, ProductionArea
@@ -48,7 +48,10 @@ def line_clearance_record(
     if not selectors.area_is_free(area):
         raise Conflict(f"{area.code} still holds an open batch; clear it after the batch is closed.")
     if performer.user.pk == verifier.user.pk:
-        raise ValidationFailed("The verifier cannot be the performer (two-person check).", field="verifier")
+        raise NotAllowed(
+            "A two-person check needs two different people: the verifier cannot be the performer.",
+            field="verifier",
+        )
     clearance = LineClearance.objects.create(
         area=area, completed_at=clock.now(), performed_by=performer.user, verified_by=verifier.user, note=note
     )

@@ -123,8 +123,10 @@ class ManufacturingKit:
         from cellchain.journeys import services as js
         from cellchain.journeys.tests.conftest import JourneyKit
 
-        journeys = JourneyKit(self.world, clock.now())
-        journeys._number = self._journey_count()
+        if getattr(self, "_journeys", None) is None:
+            self._journeys = JourneyKit(self.world, clock.now())
+        journeys = self._journeys
+        journeys.now, journeys.today = clock.now(), clock.now().date()
         unit = journeys.units(journeys.collected())[0]
         label = js.label_print(actor=self.world["apheresis_sun"], unit=unit).record
         js.unit_label_verify(
@@ -155,11 +157,6 @@ class ManufacturingKit:
         unit.refresh_from_db()
         self.payloads[unit.din] = label.payload
         return unit
-
-    def _journey_count(self) -> int:
-        from cellchain.journeys.models import Journey
-
-        return Journey.objects.count()
 
     def intake(self, unit: Any | None = None, **checks: bool) -> ApheresisIntake:
         unit = unit or self.received_unit()

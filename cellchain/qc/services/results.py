@@ -173,6 +173,9 @@ def result_record(
             "needs a reason.",
             field="reason",
         )
+    if current is not None:
+        current.is_current = False  # first, so the new row can take the "one current result" place
+        current.save(update_fields=["is_current"])
     row = _result_create(
         actor,
         batch,
@@ -253,7 +256,7 @@ def result_amend(
     require_role(actor, Role.QC_ANALYST)
     if not reason.strip():
         raise ValidationFailed("A reason for the change is required.", field="reason")
-    if result.superseded_by_id is not None or result.voided_at is not None:
+    if not result.is_current or result.voided_at is not None:
         raise Conflict("Only the current result can be corrected.")
     item = _spec_item(result.batch, result.item_code)
     if value is not None:
