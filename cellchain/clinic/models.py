@@ -21,8 +21,19 @@ from cellchain.domain import clinical_timing as timing
 from cellchain.domain import preparation
 from cellchain.ledger.models import RegulatedModel
 from cellchain.quality.models import Deviation
+from cellchain.signatures.models import Meaning, Signature
 
 USER = settings.AUTH_USER_MODEL
+
+
+def _current_signature(record: RegulatedModel, meaning: str) -> Signature | None:
+    """The record's latest signature with this meaning that still covers its content."""
+    from cellchain.signatures.services import signature_is_current, signatures_of
+
+    for signature in reversed(signatures_of(record)):
+        if signature.meaning == meaning and signature_is_current(signature, record):
+            return signature
+    return None
 
 
 def _minutes(value: int | None) -> dt.timedelta | None:
@@ -190,7 +201,10 @@ class Agreement(RegulatedModel):
 
 
 class RiskPlan(RegulatedModel):
-    """The site's risk plan for a product (T-9.1.1), confirmed by the team before the first infusion."""
+    """The site's risk plan for a product (T-9.1.1), confirmed by the team before the first infusion.
+
+    The confirmation is the physician's "approved" e-signature on the unchanged plan (no column of its own,
+    so signing never edits the signed row)."""
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
     product = models.ForeignKey(
@@ -198,15 +212,6 @@ class RiskPlan(RegulatedModel):
     )
     version = models.CharField(_("version"), max_length=20)
     title = models.CharField(_("title"), max_length=200)
-    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    confirmed_by = models.ForeignKey(
-        USER,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("confirmed by"),
-    )
 
     class Meta:
         verbose_name = _("risk plan")
@@ -217,6 +222,10 @@ class RiskPlan(RegulatedModel):
 
     def __str__(self) -> str:
         return f"{self.title} v{self.version}"
+
+    @property
+    def confirmation(self) -> Signature | None:
+        return _current_signature(self, Meaning.APPROVED)
 
 
 class RiskItem(RegulatedModel):
@@ -423,7 +432,7 @@ class Dilution(RegulatedModel):
 
 class BedsideCheck(RegulatedModel):
     """The bedside scan of wristband and unit with its verdict, verified by a second person (T-8.2.6-e, T-10.7,
-    REGULATORY items 37-38)."""
+    REGULATORY items 37-38). Verified = the two-person check's "performed" and "verified" signatures."""
 
     class Verdict(models.TextChoices):
         PROCEED = "proceed", _("Proceed")
@@ -457,10 +466,6 @@ class BedsideCheck(RegulatedModel):
     checked_at = models.DateTimeField(_("checked at"))
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
-    verifier = models.ForeignKey(
-        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("verified by")
-    )
-    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     deviation_number = models.CharField(_("identity incident"), max_length=30, blank=True)
 
     class Meta:
@@ -469,6 +474,10 @@ class BedsideCheck(RegulatedModel):
 
     def __str__(self) -> str:
         return f"bedside {self.course.journey_ref} {self.checked_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def verification(self) -> Signature | None:
+        return _current_signature(self, Meaning.VERIFIED)
 
 
 class Infusion(RegulatedModel):

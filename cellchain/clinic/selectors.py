@@ -67,9 +67,7 @@ def unit_get(viewer: Any, unit_id: int) -> ClinicUnit:
 
 
 def check_get(viewer: Any, check_id: int) -> BedsideCheck:
-    qs = BedsideCheck.objects.select_related(
-        "course__site", "course__product", "unit", "performer", "verifier"
-    )
+    qs = BedsideCheck.objects.select_related("course__site", "course__product", "unit", "performer")
     return _get(qs, viewer, check_id, "course__site__organisation_id", "bedside check")  # type: ignore[no-any-return]
 
 
@@ -89,7 +87,7 @@ def duty_get(viewer: Any, duty_id: int) -> ReportingDuty:
 
 
 def risk_plan_get(viewer: Any, plan_id: int) -> RiskPlan:
-    qs = RiskPlan.objects.select_related("site", "product", "confirmed_by").prefetch_related("items")
+    qs = RiskPlan.objects.select_related("site", "product").prefetch_related("items")
     return _get(qs, viewer, plan_id, "site__organisation_id", "risk plan")  # type: ignore[no-any-return]
 
 
@@ -105,7 +103,7 @@ def risk_plans_visible_to(viewer: Any) -> QuerySet[RiskPlan]:
     if org is None:
         return RiskPlan.objects.none()
     return RiskPlan.objects.filter(site__organisation_id=org, voided_at__isnull=True).select_related(
-        "site", "product", "confirmed_by"
+        "site", "product"
     )
 
 
@@ -165,7 +163,7 @@ def course_stage(course: TreatmentCourse, today: dt.date) -> str:
         return Stage.MONITORING if (today - day).days <= 7 else Stage.FOLLOW_UP
     units = list(course.units.all())
     if any(u.state in (ClinicUnit.State.THAWED, ClinicUnit.State.DILUTED) for u in units):
-        checks = [c for c in course.bedside_checks.all() if c.verified_at is not None]
+        checks = [c for c in course.bedside_checks.all() if c.verification is not None]
         return Stage.CHECKED if checks else Stage.THAWED
     return Stage.READY if units else Stage.PLANNED
 

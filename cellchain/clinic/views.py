@@ -114,7 +114,7 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
         "stage": selectors.STAGE_LABELS[selectors.course_stage(item, today)],
         "units": [(u, selectors.unit_countdown(u, now)) for u in item.units.all()],
         "lymphodepletion": item.lymphodepletion.all(),
-        "checks": item.bedside_checks.select_related("unit", "performer", "verifier")[:10],
+        "checks": item.bedside_checks.select_related("unit", "performer")[:10],
         "infusions": infusions,
         "monitoring": selectors.monitoring_plan(item, today),
         "follow_up": selectors.follow_up_plan(item, today),

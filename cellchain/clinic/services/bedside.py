@@ -162,7 +162,6 @@ def _record_incident(actor: Any, course: TreatmentCourse, check: BedsideCheck, v
     amend(actor, check, "bedside:incident", f"identity incident {deviation.number} recorded")
 
 
-@transaction.atomic
 def bedside_verify(
     *,
     check: BedsideCheck,
@@ -174,11 +173,11 @@ def bedside_verify(
     performer_totp: str | None = None,
     verifier_totp: str | None = None,
 ) -> BedsideCheck:
-    """The second qualified person scans the same wristband and unit; both re-authenticate and sign
-    (REGULATORY item 38, T-8.2.6)."""
-    if check.verdict != BedsideCheck.Verdict.PROCEED or check.verified_at is not None:
+    """The second qualified person scans the same wristband and unit; both re-authenticate and sign the check
+    "performed" and "verified" (REGULATORY item 38, T-8.2.6). Runs outside any transaction, so a wrong
+    password counts towards the lockout; the signatures are written together or not at all."""
+    if check.verdict != BedsideCheck.Verdict.PROCEED or check.verification is not None:
         raise Conflict("Only an unverified bedside check with a 'proceed' verdict can be verified.")
-    course, now = check.course, clock.now()
     same = compact(wristband_scan) == compact(check.wristband_scan) and (
         _scanned_din(unit_scan) == _scanned_din(check.unit_scan)
     )
@@ -188,19 +187,18 @@ def bedside_verify(
             "unit again, or start a new bedside check.",
             field="unit_scan",
         )
+    people = (check.performer, verifier)
     verdict = _verdict(
-        course,
+        check.course,
         wristband_scan,
         unit_scan,
         check.unit,
-        (check.performer, verifier),
+        people,
         check.entry,
         check.manual_reason,
-        now,
+        clock.now(),
     )
     refuse(verdict, field="verifier")
-    check.verifier, check.verified_at = verifier, now
-    amend(check.performer, check, "bedside:verify", "second person verified the bedside check")
     two_person_check(
         record=check,
         performer=SignerCredentials(check.performer, performer_password, performer_totp),
@@ -211,15 +209,12 @@ def bedside_verify(
 
 
 def _infusion_preconditions(actor: Any, course: TreatmentCourse, check: BedsideCheck) -> ClinicUnit:
-    if (
-        check.course_id != course.pk
-        or check.verdict != BedsideCheck.Verdict.PROCEED
-        or check.verified_at is None
-    ):
+    verification = check.verification
+    if check.course_id != course.pk or check.verdict != BedsideCheck.Verdict.PROCEED or verification is None:
         raise Conflict("The infusion needs this course's bedside check, verified by a second person.")
     if hasattr(check, "infusion"):
         raise Conflict("This bedside check was already used for an infusion; scan again.")
-    if clock.now() - check.verified_at > BEDSIDE_CHECK_VALID:
+    if clock.now() - verification.signed_at > BEDSIDE_CHECK_VALID:
         raise Conflict(
             "The bedside check is older than 30 minutes: scan wristband and unit again (T-8.2.6-e)."
         )

@@ -113,14 +113,12 @@ def risk_plan_create(
     return plan  # type: ignore[return-value]
 
 
-@transaction.atomic
 def risk_plan_confirm(*, actor: Any, plan: RiskPlan, password: str, totp_code: str | None = None) -> RiskPlan:
-    """The treating team confirms the plan before the first infusion at the site (T-9.1.1); signed."""
+    """The treating physician confirms the plan for the team before the first infusion at the site (T-9.1.1):
+    an "approved" e-signature on the plan. Runs outside any transaction so a wrong password counts."""
     _hospital_actor(actor, plan.site)
-    if plan.confirmed_at is not None:
+    if plan.confirmation is not None:
         raise Conflict("This risk plan is already confirmed.")
-    plan.confirmed_at, plan.confirmed_by = clock.now(), actor
-    amend(actor, plan, "risk_plan:confirm", "risk plan confirmed by the treating team")
     record_sign(
         record=plan,
         signer=SignerCredentials(actor, password, totp_code),
@@ -131,13 +129,8 @@ def risk_plan_confirm(*, actor: Any, plan: RiskPlan, password: str, totp_code: s
 
 
 def risk_plan_confirmed(site: Site, product: ProductUseProfile) -> RiskPlan | None:
-    return (
-        RiskPlan.objects.filter(
-            site=site, product=product, confirmed_at__isnull=False, voided_at__isnull=True
-        )
-        .order_by("-confirmed_at")
-        .first()
-    )
+    plans = RiskPlan.objects.filter(site=site, product=product, voided_at__isnull=True).order_by("-version")
+    return next((plan for plan in plans if plan.confirmation is not None), None)
 
 
 def _course_dates(ld_start: dt.date, ld_end: dt.date, window_start: dt.date, window_end: dt.date) -> None:
@@ -276,20 +269,25 @@ def unit_release_set(*, actor: Any, unit: ClinicUnit, release: str, reason: str)
     return unit
 
 
-@transaction.atomic
 def unit_conditional_acknowledge(
     *, actor: Any, unit: ClinicUnit, password: str, totp_code: str | None = None
 ) -> ClinicUnit:
-    """The treating physician acknowledges a conditional release before infusion (Q-2-b); signed."""
+    """The treating physician acknowledges a conditional release before infusion (Q-2-b), re-authenticated
+    first (outside the transaction, so a wrong password counts towards the lockout)."""
     _hospital_actor(actor, unit.course.site)
+    reauthenticate(actor, password, totp_code)
+    return _acknowledge(actor, unit)
+
+
+@transaction.atomic
+def _acknowledge(actor: Any, unit: ClinicUnit) -> ClinicUnit:
     if unit.release != ClinicUnit.Release.CONDITIONAL:
         raise Conflict("Only a conditionally released unit needs the physician's acknowledgement.")
     if unit.conditional_ack_at is not None:
         raise Conflict("The conditional release is already acknowledged.")
-    # Re-authenticated like a signature; the unit row keeps changing (thaw, infusion), so the acknowledgement
-    # lives in the ledger entry rather than in a content-bound signature.
-    reauthenticate(actor, password, totp_code)
     require_qualification(actor, "cell_therapy")
+    # The unit row keeps changing (thaw, infusion), so the acknowledgement lives in the ledger entry rather
+    # than in a content-bound signature.
     unit.conditional_ack_by, unit.conditional_ack_at = actor, clock.now()
     amend(
         actor,

@@ -124,7 +124,7 @@ def site_ready(actor: Any, site: Any, profile: ProductUseProfile, confirm_passwo
                 },
             ],
         )
-    if confirm_password and plan.confirmed_at is None:
+    if confirm_password and plan.confirmation is None:
         services.risk_plan_confirm(actor=actor, plan=plan, password=confirm_password)
     return plan
 

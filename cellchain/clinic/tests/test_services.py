@@ -316,7 +316,7 @@ class TestBedsideVerify:
     def test_two_people_sign_performed_and_verified(self, verified_check: Any) -> None:
         meanings = sorted(s.meaning for s in signatures_of(verified_check))
         assert meanings == ["performed", "verified"]
-        assert verified_check.verifier.username == "nurse_zhou"
+        assert verified_check.verification.signer.username == "nurse_zhou"
 
     def test_the_same_person_cannot_verify(self, world: Any, course: Any, thawed_unit: Any) -> None:
         check = self.scan(world, course)
@@ -342,7 +342,13 @@ class TestBedsideVerify:
                 unit_scan=factories.din_barcode(1),
             )
         check.refresh_from_db()
-        assert check.verified_at is None and not signatures_of(check)
+        assert check.verification is None and not signatures_of(check)
+        from cellchain.accounts.models import LoginEvent
+
+        # verified outside any transaction: the failed re-authentication stays recorded (REGULATORY item 22)
+        assert LoginEvent.objects.filter(
+            username="nurse_zhou", outcome=LoginEvent.Outcome.REAUTH_FAILURE
+        ).exists()
 
     def test_second_persons_scans_must_match_the_first(
         self, world: Any, course: Any, thawed_unit: Any
@@ -729,5 +735,5 @@ class TestRiskPlanConfirm:
         from cellchain.clinic.models import RiskPlan
 
         plan = RiskPlan.objects.get(product=profile)
-        assert plan.confirmed_by == world["physician_wang"]
+        assert plan.confirmation.signer == world["physician_wang"]
         assert [s.meaning for s in signatures_of(plan)] == ["approved"]
