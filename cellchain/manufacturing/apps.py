@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ManufacturingConfig(AppConfig):
     name = "cellchain.manufacturing"
     label = "manufacturing"
+    verbose_name = _("Manufacturing")
+
+    def ready(self) -> None:
+        from cellchain.core.navigation import MenuItem, register_menu
+
+        register_menu(MenuItem(_("Batches"), "manufacturing:batches", "manufacturing.view", 300))
+        register_menu(MenuItem(_("Apheresis intake"), "manufacturing:intakes", "manufacturing.view", 310))
+        register_menu(MenuItem(_("Products"), "manufacturing:products", "manufacturing.view", 320))
+        register_menu(MenuItem(_("Areas"), "manufacturing:areas", "manufacturing.view", 330))

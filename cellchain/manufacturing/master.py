@@ -267,7 +267,7 @@ def specification_from_json(
         _item(x, f"specification.items[{i}]", methods) for i, x in enumerate(reader.items("items", True))
     )
     spec = Specification(product_code, version, items, reader.flag("rapid_release_allowed"))
-    reader.used.add("gating")
+    reader.used.update({"gating", "ddpcr"})
     reader.done()
     return spec
 
@@ -319,6 +319,12 @@ def item_labels(data: Any) -> dict[str, Bilingual]:
         else Bilingual(item["code"], item["code"])
         for item in data.get("items", [])
     }
+
+
+def ddpcr_settings(data: Any) -> dict[str, Any]:
+    """Item code -> ddPCR target and reference names for VCN import (Q-2.3-a)."""
+    settings = data.get("ddpcr") or {}
+    return dict(settings) if isinstance(settings, dict) else {}
 
 
 def gating_templates(data: Any) -> dict[str, Any]:

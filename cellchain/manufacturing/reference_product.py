@@ -343,6 +343,7 @@ SPECIFICATION: dict[str, Any] = {
             blocking=False,
         ),
     ],
+    "ddpcr": {"vcn": {"target": "CAR", "reference": "RPP30"}},
     "gating": {
         "car_positive": {
             "template": "CAR19-GATE",

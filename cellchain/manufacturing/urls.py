@@ -1,4 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cellchain.manufacturing import views
 
 app_name = "manufacturing"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.batches, name="batches"),
+    path("batches/<int:batch_id>/", views.batch_detail, name="batch"),
+    path("batches/<int:batch_id>/steps/start/", views.step_start, name="step_start"),
+    path("steps/<int:step_id>/parameter/", views.parameter, name="parameter"),
+    path("steps/<int:step_id>/equipment/", views.equipment_use, name="equipment_use"),
+    path("steps/<int:step_id>/material/", views.material_use, name="material_use"),
+    path("steps/<int:step_id>/fill/", views.fill, name="fill"),
+    path("steps/<int:step_id>/complete/", views.step_complete, name="step_complete"),
+    path("intakes/", views.intakes, name="intakes"),
+    path("intakes/<int:intake_id>/start/", views.batch_start, name="batch_start"),
+    path("products/", views.products, name="products"),
+    path("versions/<int:version_id>/", views.version_detail, name="version"),
+    path("areas/", views.areas, name="areas"),
+    path("areas/<int:area_id>/clearance/", views.line_clearance, name="line_clearance"),
+    path("equipment/", views.equipment, name="equipment"),
+]

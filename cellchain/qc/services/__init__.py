@@ -5,6 +5,7 @@ from cellchain.qc.services.release import (
     batch_performers,
     batch_reject,
     batch_release,
+    jsonable,
     package_issue,
     retained_sample_register,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "batch_performers",
     "batch_reject",
     "batch_release",
+    "jsonable",
     "method_register",
     "package_issue",
     "raw_file_content",
