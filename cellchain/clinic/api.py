@@ -4,8 +4,6 @@ Errors use the one shape `{"message", "code", "detail"}`; a blocked bedside scan
 after the check and any identity incident have been recorded (T-8.2.6-e, REGULATORY item 37).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cellchain.clinic.tests import factories
+from cellchain.clinic import samples as factories
 from cellchain.core import clock
 from conftest import PERSONA_PASSWORD
 

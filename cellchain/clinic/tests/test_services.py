@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from cellchain.clinic import samples as factories
 from cellchain.clinic import services
 from cellchain.clinic.models import AdverseEvent, BedsideCheck, ClinicUnit, ReportingDuty
-from cellchain.clinic.tests import factories
 from cellchain.clinic.tests.conftest import INFUSION, NOW
 from cellchain.core import clock
 from cellchain.core.errors import (

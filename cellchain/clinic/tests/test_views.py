@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from cellchain.clinic import samples as factories
 from cellchain.clinic.models import AdverseEvent, BedsideCheck, ClinicUnit
-from cellchain.clinic.tests import factories
 from cellchain.clinic.tests.conftest import NOW
 from cellchain.core import clock
 from conftest import PERSONA_PASSWORD

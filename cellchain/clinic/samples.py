@@ -1,4 +1,4 @@
-"""Records for clinic tests and the demo: a product, agreement, confirmed risk plan, course and unit."""
+"""Sample records for the clinic demo and tests: a product, agreement, confirmed risk plan, course and unit."""
 
 from __future__ import annotations
 

@@ -1,0 +1,343 @@
+"""Demo data of the clinic: patients at every stage at Xiehe, written through the services.
+
+Stages (journey -> what it shows): 0001 planned · 0002 unit ready · 0003 conditional release awaiting the
+physician · 0004 thawed with the countdown running · 0005 bedside check verified · 0006 infusing · 0007 under
+observation · 0008 days 1-7 with overdue days and a grade-3 CRS reported to the manufacturer · 0009 follow-up
+with an overdue visit, an ICANS event and a protocol deviation · 0010 a blocked bedside check (wrong wristband).
+
+Past events are written with the server clock set back to when they happened (`clock.frozen`), so each record
+carries the time of its story; idempotent: a journey that exists is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from cellchain.accounts.services import qualification_grant
+from cellchain.accounts.world import DEMO_PASSWORD, World
+from cellchain.clinic import samples, services
+from cellchain.clinic.models import ClinicUnit, TreatmentCourse
+from cellchain.core import clock
+from cellchain.domain.clinical_timing import FOLLOW_UP_ITEMS, INTENSIVE_MONITORING_ITEMS
+
+SITE = "xiehe-main"
+
+
+HISTORY = dt.timedelta(days=400)
+"""How far back the demo story reaches; the clinical personas' training records must cover it."""
+
+TRAINING = {
+    "physician_wang": ("cell_therapy", "infusion"),
+    "nurse_wang": ("infusion",),
+    "nurse_zhou": ("infusion",),
+    "coordinator_zhou": (),
+    "pharmacist_liu": (),
+}
+
+
+def _training_history(world: World, now: dt.datetime) -> None:
+    """The demo world's training starts 30 days ago; the 8-month-old story needs older records (T-5.3)."""
+    start = (now - HISTORY).date()
+    for username, codes in TRAINING.items():
+        user = world[username]
+        for code in codes:
+            if not user.qualifications.filter(code=code, valid_from__lte=start).exists():
+                qualification_grant(
+                    actor=None,
+                    user=user,
+                    code=code,
+                    title=f"{code} (demo history)",
+                    valid_from=start,
+                    valid_until=(now + dt.timedelta(days=730)).date(),
+                    evidence="demo training record covering the demo story",
+                )
+
+
+def load(world: World, password: str = DEMO_PASSWORD) -> None:
+    """Create the demo courses once (called by `cellchain demo` after the other contexts)."""
+    now = clock.now().replace(second=0, microsecond=0)
+    doctor, site = world["physician_wang"], world.sites[SITE]
+    _training_history(world, now)
+    with clock.frozen(now - dt.timedelta(days=260)):
+        product = samples.product(doctor, world.organisations["shenghe"])
+        samples.site_ready(doctor, site, product, password)
+    stories: list[tuple[int, dt.timedelta, Callable[..., None]]] = [
+        (9, dt.timedelta(days=245), _follow_up),
+        (8, dt.timedelta(days=4), _monitoring),
+        (7, dt.timedelta(minutes=75), _observation),
+        (6, dt.timedelta(minutes=40), _infusing),
+        (5, dt.timedelta(minutes=25), _verified),
+        (4, dt.timedelta(minutes=20), _thawed),
+        (10, dt.timedelta(minutes=15), _blocked),
+        (3, dt.timedelta(hours=2), _conditional),
+        (2, dt.timedelta(hours=3), _ready),
+        (1, dt.timedelta(days=-3), _planned),
+    ]
+    for number, ago, story in stories:
+        journey_ref = f"J-{site.facility_id}-{number:04d}"
+        if TreatmentCourse.objects.filter(journey_ref=journey_ref).exists():
+            continue
+        start = now - ago
+        with clock.frozen(min(start, now) - dt.timedelta(days=6)):
+            course = samples.course(
+                world["coordinator_zhou"],
+                site,
+                product,
+                number,
+                physician=doctor,
+                infusion_in_days=6,
+                label=f"Demo patient {number:02d}",
+            )
+        story(world, course, number, start, now, password)
+
+
+def _unit(
+    world: World,
+    course: TreatmentCourse,
+    number: int,
+    at: dt.datetime,
+    release: str = ClinicUnit.Release.RELEASED,
+) -> ClinicUnit:
+    with clock.frozen(at - dt.timedelta(days=1)):
+        return samples.unit(world["pharmacist_liu"], course, number, release)
+
+
+def _thaw(world: World, unit: ClinicUnit, at: dt.datetime) -> None:
+    with clock.frozen(at):
+        services.thaw_record(
+            actor=world["nurse_wang"],
+            unit=unit,
+            started_at=at - dt.timedelta(minutes=8),
+            ended_at=at - dt.timedelta(minutes=1),
+            temperature_c=37.0,
+            method="water_bath",
+            area="Cell therapy preparation room",
+            device="Water bath WB-02",
+            appearance_normal=True,
+            no_shaking_confirmed=True,
+            precautions_acknowledged=True,
+        )
+
+
+def _verify(world: World, course: TreatmentCourse, number: int, at: dt.datetime, password: str) -> Any:
+    with clock.frozen(at):
+        check = services.bedside_scan(
+            actor=world["nurse_wang"],
+            course=course,
+            wristband_scan=course.patient_wristband_id,
+            unit_scan=samples.din_barcode(number),
+        )
+        return services.bedside_verify(
+            check=check,
+            performer_password=password,
+            verifier=world["nurse_zhou"],
+            verifier_password=password,
+            wristband_scan=course.patient_wristband_id,
+            unit_scan=samples.din_barcode(number),
+        )
+
+
+def _infuse(
+    world: World, course: TreatmentCourse, number: int, at: dt.datetime, password: str, minutes: int | None
+) -> Any:
+    """Thaw, two-person check and infusion starting at `at`; ended after `minutes` when given."""
+    unit = _unit(world, course, number, at)
+    _thaw(world, unit, at - dt.timedelta(minutes=20))
+    check = _verify(world, course, number, at - dt.timedelta(minutes=5), password)
+    with clock.frozen(at):
+        infusion = services.infusion_start(
+            actor=world["nurse_wang"],
+            course=course,
+            check=check,
+            route="intravenous",
+            rate_ml_h=300.0,
+            infusion_set="IV-STD-200",
+            set_has_leukocyte_filter=False,
+            volume_ml=68.0,
+            car_positive_viable_cells=2.1e8,
+            emergency_contact="ICU on call, ext. 6120",
+            rescue_staff_present=True,
+            checklist=samples.CHECKLIST_ALL,
+        )
+    if minutes is not None:
+        with clock.frozen(at + dt.timedelta(minutes=minutes)):
+            services.infusion_end(
+                actor=world["nurse_wang"], infusion=infusion, reaction="no immediate reaction"
+            )
+            _vitals(world, course, 37.0)
+    return infusion
+
+
+def _vitals(world: World, course: TreatmentCourse, temperature: float) -> None:
+    services.vitals_record(
+        actor=world["nurse_wang"],
+        course=course,
+        temperature_c=temperature,
+        heart_rate=86,
+        systolic=118,
+        diastolic=74,
+        respiratory_rate=16,
+        spo2=98,
+    )
+
+
+def _close_observation(world: World, infusion: Any, at: dt.datetime) -> None:
+    with clock.frozen(at):
+        services.observation_close(
+            actor=world["nurse_wang"], observation=infusion.observation, notes="stable, no reaction"
+        )
+
+
+def _planned(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    with clock.frozen(now):
+        services.lymphodepletion_record(
+            actor=world["physician_wang"],
+            course=course,
+            drug="fludarabine",
+            dose="30 mg/m2",
+            given_on=now.date(),
+            as_planned=True,
+        )
+
+
+def _ready(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    _unit(world, course, number, start)
+
+
+def _conditional(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    _unit(world, course, number, start, ClinicUnit.Release.CONDITIONAL)
+
+
+def _thawed(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    _thaw(world, _unit(world, course, number, start), start)
+
+
+def _blocked(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    _thaw(world, _unit(world, course, number, start), start)
+    with clock.frozen(start + dt.timedelta(minutes=5)):
+        services.bedside_scan(
+            actor=world["nurse_wang"],
+            course=course,
+            wristband_scan="MRNW200100004",
+            unit_scan=samples.din_barcode(number),
+        )
+
+
+def _verified(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    _thaw(world, _unit(world, course, number, start), start)
+    _verify(world, course, number, now - dt.timedelta(minutes=2), password)
+
+
+def _infusing(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    _infuse(world, course, number, now - dt.timedelta(minutes=10), password, None)
+
+
+def _observation(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    _infuse(world, course, number, now - dt.timedelta(minutes=30), password, 20)
+
+
+def _monitoring(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    infusion = _infuse(world, course, number, start, password, 25)
+    _close_observation(world, infusion, start + dt.timedelta(minutes=70))
+    day1 = start + dt.timedelta(days=1)
+    with clock.frozen(day1):
+        items = dict.fromkeys((*INTENSIVE_MONITORING_ITEMS, *course.product.monitoring_indicators), True)
+        services.monitoring_day_complete(
+            actor=world["nurse_wang"],
+            course=course,
+            day=1,
+            items=items,
+            notes="Tmax 37.8 °C, haemodynamically stable",
+        )
+    with clock.frozen(start + dt.timedelta(days=1, hours=6)):
+        _vitals(world, course, 39.3)
+        services.adverse_event_record(
+            actor=world["physician_wang"],
+            course=course,
+            category="crs",
+            term="Cytokine release syndrome",
+            description="Fever 39.3 °C, hypotension responding only to norepinephrine; oxygen 3 L/min.",
+            onset_at=start + dt.timedelta(days=1, hours=5),
+            serious=True,
+            relation="related",
+            treatment="tocilizumab 8 mg/kg; norepinephrine; transferred to ICU",
+            findings={
+                "temperature_c": 39.3,
+                "hypotension": True,
+                "vasopressors": ["norepinephrine"],
+                "oxygen_device": "nasal_cannula",
+                "oxygen_flow_l_min": 3,
+            },
+        )
+
+
+def _follow_up(
+    world: World, course: TreatmentCourse, number: int, start: dt.datetime, now: dt.datetime, password: str
+) -> None:
+    infusion = _infuse(world, course, number, start, password, 30)
+    _close_observation(world, infusion, start + dt.timedelta(minutes=75))
+    with clock.frozen(start + dt.timedelta(days=6)):
+        services.adverse_event_record(
+            actor=world["physician_wang"],
+            course=course,
+            category="icans",
+            term="ICANS",
+            description="Word-finding difficulty, ICE 5/10, awakens to voice.",
+            onset_at=start + dt.timedelta(days=5, hours=20),
+            serious=True,
+            relation="related",
+            treatment="dexamethasone 10 mg q6h",
+            findings={"ice_score": 5, "consciousness": "awakens_to_voice"},
+        )
+    findings = dict.fromkeys(FOLLOW_UP_ITEMS, "nothing found")
+    for key, days in (("M1", 30), ("M3", 92)):
+        with clock.frozen(start + dt.timedelta(days=days)):
+            services.follow_up_visit_record(
+                actor=world["physician_wang"],
+                course=course,
+                key=key,
+                done_on=(start + dt.timedelta(days=days)).date(),
+                findings=findings,
+            )
+    with clock.frozen(start + dt.timedelta(days=100)):
+        report = services.protocol_deviation_record(
+            actor=world["physician_wang"],
+            site=course.site,
+            course=course,
+            title="Day 3 ECG monitoring interrupted",
+            description="Continuous ECG monitoring on day 3 was interrupted for 2 hours (monitor fault).",
+            occurred_on=(start + dt.timedelta(days=3)).date(),
+        )
+        services.protocol_deviation_report_ec(
+            actor=world["physician_wang"],
+            report=report,
+            ec_reported_on=(start + dt.timedelta(days=100)).date(),
+            ec_reference="EC-2026-031",
+        )
+        services.corrective_action_add(
+            actor=world["physician_wang"],
+            report=report,
+            description="Reminder 14 days before each visit window opens",
+            owner=world["coordinator_zhou"],
+            due=(start + dt.timedelta(days=130)).date(),
+        )

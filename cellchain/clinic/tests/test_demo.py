@@ -1,0 +1,27 @@
+"""The clinic demo: patients at every stage, loaded through the services, idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cellchain.clinic import demo, selectors
+from cellchain.clinic.models import AdverseEvent, BedsideCheck, TreatmentCourse
+from cellchain.core import clock
+from conftest import PERSONA_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_shows_every_stage_and_loads_once(world: Any) -> None:
+    demo.load(world, password=PERSONA_PASSWORD)
+    demo.load(world, password=PERSONA_PASSWORD)
+    viewer, today = world["nurse_wang"], clock.now().date()
+    stages = {course.journey_ref[-2:]: stage for course, stage in selectors.courses_with_stage(viewer, today)}
+    assert TreatmentCourse.objects.count() == 10
+    assert set(stages.values()) == set(selectors.STAGE_LABELS)
+    assert AdverseEvent.objects.get(category="crs").grade == 3
+    assert BedsideCheck.objects.filter(verdict="blocked").exclude(deviation_number="").exists()
+    assert selectors.overdue_duties(viewer, clock.now())
+    assert selectors.overdue_follow_up(viewer, today) and selectors.overdue_monitoring(viewer, today)
