@@ -27,3 +27,13 @@ def test_demo_load_is_idempotent(world):
     counts = (Journey.objects.count(), Unit.objects.count(), CustodyEvent.objects.count())
     demo.load(world, password=PERSONA_PASSWORD)
     assert (Journey.objects.count(), Unit.objects.count(), CustodyEvent.objects.count()) == counts
+
+
+def test_ledger_replays_to_the_journeys_tables_after_the_demo(world):
+    """Every journeys write went through a service that appended to the ledger (STYLE habit 1)."""
+    from cellchain.ledger.verify import verify_ledger
+
+    demo.load(world, password=PERSONA_PASSWORD)
+    report = verify_ledger()
+    assert report.ok, report.lines()
+    assert report.records > 0
