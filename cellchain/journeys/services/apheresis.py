@@ -138,13 +138,36 @@ def _validate(data: CollectionInput) -> None:
         raise ValidationFailed("The collection time cannot be in the future.", field="collected_at")
 
 
-@transaction.atomic
 def collection_record(*, actor: Any, journey: Journey, data: CollectionInput) -> Collection:
     """Record an apheresis collection and issue a DIN per bag (P-1.3.1-a gate, P-T2-a, T-10.6).
 
     Refused without every required screening result, with an undecided reactive result or active infection,
-    or when the operator lacks a valid apheresis qualification.
+    or when the operator lacks a valid apheresis qualification. A screening refusal is itself recorded in
+    the ledger (its own transaction, committed before the refusal is raised) so the attempt is auditable.
     """
+    try:
+        return _collection_create(actor=actor, journey=journey, data=data)
+    except ValidationFailed as error:
+        if error.field == "screening":
+            _collection_refusal_record(actor, journey, error)
+        raise
+
+
+@transaction.atomic
+def _collection_refusal_record(actor: Any, journey: Journey, error: ValidationFailed) -> None:
+    locked = Journey.objects.select_for_update().get(pk=journey.pk)
+    ledger_append(
+        actor=actor,
+        record=locked,
+        action="amend",
+        event="collection:refuse",
+        reason=error.message,
+        extra={"reasons": error.detail.get("reasons", [])},
+    )
+
+
+@transaction.atomic
+def _collection_create(*, actor: Any, journey: Journey, data: CollectionInput) -> Collection:
     _require_hospital(actor, journey)
     require_qualification(actor, "apheresis")
     if journey.status != Journey.Status.SCHEDULED:

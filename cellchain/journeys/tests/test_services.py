@@ -173,6 +173,8 @@ class TestCollectionRecord:
             )
         assert caught.value.detail["reasons"] == ["missing_marker"] * 4
         assert not journey.units.exists()
+        refusal = LedgerEntry.objects.get(event="collection:refuse", record_id=str(journey.pk))
+        assert "missing_marker" in bytes(refusal.canonical).decode()
 
     def test_reactive_result_blocks_until_physician_decides_then_flags_infectious(self, kit, world):
         journey = kit.scheduled()
