@@ -4,6 +4,7 @@ batch walked step by step with the clock moved forward, as operators would do it
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -127,6 +128,10 @@ class ManufacturingKit:
             self._journeys = JourneyKit(self.world, clock.now())
         journeys = self._journeys
         journeys.now, journeys.today = clock.now(), clock.now().date()
+        # Two journeys per slot (its capacity): later journeys book the slots of later days.
+        made = getattr(self, "_units_made", 0)
+        self._units_made = made + 1
+        journeys.slots = functools.partial(JourneyKit.slots, journeys, 3 + made // 2)  # type: ignore[method-assign]
         unit = journeys.units(journeys.collected())[0]
         label = js.label_print(actor=self.world["apheresis_sun"], unit=unit).record
         js.unit_label_verify(

@@ -1,0 +1,120 @@
+"""QC results imported from instrument files: counters, ddPCR VCN, FCS CAR+; bad files refused with the reader's
+reason and nothing half-recorded (Q-2.1, Q-2.2, Q-2.3-a, Q-2.4; REGULATORY items 11, 14)."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cellchain.core.errors import ValidationFailed
+from cellchain.domain.vcn import vcn_from_droplets
+from cellchain.instruments.tests.fcs_writer import fcs_bytes
+from cellchain.qc import services
+from cellchain.qc.imports import result_import
+from cellchain.qc.models import QcResult, RawDataFile
+
+pytestmark = pytest.mark.django_db
+DATA = Path(__file__).resolve().parents[2] / "instruments" / "tests" / "data"
+CHANNELS = ["FSC-A", "FSC-H", "Viability", "CD3", "CAR"]
+
+
+def flow_events(n: int, car_positive: int, seed: int, dim_max: float = 800) -> np.ndarray:
+    """Singlets (FSC-A = FSC-H), viable, CD3+; the first `car_positive` events bright in CAR, the rest dim."""
+    rng = np.random.default_rng(seed)
+    events = np.empty((n, 5), dtype=np.float32)
+    events[:, 0] = events[:, 1] = rng.uniform(40_000, 60_000, n)
+    events[:, 2] = rng.uniform(0, 500, n)
+    events[:, 3] = rng.uniform(2_000, 9_000, n)
+    events[:, 4] = rng.uniform(0, dim_max, n)
+    events[:car_positive, 4] = rng.uniform(5_000, 20_000, car_positive)
+    return events
+
+
+def test_viability_from_nucleoview_export_keeps_the_raw_file(mfg) -> None:
+    batch = mfg.start(mfg.intake())
+    content = (DATA / "nucleocounter_nc200.csv").read_bytes()
+    row = result_import(
+        actor=mfg.analyst,
+        batch=batch,
+        item_code="viability",
+        reader="nucleoview",
+        content=content,
+        name="nc200.csv",
+    )
+    assert row.value == Decimal("93.2") and "NC-200" in row.instrument
+    assert row.raw_file.sha256 == hashlib.sha256(content).hexdigest()
+    assert services.raw_file_content(row.raw_file) == content
+
+
+def test_total_viable_cells_use_the_fill_volume(mfg) -> None:
+    batch = mfg.manufactured()
+    content = (DATA / "nucleocounter_nc200.csv").read_bytes()
+    row = result_import(
+        actor=mfg.analyst,
+        batch=batch,
+        item_code="viable_cells",
+        reader="nucleoview",
+        content=content,
+        name="nc200.csv",
+    )
+    assert row.value == Decimal("1.71E6") * 50 and row.details["formulation_volume_ml"] == 50.0
+
+
+def test_vcn_from_ddpcr_droplets_per_diploid_and_per_transduced_cell(mfg) -> None:
+    batch = mfg.start(mfg.intake())
+    services.result_record(actor=mfg.analyst, batch=batch, item_code="car_positive", value=Decimal(40))
+    row = result_import(
+        actor=mfg.analyst,
+        batch=batch,
+        item_code="vcn",
+        reader="ddpcr",
+        content=(DATA / "qx_manager.csv").read_bytes(),
+        name="qx.csv",
+        sample_name="A01",
+    )
+    expected = vcn_from_droplets("CAR", "RPP30", (7021, 9979), (4113, 12887), transduced_fraction=0.4)
+    assert float(row.value) == pytest.approx(expected.copies_per_diploid_cell, abs=1e-6)
+    assert row.details["copies_per_transduced_cell"] == pytest.approx(expected.copies_per_transduced_cell)
+    assert row.details["droplet_volume_nl"] is not None and row.verdict == QcResult.Verdict.CONFORMS
+
+
+def test_car_positive_rate_from_fcs_with_the_untransduced_control(mfg) -> None:
+    batch = mfg.start(mfg.intake())
+    sample = fcs_bytes(flow_events(4000, 1500, seed=1, dim_max=700), CHANNELS)  # dim events below the control
+    control = fcs_bytes(flow_events(4000, 0, seed=2), CHANNELS)
+    row = result_import(
+        actor=mfg.analyst,
+        batch=batch,
+        item_code="car_positive",
+        reader="fcs",
+        content=sample,
+        name="tube1.fcs",
+        control=control,
+    )
+    assert row.value == Decimal("37.5")
+    assert row.details["template"] == "CAR19-GATE v2" and row.details["gates"][-1]["gate"] == "CAR+"
+
+
+@pytest.mark.parametrize(
+    ("reader", "item", "content", "match"),
+    [
+        ("fcs", "car_positive", b"FCS3.1    truncated", "tube.fcs"),
+        ("vicell", "viability", (DATA / "vicell_blu_error_cell.csv").read_bytes(), "line"),
+        ("vicell", "viability", (DATA / "vicell_blu_unknown_unit.csv").read_bytes(), "vicell.csv"),
+        ("nucleoview", "vcn", b"", "does not give vcn"),
+    ],
+)
+def test_bad_file_is_refused_with_the_readers_reason_and_nothing_recorded(
+    mfg, reader, item, content, match
+) -> None:
+    batch = mfg.start(mfg.intake())
+    name = "tube.fcs" if reader == "fcs" else "vicell.csv"
+    with pytest.raises(ValidationFailed, match=match):
+        result_import(
+            actor=mfg.analyst, batch=batch, item_code=item, reader=reader, content=content, name=name
+        )
+    assert not QcResult.objects.exists() and not RawDataFile.objects.exists()

@@ -1,0 +1,100 @@
+"""QC pages and API: release through the forms, certificate and label outputs, the package the clinic reads,
+isolation between organisations (Q-2-b, T-7.4, T-7.5-b, X-7; REGULATORY items 5, 15, 21)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from cellchain.manufacturing.models import Batch
+from cellchain.qc import services
+
+pytestmark = pytest.mark.django_db
+
+
+def client(mfg, username: str) -> Client:  # type: ignore[no-untyped-def]
+    c = Client()
+    c.force_login(mfg.world[username])
+    return c
+
+
+def test_release_page_lists_each_test_and_what_blocks_release(mfg) -> None:
+    batch = mfg.manufactured()
+    mfg.results(batch)
+    html = client(mfg, "qa_li").get(f"/qc/batches/{batch.pk}/").content.decode()
+    assert "Not releasable" in html and "the audit trail has not been reviewed" in html
+    assert 'data-test="vcn"' in html and "≤ 5 copies/cell" in html
+
+
+def test_analyst_enters_a_result_with_the_form_and_an_oos_opens(mfg) -> None:
+    batch = mfg.manufactured()
+    response = client(mfg, "qc_zhang").post(
+        f"/qc/batches/{batch.pk}/results/", {"item_code": "vcn", "value": "6.1"}, follow=True
+    )
+    assert "OOS investigation" in response.content.decode()
+
+
+def test_qa_releases_through_the_form_and_the_label_then_prints(mfg) -> None:
+    batch = mfg.ready_for_release(mfg.manufactured())
+    qa = client(mfg, "qa_li")
+    label = qa.get(f"/qc/batches/{batch.pk}/label/").content.decode()
+    assert "Printing is blocked" in label and "label.released_at" in label
+    assert qa.get(f"/qc/batches/{batch.pk}/label/?format=pdf").status_code == 302
+    qa.post(f"/qc/batches/{batch.pk}/release/", {"password": mfg.password, "outcome": "releasable"})
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.RELEASED
+    pdf = qa.get(f"/qc/batches/{batch.pk}/label/?format=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    coa = qa.get(f"/qc/batches/{batch.pk}/certificate.pdf")
+    assert coa["Content-Type"] == "application/pdf" and coa.content.startswith(b"%PDF")
+
+
+def test_analyst_cannot_release(mfg) -> None:
+    batch = mfg.ready_for_release(mfg.manufactured())
+    response = client(mfg, "qc_zhang").post(
+        f"/qc/batches/{batch.pk}/release/", {"password": mfg.password, "outcome": "releasable"}
+    )
+    assert response.status_code == 403
+
+
+def test_issued_package_is_readable_by_the_clinic_and_not_by_another_hospital(mfg) -> None:
+    batch = mfg.ready_for_release(mfg.manufactured())
+    services.batch_release(actor=mfg.qa, batch=batch, signer=mfg.signer("qa_li"), outcome="releasable")
+    issue = services.package_issue(actor=mfg.qa, batch=batch)
+    page = client(mfg, "physician_wang").get(f"/qc/packages/{issue.pk}/")
+    assert page.status_code == 200 and batch.number in page.content.decode()
+    assert client(mfg, "physician_chen").get(f"/qc/packages/{issue.pk}/").status_code == 404
+    api = client(mfg, "pharmacist_liu").get(f"/api/qc/packages/{issue.pk}").json()
+    assert api["content"]["label"]["batch_number"] == batch.number
+
+
+def test_api_evaluation_and_release_with_a_wrong_password(mfg) -> None:
+    batch = mfg.ready_for_release(mfg.manufactured())
+    qa = client(mfg, "qa_li")
+    evaluation = qa.get(f"/api/qc/batches/{batch.pk}/evaluation").json()
+    assert evaluation["outcome"] == "releasable" and len(evaluation["verdicts"]) == 17
+    refused = qa.post(
+        f"/api/qc/batches/{batch.pk}/release",
+        data=json.dumps({"outcome": "releasable", "password": "wrong"}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 401
+    done = qa.post(
+        f"/api/qc/batches/{batch.pk}/release",
+        data=json.dumps({"outcome": "releasable", "password": mfg.password}),
+        content_type="application/json",
+    )
+    assert done.status_code == 200 and done.json()["outcome"] == "releasable"
+
+
+def test_api_result_entry_opens_oos(mfg) -> None:
+    batch = mfg.manufactured()
+    response = client(mfg, "qc_zhang").post(
+        f"/api/qc/batches/{batch.pk}/results",
+        data=json.dumps({"item_code": "endotoxin", "value": "0.9"}),
+        content_type="application/json",
+    )
+    body = response.json()
+    assert response.status_code == 200 and body["verdict"] == "does_not_conform" and body["investigation"]
