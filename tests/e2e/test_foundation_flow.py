@@ -13,7 +13,7 @@ def test_sign_in_switch_language_and_sign_out(page: Any, sign_in: Any) -> None:
     sign_in("qa_li")
     assert "Welcome" in page.content()
     page.click("text=Approved products")
-    assert page.locator("table tbody tr").count() == 0 or page.locator("h1").inner_text() == "Approved CAR-T products"
+    assert page.locator("h1").inner_text() == "Approved CAR-T products"
     page.select_option("select[name=language]", "zh-hans")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "zh-hans"
