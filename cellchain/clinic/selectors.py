@@ -32,7 +32,8 @@ from cellchain.domain import reporting_clocks as clocks
 
 
 def _org(viewer: Any) -> int | None:
-    if viewer.organisation_id is None or getattr(viewer, "is_manufacturer_user", False):
+    """The viewer's organisation; clinic records live at hospital sites, so a manufacturer's matches nothing."""
+    if viewer.organisation_id is None:
         return None
     return int(viewer.organisation_id)
 
@@ -47,7 +48,7 @@ def courses_visible_to(viewer: Any) -> QuerySet[TreatmentCourse]:
 
 
 def course_get(viewer: Any, course_id: int) -> TreatmentCourse:
-    course = courses_visible_to(viewer).filter(pk=course_id).first()
+    course = courses_visible_to(viewer).filter(pk=course_id).order_by().first()
     if course is None:
         raise NotFound("No such treatment course visible to you.")
     return course

@@ -14,10 +14,22 @@ from cellchain.ledger.models import RegulatedModel
 from cellchain.ledger.services import ledger_append
 
 
+def _loaded_relations(instance: Any) -> list[str]:
+    """Foreign keys whose object the service already holds: checking they exist again would cost a query each."""
+    return [
+        f.name
+        for f in instance._meta.concrete_fields
+        if f.is_relation
+        and f.is_cached(instance)
+        and getattr(instance, f.name) is not None
+        and getattr(instance, f.name).pk is not None
+    ]
+
+
 def clean(instance: Any) -> None:
     """full_clean() mapped to the one error shape (field named where Django names one)."""
     try:
-        instance.full_clean()
+        instance.full_clean(exclude=_loaded_relations(instance))
     except ValidationError as exc:
         field = next(iter(exc.message_dict), None) if hasattr(exc, "message_dict") else None
         raise ValidationFailed(" ".join(str(m) for m in exc.messages), field=field) from None

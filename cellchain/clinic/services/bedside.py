@@ -56,11 +56,15 @@ def _scanned_din(text: str) -> str:
 
 def _unit_for_scan(course: TreatmentCourse, din: str) -> ClinicUnit | None:
     """Units are looked up across the hospital, so a unit of another journey is named as such, not unknown."""
-    return (
-        ClinicUnit.objects.select_related("course__product")
+    unit = (
+        ClinicUnit.objects.select_related("course")
         .filter(unit_id=din, course__site__organisation_id=course.site.organisation_id)
+        .order_by()
         .first()
     )
+    if unit is not None and unit.course_id == course.pk:
+        unit.course = course  # the course (with its product) is already loaded
+    return unit
 
 
 def _unit_facts(unit: ClinicUnit | None, now: dt.datetime) -> rules.UnitAtBedside | None:
@@ -107,7 +111,6 @@ def _verdict(
     return verdict
 
 
-@transaction.atomic
 def bedside_scan(
     *,
     actor: Any,
@@ -118,7 +121,10 @@ def bedside_scan(
     manual_reason: str = "",
 ) -> BedsideCheck:
     """The first person scans wristband and unit: the verdict is recorded, and a mismatch records an identity
-    incident (T-8.2.6-e, T-10.7, REGULATORY item 37). Never raises for a blocked verdict: it is a record."""
+    incident (T-8.2.6-e, T-10.7, REGULATORY item 37). Never raises for a blocked verdict: it is a record.
+
+    The verdict is worked out before the write transaction opens, so concurrent bedside checks hold the
+    database's write lock only for the few inserts (on SQLite a transaction takes it at BEGIN)."""
     _hospital_actor(actor, course.site)
     if not wristband_scan.strip() or not unit_scan.strip():
         raise ValidationFailed("Scan both the patient's wristband and the product unit.", field="unit_scan")
@@ -137,8 +143,14 @@ def bedside_scan(
         reasons=reasons_json(verdict),
         verdict=BedsideCheck.Verdict.PROCEED if verdict.allowed else BedsideCheck.Verdict.BLOCKED,
     )
+    return _record_scan(actor, course, check, verdict)
+
+
+@transaction.atomic
+def _record_scan(actor: Any, course: TreatmentCourse, check: BedsideCheck, verdict: Verdict) -> BedsideCheck:
     create(actor, check, "bedside:scan", extra={"codes": list(verdict.codes)})
     _record_incident(actor, course, check, verdict)
+    unit = check.unit
     if unit is not None and unit.course_id == course.pk and "past_use_by" in verdict.codes:
         unit_overtime_apply(actor=actor, unit=unit)
     return check
