@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from cellchain.accounts.models import Site
 from cellchain.domain.coldchain import ShipperKind
 from cellchain.ledger.models import RegulatedModel
+from cellchain.logistics.storage_rules import StorageMode
 
 USER = settings.AUTH_USER_MODEL
 
@@ -229,3 +230,89 @@ class ReceiptInspection(RegulatedModel):
 
     def __str__(self) -> str:
         return f"{self.shipment.number} receipt"
+
+
+class StorageLocation(RegulatedModel):
+    """A storage place at the hospital with its storage mode and temperature-monitoring reference (T-7.7-d,
+    T-8.1.2-c/e, issue 6 item 5)."""
+
+    class Mode(models.TextChoices):
+        """The storage modes of cellchain.logistics.storage_rules.StorageMode (same values)."""
+
+        LIQUID_NITROGEN = StorageMode.LIQUID_NITROGEN.value, _("Liquid nitrogen (vapour phase)")
+        MINUS_80 = StorageMode.MINUS_80.value, _("-80 °C freezer")
+        FRIDGE_2_8 = StorageMode.FRIDGE_2_8.value, _("2-8 °C refrigerator")
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
+    code = models.CharField(_("location code"), max_length=40)
+    name = models.CharField(_("name"), max_length=120)
+    storage_mode = models.CharField(_("storage mode"), max_length=20, choices=Mode.choices)
+    monitoring_reference = models.CharField(_("temperature monitoring reference"), max_length=80)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+
+    class Meta:
+        verbose_name = _("hospital storage location")
+        ordering = ["site", "code"]
+        constraints = [models.UniqueConstraint(fields=["site", "code"], name="storage_location_code_once")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class StockEvent(RegulatedModel):
+    """A unit scanned into or out of a hospital storage location (issue 6 item 5; T-8.1.1, T-7.7-d/e).
+
+    A stock-out points at the stock-in it closes, so a unit is in stock exactly while its stock-in has none.
+    """
+
+    class Kind(models.TextChoices):
+        IN = "in", _("Stock-in")
+        OUT = "out", _("Stock-out")
+
+    class Purpose(models.TextChoices):
+        STORE = "store", _("Stored")
+        THAW = "thaw", _("Issued for thaw and infusion")
+        RETURN = "return", _("Returned to the manufacturer")
+        DISCARD = "discard", _("Discarded")
+
+    kind = models.CharField(_("event"), max_length=3, choices=Kind.choices)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    location = models.ForeignKey(
+        StorageLocation, on_delete=models.PROTECT, related_name="events", verbose_name=_("location")
+    )
+    din = models.CharField(_("unit identifier (DIN)"), max_length=20)
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="stock_events", verbose_name=_("shipment")
+    )
+    scanned_text = models.CharField(_("scanned"), max_length=120)
+    at = models.DateTimeField(_("time"))
+    actor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    expires_at = models.DateTimeField(_("product expiry"), null=True, blank=True)
+    storage_until = models.DateTimeField(_("end of storage time limit"), null=True, blank=True)
+    stock_in = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="stock_out",
+        null=True,
+        blank=True,
+        verbose_name=_("closes stock-in"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("stock event")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["din", "kind"], name="stock_event_din_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="in", stock_in__isnull=True, purpose="store")
+                           | models.Q(kind="out", stock_in__isnull=False) & ~models.Q(purpose="store")),
+                name="stock_event_in_or_out",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.din} {self.kind} {self.location.code}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,15 @@ from cellchain.domain.coldchain import (
     analyse_cold_chain,
     trace_of,
 )
-from cellchain.logistics.models import LoggerLink, ReceiptInspection, Shipment, TemperatureReading
+from cellchain.logistics.models import (
+    LoggerLink,
+    ReceiptInspection,
+    Shipment,
+    StockEvent,
+    StorageLocation,
+    TemperatureReading,
+)
+from cellchain.logistics.storage_rules import WatchEntry, watch_entry
 
 
 def shipments_visible_to(viewer: Any) -> QuerySet[Shipment]:
@@ -151,3 +160,68 @@ def shipment_chart_series(
         )
         series.append((link, parts, verdict))
     return series
+
+
+# --- hospital storage (issue 6 item 5) ---------------------------------------------------------------
+
+
+def storage_locations_for(viewer: Any) -> QuerySet[StorageLocation]:
+    """The storage locations of the viewer's site (a hospital keeps its own stock)."""
+    return StorageLocation.objects.filter(site_id=getattr(viewer, "site_id", None)).order_by("code")
+
+
+def storage_location_get_for(viewer: Any, code: str) -> StorageLocation:
+    location = storage_locations_for(viewer).filter(code=code).first()
+    if location is None:
+        raise NotFound(f"No storage location {code} at your site.")
+    return location
+
+
+def shipment_of_unit(site_id: Any, scanned_text: str) -> tuple[Shipment, str] | None:
+    """The latest shipment to the site carrying the scanned unit, and the unit's DIN (check character or not)."""
+    from cellchain.logistics.services import _din_of
+
+    for shipment in Shipment.objects.filter(to_site_id=site_id).order_by("-created_at", "-pk"):
+        din = _din_of(scanned_text, shipment.expected_units)
+        if din is not None:
+            return shipment, din
+    return None
+
+
+def stock_open_in(din: str, site_id: Any) -> StockEvent | None:
+    """The unit's stock-in at the site that no stock-out has closed yet (None: not in stock there)."""
+    return (
+        StockEvent.objects.filter(din=din, kind=StockEvent.Kind.IN, location__site_id=site_id, stock_out=None)
+        .select_related("location", "shipment")
+        .first()
+    )
+
+
+def stock_list(viewer: Any) -> QuerySet[StockEvent]:
+    """Units in stock at the viewer's site: stock-ins not closed by a stock-out, with location and shipment."""
+    return (
+        StockEvent.objects.filter(
+            kind=StockEvent.Kind.IN, location__site_id=getattr(viewer, "site_id", None), stock_out=None
+        )
+        .select_related("location", "shipment", "actor")
+        .order_by("location__code", "din")
+    )
+
+
+def stock_history(viewer: Any, limit: int = 200) -> QuerySet[StockEvent]:
+    return (
+        StockEvent.objects.filter(location__site_id=getattr(viewer, "site_id", None))
+        .select_related("location", "actor")
+        .order_by("-at", "-pk")[:limit]
+    )
+
+
+def expiry_watch(viewer: Any, within: dt.timedelta, now: dt.datetime) -> list[tuple[StockEvent, WatchEntry]]:
+    """Units in stock within `within` of expiry or of the storage time limit, or past one (T-7.7-e, T-8.1.3-d);
+    nearest first."""
+    rows = [
+        (event, entry)
+        for event in stock_list(viewer)
+        if (entry := watch_entry(event.expires_at, event.storage_until, now, within)) is not None
+    ]
+    return sorted(rows, key=lambda row: row[1].due_at)

@@ -23,18 +23,27 @@ from cellchain.domain.coldchain import DEFAULT_LIMITS, ColdChainVerdict, Shipper
 from cellchain.instruments.errors import InstrumentFileError
 from cellchain.instruments.loggers import GENERIC_FORMAT, LoggerCsvFormat, read_logger_csv
 from cellchain.ledger.services import ledger_append
+from cellchain.logistics import storage_rules
 from cellchain.logistics.models import (
     LoggerFileImport,
     LoggerLink,
     PackedUnit,
     ReceiptInspection,
     Shipment,
+    StockEvent,
+    StorageLocation,
     TemperatureReading,
 )
 from cellchain.quality.models import Deviation
 from cellchain.quality.services import deviation_open
 from cellchain.signatures.models import Meaning
-from cellchain.signatures.services import SignerCredentials, record_sign, two_person_check
+from cellchain.signatures.services import (
+    SignerCredentials,
+    record_sign,
+    signature_is_current,
+    signatures_of,
+    two_person_check,
+)
 
 RETENTION_YEARS = 15  # X-6 default: records kept 15 years (T-8.1.7-h)
 
@@ -413,3 +422,135 @@ def receipt_sign(*, inspection: ReceiptInspection, signer: SignerCredentials) ->
         raise NotAllowed("The receipt record is signed by the receiver who recorded it (T-8.1.7-b).")
     record_sign(record=inspection, signer=signer, meaning=Meaning.PERFORMED, qualification="receipt")
     return inspection
+
+
+# --- hospital storage (issue 6 item 5) ---------------------------------------------------------------
+
+
+@transaction.atomic
+def storage_location_create(
+    *, actor: Any, code: str, name: str, storage_mode: str, monitoring_reference: str
+) -> StorageLocation:
+    """Add a storage location at the actor's hospital site with its storage mode (T-7.7-d) and the reference of
+    the device that monitors its temperature (T-8.1.2-c)."""
+    if actor.site is None or not actor.is_hospital_user:
+        raise NotAllowed("Hospital storage locations are added by the hospital site's own staff.")
+    if storage_mode not in StorageLocation.Mode.values:
+        raise ValidationFailed(f"Unknown storage mode {storage_mode!r}.", field="storage_mode")
+    if not monitoring_reference.strip():
+        raise ValidationFailed("Name the temperature monitor of the location.", field="monitoring_reference")
+    if StorageLocation.objects.filter(site=actor.site, code=code.strip()).exists():
+        raise Conflict(f"Location {code.strip()} exists already at {actor.site.name}.")
+    row = StorageLocation(site=actor.site, code=code.strip(), name=name.strip(), storage_mode=storage_mode,
+                          monitoring_reference=monitoring_reference.strip(), created_at=clock.now(),
+                          created_by=actor)  # fmt: skip
+    row.full_clean()
+    row.save()
+    ledger_append(actor=actor, record=row, action="create", event="storage_location:create")
+    return row
+
+
+def _receipt_signed(inspection: ReceiptInspection) -> bool:
+    return any(
+        s.meaning == Meaning.PERFORMED and signature_is_current(s, inspection)
+        for s in signatures_of(inspection)
+    )
+
+
+def _stock_in_facts(location: StorageLocation, shipment: Shipment, din: str, now: dt.datetime) -> Any:
+    from cellchain.logistics.selectors import receipt_get, stock_open_in
+
+    inspection = receipt_get(shipment)
+    open_in = stock_open_in(din, location.site_id)
+    return storage_rules.StockInFacts(
+        din=din,
+        unit_mode=storage_rules.SHIPPER_STORAGE_MODE[ShipperKind(shipment.kind)],
+        location_mode=storage_rules.StorageMode(location.storage_mode),
+        location_label=location.code,
+        receipt_outcome=None if inspection is None else inspection.outcome,
+        receipt_signed=inspection is not None and _receipt_signed(inspection),
+        already_stored_at=None if open_in is None else open_in.location.code,
+        expires_at=shipment.expires_at,
+        now=now,
+    )
+
+
+def _scanned_unit(actor: Any, scanned_text: str) -> tuple[Shipment, str]:
+    from cellchain.logistics.selectors import shipment_of_unit
+
+    found = shipment_of_unit(actor.site_id, scanned_text)
+    if found is None:
+        raise IdentityMismatch(
+            f"Scanned {scanned_text.strip()!r} is not a unit received at {actor.site.name}.", field="scan"
+        )
+    return found
+
+
+@transaction.atomic
+def stock_in(
+    *,
+    actor: Any,
+    location: StorageLocation,
+    scanned_text: str,
+    storage_time_limit: dt.timedelta | None = None,
+    note: str = "",
+) -> StockEvent:
+    """Scan a received unit into a storage location (issue 6 item 5).
+
+    Refused unless the unit's receipt is recorded, accepted and signed (T-8.1.1), the location has the unit's
+    storage mode (T-7.7-d) and the unit is not expired (T-8.1.3-d). The storage time limit from the label
+    (T-7.7-e) counts from now.
+    """
+    require_qualification(actor, "stock")
+    _require_site(actor, location.site, "Stocking")
+    if storage_time_limit is not None and storage_time_limit <= dt.timedelta(0):
+        raise ValidationFailed("The storage time limit must be positive.", field="storage_time_limit")
+    shipment, din = _scanned_unit(actor, scanned_text)
+    StorageLocation.objects.select_for_update().get(pk=location.pk)  # one stock move at a time per location
+    now = clock.now()
+    verdict = storage_rules.check_stock_in(_stock_in_facts(location, shipment, din, now))
+    if not verdict.allowed:
+        raise Conflict(" ".join(verdict.reasons))
+    event = StockEvent(kind=StockEvent.Kind.IN, purpose=StockEvent.Purpose.STORE, location=location, din=din,
+                       shipment=shipment, scanned_text=scanned_text.strip()[:120], at=now, actor=actor,
+                       expires_at=shipment.expires_at,
+                       storage_until=storage_rules.storage_limit_end(now, storage_time_limit),
+                       note=note.strip()[:500])  # fmt: skip
+    event.full_clean()
+    event.save()
+    ledger_append(actor=actor, record=event, action="create", event="unit:stock:in",
+                  extra={"location": location.code, "storage_mode": location.storage_mode})  # fmt: skip
+    return event
+
+
+@transaction.atomic
+def stock_out(*, actor: Any, scanned_text: str, purpose: str, note: str = "") -> StockEvent:
+    """Scan a unit out of hospital storage (issue 6 item 5); a unit past its expiry or storage time limit is
+    not issued for thaw, only returned or discarded (T-7.7-e, T-8.1.3-d)."""
+    from cellchain.logistics.selectors import stock_open_in
+
+    require_qualification(actor, "stock")
+    if purpose not in StockEvent.Purpose.values or purpose == StockEvent.Purpose.STORE:
+        raise ValidationFailed(f"Unknown stock-out purpose {purpose!r}.", field="purpose")
+    if purpose != StockEvent.Purpose.THAW and not note.strip():
+        raise ValidationFailed("Say why the unit is returned or discarded.", field="note")
+    _, din = _scanned_unit(actor, scanned_text)
+    stocked = stock_open_in(din, actor.site_id)
+    if stocked is None:
+        raise Conflict(f"Unit {din} is not in stock at {actor.site.name}.")
+    StorageLocation.objects.select_for_update().get(pk=stocked.location_id)
+    now = clock.now()
+    if purpose == StockEvent.Purpose.THAW:
+        entry = storage_rules.watch_entry(stocked.expires_at, stocked.storage_until, now, dt.timedelta(0))
+        verdict = storage_rules.check_stock_out_for_use(din, entry)
+        if not verdict.allowed:
+            raise Conflict(" ".join(verdict.reasons))
+    event = StockEvent(kind=StockEvent.Kind.OUT, purpose=purpose, location=stocked.location, din=din,
+                       shipment=stocked.shipment, scanned_text=scanned_text.strip()[:120], at=now, actor=actor,
+                       expires_at=stocked.expires_at, storage_until=stocked.storage_until, stock_in=stocked,
+                       note=note.strip()[:500])  # fmt: skip
+    event.full_clean()
+    event.save()
+    ledger_append(actor=actor, record=event, action="create", event=f"unit:stock:out:{purpose}",
+                  extra={"location": stocked.location.code})  # fmt: skip
+    return event
