@@ -267,7 +267,8 @@ def specification_from_json(
         _item(x, f"specification.items[{i}]", methods) for i, x in enumerate(reader.items("items", True))
     )
     spec = Specification(product_code, version, items, reader.flag("rapid_release_allowed"))
-    reader.used.update({"gating", "ddpcr"})
+    reader.used.add("imports")
+    import_settings(data)
     reader.done()
     return spec
 
@@ -321,16 +322,25 @@ def item_labels(data: Any) -> dict[str, Bilingual]:
     }
 
 
-def ddpcr_settings(data: Any) -> dict[str, Any]:
-    """Item code -> ddPCR target and reference names for VCN import (Q-2.3-a)."""
-    settings = data.get("ddpcr") or {}
-    return dict(settings) if isinstance(settings, dict) else {}
+IMPORT_READERS = frozenset({"nucleoview", "vicell", "fcs", "ddpcr", "qpcr"})
+"""Instrument readers a specification item can be fed from (Q-2.1: one method, one instrument per test)."""
 
 
-def gating_templates(data: Any) -> dict[str, Any]:
-    """Item code -> flow gating template (Q-2.4): read by the QC import of FCS files."""
-    gating = data.get("gating") or {}
-    return dict(gating) if isinstance(gating, dict) else {}
+def import_settings(data: Any) -> dict[str, dict[str, Any]]:
+    """Item code -> how its result is read from an instrument file: the reader, and its settings (gating
+    template for FCS, target/reference for ddPCR and qPCR, qPCR run limits). Q-2.1, Q-2.3-a, Q-2.4."""
+    section = data.get("imports") or {}
+    if not isinstance(section, dict):
+        raise ValidationFailed("specification.imports: expected an object.", field="specification.imports")
+    codes = {item.get("code") for item in data.get("items", []) if isinstance(item, dict)}
+    for code, settings in section.items():
+        path = f"specification.imports.{code}"
+        if code not in codes:
+            raise ValidationFailed(f"{path}: no test {code!r} in the specification.", field=path)
+        if not isinstance(settings, dict) or settings.get("reader") not in IMPORT_READERS:
+            allowed = ", ".join(sorted(IMPORT_READERS))
+            raise ValidationFailed(f"{path}.reader: must be one of {allowed}.", field=f"{path}.reader")
+    return dict(section)
 
 
 # --------------------------------------------------------------------------- information (T-7.4-T-7.15)

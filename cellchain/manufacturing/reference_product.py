@@ -343,21 +343,31 @@ SPECIFICATION: dict[str, Any] = {
             blocking=False,
         ),
     ],
-    "ddpcr": {"vcn": {"target": "CAR", "reference": "RPP30"}},
-    "gating": {
+    "imports": {
+        "viability": {"reader": "nucleoview"},
+        "viable_cells": {"reader": "nucleoview"},
+        "vcn": {"reader": "ddpcr", "target": "CAR", "reference": "RPP30"},
+        "rcl": {
+            "reader": "qpcr",
+            "target": "VSVG",
+            "limits": {"slope_min": -3.6, "slope_max": -3.1, "min_r_squared": 0.98},
+        },
         "car_positive": {
-            "template": "CAR19-GATE",
-            "version": "2",
-            "singlets": {
-                "area_channel": "FSC-A",
-                "height_channel": "FSC-H",
-                "min_ratio": 0.8,
-                "max_ratio": 1.3,
+            "reader": "fcs",
+            "gating": {
+                "template": "CAR19-GATE",
+                "version": "2",
+                "singlets": {
+                    "area_channel": "FSC-A",
+                    "height_channel": "FSC-H",
+                    "min_ratio": 0.8,
+                    "max_ratio": 1.3,
+                },
+                "viable": {"channel": "Viability", "max_value": 1000.0},
+                "cd3": {"channel": "CD3", "min_value": 1000.0},
+                "car": {"channel": "CAR", "control_percentile": 99.5},
             },
-            "viable": {"channel": "Viability", "max_value": 1000.0},
-            "cd3": {"channel": "CD3", "min_value": 1000.0},
-            "car": {"channel": "CAR", "control_percentile": 99.5},
-        }
+        },
     },
 }
 

@@ -11,13 +11,6 @@ from cellchain.manufacturing.models import ProductUnit
 from cellchain.qc.models import AnalyticalMethod, QcResult
 from cellchain.signatures.forms import SignForm
 
-READERS = [
-    ("nucleoview", _("NucleoCounter NC-200/NC-202 export")),
-    ("vicell", _("Vi-CELL BLU CSV")),
-    ("fcs", _("Flow cytometry FCS (CAR+ %)")),
-    ("ddpcr", _("ddPCR CSV (QX Manager / QuantaSoft), VCN")),
-]
-
 
 class ResultForm(forms.Form):
     item_code = forms.ChoiceField(label=_("Test"))
@@ -42,10 +35,10 @@ class ResultForm(forms.Form):
 
 class ImportForm(forms.Form):
     item_code = forms.ChoiceField(label=_("Test"))
-    reader = forms.ChoiceField(label=_("File type"), choices=READERS)
     file = forms.FileField(label=_("Instrument file"))
     control = forms.FileField(label=_("Untransduced control (FCS)"), required=False)
     sample_name = forms.CharField(label=_("Sample / well name in the file"), required=False, max_length=120)
+    reason = forms.CharField(label=_("Reason (for a retest)"), required=False, max_length=300)
 
     def __init__(self, *args: Any, items: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

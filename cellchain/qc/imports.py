@@ -1,7 +1,9 @@
-"""Import QC results from instrument files through the readers (Q-2.1, Q-2.2, Q-2.3-a, Q-2.4; item 14).
+"""Import QC results from instrument files through the readers (Q-2.1, Q-2.2, Q-2.3-a, Q-2.4, Q-2.6-b; item 14).
 
-The file is kept as received with its SHA-256 before it is read; a file the reader refuses is reported with
-the reader's message (file, line or offset, reason) and nothing is recorded.
+Which reader feeds which test is part of the approved specification (`imports`), so a result can only come
+from the instrument of the specification's method (Q-2.1). The file is kept as received with its SHA-256; a
+file the reader refuses is reported with the reader's message (file, line or offset, reason) and nothing is
+recorded. A qPCR run is used only when its standard curve meets the product's limits (Q-2.3-a).
 """
 
 from __future__ import annotations
@@ -27,18 +29,21 @@ from cellchain.qc.services import raw_file_store, result_record
 READER_ASSAYS = {
     "nucleoview": {specs.Assay.VIABILITY, specs.Assay.CELL_COUNT},
     "vicell": {specs.Assay.VIABILITY, specs.Assay.CELL_COUNT},
-    "fcs": {specs.Assay.CAR_POSITIVE},
+    "fcs": {specs.Assay.CAR_POSITIVE, specs.Assay.PURITY},
     "ddpcr": {specs.Assay.VCN},
+    "qpcr": {specs.Assay.VCN, specs.Assay.RCL_RCR, specs.Assay.MYCOPLASMA},
 }
+"""Which tests each reader can give (a qPCR run quantifies VCN, or detects RCL/RCR and mycoplasma)."""
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What a file gave for one test: the value, the instrument and how it was computed."""
+    """What a file gave for one test: the value or outcome, the instrument and how it was computed."""
 
-    value: Decimal
+    value: Decimal | None
     instrument: str
     details: dict[str, Any]
+    outcome: str = ""
 
 
 def _decimal(value: float) -> Decimal:
@@ -108,15 +113,10 @@ def gating_spec(data: dict[str, Any]) -> flow.GatingSpec:
         raise ValidationFailed(f"The product's gating template is incomplete: {error}.") from None
 
 
-def _car_positive(
-    batch: Batch, item: specs.SpecItem, content: bytes, name: str, control: bytes | None
-) -> Reading:
+def _car_positive(settings: dict[str, Any], content: bytes, name: str, control: bytes | None) -> Reading:
     from cellchain.instruments.fcs import parse_fcs
 
-    templates = master.gating_templates(batch.product_version.specification)
-    if item.code not in templates:
-        raise ValidationFailed(f"The product has no gating template for {item.code}.", field="item_code")
-    spec = gating_spec(templates[item.code])
+    spec = gating_spec(settings.get("gating") or {})
     events = parse_fcs(content, source=name).first.to_flow_events()
     control_events = parse_fcs(control, source="control").first.to_flow_events() if control else None
     try:
@@ -136,14 +136,9 @@ def _car_positive(
     return Reading(_decimal(result.car_positive_percent), "flow cytometer (FCS)", details)
 
 
-def _vcn(batch: Batch, item: specs.SpecItem, content: bytes, name: str, well: str) -> Reading:
+def _vcn(batch: Batch, settings: dict[str, Any], content: bytes, name: str, well: str) -> Reading:
     from cellchain.instruments.ddpcr import parse_ddpcr
 
-    settings = master.ddpcr_settings(batch.product_version.specification).get(item.code)
-    if not settings:
-        raise ValidationFailed(
-            f"The product names no ddPCR target/reference for {item.code}.", field="item_code"
-        )
     export = parse_ddpcr(content, source=name)
     if not well:
         raise ValidationFailed("Give the well of the sample (e.g. A01).", field="sample_name")
@@ -173,25 +168,93 @@ def _car_fraction(batch: Batch) -> float | None:
     return float(row.value) / 100 if row is not None and row.value is not None and row.value > 0 else None
 
 
+def _curve_limits(settings: dict[str, Any]) -> Any:
+    from cellchain.domain.qpcr import CurveLimits
+
+    try:
+        return CurveLimits(**settings.get("limits", {}), source="product specification")
+    except TypeError as error:
+        raise ValidationFailed(f"The product's qPCR limits are invalid: {error}.") from None
+
+
+def _qpcr_quantities(export: Any, target: str, sample: str, settings: dict[str, Any], name: str) -> list[Any]:
+    """Quantities of `sample`'s wells from `target`'s standard curve, refused unless the run is accepted."""
+    from cellchain.domain.qpcr import QpcrError, evaluate_standard_curve, quantify
+
+    try:
+        verdict = evaluate_standard_curve(export.standard_curve(target), _curve_limits(settings))
+    except QpcrError as error:
+        raise ValidationFailed(f"{name}: {target}: {error}") from None
+    if not verdict.accepted:
+        raise ValidationFailed(
+            f"{name}: the {target} standard curve is not accepted: {'; '.join(verdict.reasons)}."
+        )
+    wells = [w for w in export.unknowns(target) if w.sample == sample]
+    if not wells:
+        raise ValidationFailed(f"{name}: no {target} well of sample {sample!r}.", field="sample_name")
+    return [(quantify(verdict.curve, sample, w.cq), verdict) for w in wells]
+
+
+def _qpcr(item: specs.SpecItem, settings: dict[str, Any], content: bytes, name: str, sample: str) -> Reading:
+    from cellchain.domain.vcn import vcn_from_concentrations
+    from cellchain.instruments.qpcr import parse_qpcr
+
+    if not sample:
+        raise ValidationFailed("Give the sample name as written in the run.", field="sample_name")
+    export = parse_qpcr(content, source=name)
+    target = _qpcr_quantities(export, settings["target"], sample, settings, name)
+    curve = target[0][1].curve
+    details: dict[str, Any] = {
+        "target": settings["target"],
+        "slope": curve.slope,
+        "r_squared": curve.r_squared,
+        "efficiency": curve.efficiency,
+        "wells": [q.reason for q, _ in target],
+    }
+    if item.assay is not specs.Assay.VCN:
+        detected = any(q.quantity is not None for q, _ in target)
+        return Reading(None, "qPCR", details, "positive" if detected else "negative")
+    reference = _qpcr_quantities(export, settings["reference"], sample, settings, name)
+    if not all(q.within_standards for q, _ in target + reference):
+        raise ValidationFailed(f"{name}: a {sample} well lies outside the standards; dilute and repeat.")
+    mean_t = sum(q.quantity for q, _ in target) / len(target)
+    mean_r = sum(q.quantity for q, _ in reference) / len(reference)
+    try:
+        vcn = vcn_from_concentrations("qPCR", settings["target"], settings["reference"], mean_t, mean_r)
+    except VcnError as error:
+        raise ValidationFailed(f"{name}: {error}") from None
+    details["reference"] = settings["reference"]
+    return Reading(_decimal(vcn.copies_per_diploid_cell), "qPCR", details)
+
+
 def read_file(
     batch: Batch,
     item: specs.SpecItem,
-    reader: str,
     content: bytes,
     name: str,
     *,
     sample_name: str = "",
     control: bytes | None = None,
 ) -> Reading:
-    """Read one result from an instrument file; a reader's refusal becomes a ValidationFailed naming the file."""
-    if item.assay not in READER_ASSAYS.get(reader, set()):
-        raise ValidationFailed(f"A {reader} file does not give {item.code}.", field="reader")
+    """Read one result from an instrument file with the reader the specification names for the test;
+    a reader's refusal becomes a ValidationFailed naming the file, line or offset."""
+    settings = master.import_settings(batch.product_version.specification).get(item.code)
+    if settings is None:
+        raise ValidationFailed(
+            f"The specification names no instrument file for {item.code}: enter it by hand.",
+            field="item_code",
+        )
+    reader = settings["reader"]
+    if item.assay not in READER_ASSAYS[reader]:
+        raise ValidationFailed(f"A {reader} file does not give {item.code}.", field="item_code")
     try:
         if reader in ("nucleoview", "vicell"):
             return _cell_count(batch, item, reader, content, name, sample_name)
         if reader == "fcs":
-            return _car_positive(batch, item, content, name, control)
-        return _vcn(batch, item, content, name, sample_name)
+            return _car_positive(settings, content, name, control)
+        if reader == "ddpcr":
+            return _vcn(batch, settings, content, name, sample_name)
+        return _qpcr(item, settings, content, name, sample_name)
     except InstrumentFileError as error:
         raise ValidationFailed(str(error), field="file") from None
 
@@ -202,26 +265,28 @@ def result_import(
     actor: Any,
     batch: Batch,
     item_code: str,
-    reader: str,
     content: bytes,
     name: str,
     sample_name: str = "",
     control: bytes | None = None,
     reason: str = "",
 ) -> QcResult:
-    """Store the file, read it, record the result with the raw file and the calculation details."""
+    """Read the file with the specification's reader, keep it with its hash, record the result with the
+    calculation details (Q-2.1, REGULATORY item 14)."""
     spec = product_definition(batch.product_version).specification
     try:
         item = spec.item(item_code)
     except KeyError:
         raise ValidationFailed(f"No test {item_code!r} in the specification.", field="item_code") from None
-    reading = read_file(batch, item, reader, content, name, sample_name=sample_name, control=control)
+    reading = read_file(batch, item, content, name, sample_name=sample_name, control=control)
+    reader = master.import_settings(batch.product_version.specification)[item_code]["reader"]
     raw = raw_file_store(actor=actor, name=name, reader=reader, content=content)
     return result_record(
         actor=actor,
         batch=batch,
         item_code=item_code,
         value=reading.value,
+        outcome=reading.outcome,
         instrument=reading.instrument,
         details=reading.details,
         raw_file=raw,

@@ -129,7 +129,7 @@ def result_import(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
     form = forms.ImportForm(request.POST, request.FILES, items=_items(batch))
     if not form.is_valid():
-        messages.error(request, _("Choose the test, the file type and the file."))
+        messages.error(request, _("Choose the test and the file."))
         return redirect("qc:batch", batch_id=batch.pk)
     data = form.cleaned_data
     control = data["control"].read() if data["control"] else None
@@ -138,11 +138,11 @@ def result_import(request: HttpRequest, batch_id: int) -> HttpResponse:
             actor=request.user,
             batch=batch,
             item_code=data["item_code"],
-            reader=data["reader"],
             content=data["file"].read(),
             name=data["file"].name,
             sample_name=data["sample_name"],
             control=control,
+            reason=data["reason"],
         )
         _report(request, row)
     except ServiceError as exc:

@@ -41,7 +41,6 @@ def test_viability_from_nucleoview_export_keeps_the_raw_file(mfg) -> None:
         actor=mfg.analyst,
         batch=batch,
         item_code="viability",
-        reader="nucleoview",
         content=content,
         name="nc200.csv",
     )
@@ -57,7 +56,6 @@ def test_total_viable_cells_use_the_fill_volume(mfg) -> None:
         actor=mfg.analyst,
         batch=batch,
         item_code="viable_cells",
-        reader="nucleoview",
         content=content,
         name="nc200.csv",
     )
@@ -71,7 +69,6 @@ def test_vcn_from_ddpcr_droplets_per_diploid_and_per_transduced_cell(mfg) -> Non
         actor=mfg.analyst,
         batch=batch,
         item_code="vcn",
-        reader="ddpcr",
         content=(DATA / "qx_manager.csv").read_bytes(),
         name="qx.csv",
         sample_name="A01",
@@ -90,7 +87,6 @@ def test_car_positive_rate_from_fcs_with_the_untransduced_control(mfg) -> None:
         actor=mfg.analyst,
         batch=batch,
         item_code="car_positive",
-        reader="fcs",
         content=sample,
         name="tube1.fcs",
         control=control,
@@ -99,22 +95,60 @@ def test_car_positive_rate_from_fcs_with_the_untransduced_control(mfg) -> None:
     assert row.details["template"] == "CAR19-GATE v2" and row.details["gates"][-1]["gate"] == "CAR+"
 
 
+def qpcr_csv(unknown_cq: str, target: str = "VSVG") -> bytes:
+    """The standards of a real run relabelled to `target`, plus one unknown well of sample PROD-1."""
+    lines = (DATA / "qpcr_run.csv").read_text(encoding="utf-8-sig").splitlines()
+    standards = [line.replace(",CAR,", f",{target},") for line in lines[1:] if "STANDARD" in line.upper()]
+    return "\n".join([lines[0], *standards, f"C1,PROD-1,{target},UNKNOWN,,{unknown_cq}"]).encode()
+
+
+@pytest.mark.parametrize(("cq", "outcome"), [("Undetermined", "negative"), ("30.2", "positive")])
+def test_rcl_by_qpcr_is_detected_only_from_an_accepted_run(mfg, cq: str, outcome: str) -> None:
+    batch = mfg.start(mfg.intake())
+    row = result_import(
+        actor=mfg.analyst,
+        batch=batch,
+        item_code="rcl",
+        content=qpcr_csv(cq),
+        name="rcl.csv",
+        sample_name="PROD-1",
+    )
+    assert row.outcome == outcome and -3.6 <= row.details["slope"] <= -3.1
+
+
+def test_qpcr_run_outside_the_product_limits_is_refused(mfg) -> None:
+    batch = mfg.start(mfg.intake())
+    rows = [line.split(",") for line in qpcr_csv("30.2").decode().splitlines()]
+    for row in rows[1:-1]:  # stretch the standards' Cq: slope about -4.3, efficiency about 70 %
+        row[5] = f"{18 + (float(row[5]) - 18) * 1.3:.3f}"
+    steep = "\n".join(",".join(row) for row in rows).encode()
+    with pytest.raises(ValidationFailed, match="standard curve is not accepted: slope"):
+        result_import(
+            actor=mfg.analyst,
+            batch=batch,
+            item_code="rcl",
+            content=steep,
+            name="steep.csv",
+            sample_name="PROD-1",
+        )
+    assert not QcResult.objects.exists()
+
+
 @pytest.mark.parametrize(
-    ("reader", "item", "content", "match"),
+    ("item", "content", "name", "match"),
     [
-        ("fcs", "car_positive", b"FCS3.1    truncated", "tube.fcs"),
-        ("vicell", "viability", (DATA / "vicell_blu_error_cell.csv").read_bytes(), "line"),
-        ("vicell", "viability", (DATA / "vicell_blu_unknown_unit.csv").read_bytes(), "vicell.csv"),
-        ("nucleoview", "vcn", b"", "does not give vcn"),
+        ("car_positive", b"FCS3.1    truncated", "tube.fcs", "tube.fcs"),
+        ("viability", b"Viability (%);ERROR;\n", "nc.csv", "nc.csv"),
+        ("vcn", b"Well,Sample\n", "qx.csv", "qx.csv"),
+        ("ph", b"7.1", "ph.txt", "enter it by hand"),
     ],
 )
 def test_bad_file_is_refused_with_the_readers_reason_and_nothing_recorded(
-    mfg, reader, item, content, match
+    mfg, item, content, name, match
 ) -> None:
     batch = mfg.start(mfg.intake())
-    name = "tube.fcs" if reader == "fcs" else "vicell.csv"
     with pytest.raises(ValidationFailed, match=match):
         result_import(
-            actor=mfg.analyst, batch=batch, item_code=item, reader=reader, content=content, name=name
+            actor=mfg.analyst, batch=batch, item_code=item, content=content, name=name, sample_name="A01"
         )
     assert not QcResult.objects.exists() and not RawDataFile.objects.exists()
