@@ -8,6 +8,8 @@ from django.http import HttpRequest
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 
+from cellchain.core import clock
+from cellchain.core.errors import ValidationFailed
 from cellchain.core.permissions import requires
 from cellchain.domain.receipt import RECEIPT_CHECKS
 from cellchain.logistics import selectors, services
@@ -205,3 +207,130 @@ def receipt_sign(request: HttpRequest, number: str, payload: SignIn) -> dict[str
     inspection = selectors.receipt_require(shipment)
     signer = SignerCredentials(request.user, payload.password, payload.totp_code)
     return _receipt_out(services.receipt_sign(inspection=inspection, signer=signer))
+
+
+# --- hospital storage (issue 6 item 5) ---------------------------------------------------------------
+
+
+MAX_LIMIT_DAYS = 36500
+
+
+class StorageLocationIn(Schema):
+    code: str
+    name: str
+    storage_mode: str
+    monitoring_reference: str
+
+
+class StorageLocationOut(Schema):
+    code: str
+    name: str
+    storage_mode: str
+    monitoring_reference: str
+
+
+class StockInIn(Schema):
+    location: str
+    scanned: str
+    storage_time_limit_days: float | None = None
+    note: str = ""
+
+
+class StockOutIn(Schema):
+    scanned: str
+    purpose: str
+    note: str = ""
+
+
+class StockEventOut(Schema):
+    din: str
+    kind: str
+    purpose: str
+    location: str
+    shipment: str
+    at: dt.datetime
+    expires_at: dt.datetime | None
+    storage_until: dt.datetime | None
+
+
+class WatchOut(StockEventOut):
+    clause: str
+    limit: str
+    due_at: dt.datetime
+    past: bool
+
+
+def _location_out(row: Any) -> dict[str, Any]:
+    return {f: getattr(row, f) for f in StorageLocationOut.model_fields}
+
+
+def _stock_event_out(e: Any) -> dict[str, Any]:
+    return {
+        "din": e.din, "kind": e.kind, "purpose": e.purpose, "location": e.location.code,
+        "shipment": e.shipment.number, "at": e.at, "expires_at": e.expires_at, "storage_until": e.storage_until,
+    }  # fmt: skip
+
+
+@router.get("/storage/locations", response=list[StorageLocationOut])
+@requires("logistics.storage_view")
+def storage_location_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_location_out(row) for row in selectors.storage_locations_for(request.user)]
+
+
+@router.post("/storage/locations", response={201: StorageLocationOut})
+@requires("logistics.storage_admin")
+def storage_location_create(request: HttpRequest, payload: StorageLocationIn) -> Any:
+    """Add a location with its storage mode (T-7.7-d) and temperature monitoring reference."""
+    row = services.storage_location_create(actor=request.user, **payload.dict())
+    return 201, _location_out(row)
+
+
+@router.get("/storage/stock", response=list[StockEventOut])
+@requires("logistics.storage_view")
+def stock_list(request: HttpRequest) -> list[dict[str, Any]]:
+    """Units in stock at the caller's site."""
+    return [_stock_event_out(e) for e in selectors.stock_list(request.user)]
+
+
+@router.post("/storage/stock-in", response={201: StockEventOut})
+@requires("logistics.stock")
+def stock_in(request: HttpRequest, payload: StockInIn) -> Any:
+    """Stock-in by scan (T-8.1.1 accepted and signed receipt first; T-7.7-d storage mode; T-7.7-e limit)."""
+    location = selectors.storage_location_get_for(request.user, payload.location)
+    days = payload.storage_time_limit_days
+    if days is not None and not 0 < days <= MAX_LIMIT_DAYS:
+        raise ValidationFailed(
+            f"The storage time limit must be between 0 and {MAX_LIMIT_DAYS} days.",
+            field="storage_time_limit_days",
+        )
+    event = services.stock_in(
+        actor=request.user,
+        location=location,
+        scanned_text=payload.scanned,
+        storage_time_limit=None if days is None else dt.timedelta(days=days),
+        note=payload.note,
+    )
+    return 201, _stock_event_out(event)
+
+
+@router.post("/storage/stock-out", response={201: StockEventOut})
+@requires("logistics.stock")
+def stock_out(request: HttpRequest, payload: StockOutIn) -> Any:
+    """Stock-out by scan; past expiry or storage time limit only returned or discarded (T-7.7-e)."""
+    event = services.stock_out(
+        actor=request.user, scanned_text=payload.scanned, purpose=payload.purpose, note=payload.note
+    )
+    return 201, _stock_event_out(event)
+
+
+@router.get("/storage/expiry-watch", response=list[WatchOut])
+@requires("logistics.storage_view")
+def expiry_watch(request: HttpRequest, days: int = 14) -> list[dict[str, Any]]:
+    """Units within `days` of expiry or storage time limit, or past one (T-7.7-e, T-8.1.3-d)."""
+    rows = selectors.expiry_watch(
+        request.user, dt.timedelta(days=max(0, min(days, MAX_LIMIT_DAYS))), clock.now()
+    )
+    return [
+        {**_stock_event_out(e), "clause": w.clause, "limit": w.limit_name, "due_at": w.due_at, "past": w.past}
+        for e, w in rows
+    ]

@@ -11,3 +11,4 @@ class LogisticsConfig(AppConfig):
         from cellchain.core.navigation import MenuItem, register_menu
 
         register_menu(MenuItem(_("Shipments"), "logistics:shipments", "logistics.view", 500))
+        register_menu(MenuItem(_("Hospital storage"), "logistics:storage", "logistics.storage_view", 510))

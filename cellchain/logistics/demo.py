@@ -96,17 +96,40 @@ def inspect(world: Any, shipment: Shipment, password: str, anomaly_handling: str
     return services.receipt_sign(inspection=inspection, signer=SignerCredentials(receiver, password))
 
 
-def load(world: Any) -> None:
-    """Idempotent: the two demo shipments are made once (checked by their batch numbers)."""
+def load(world: Any, password: str | None = None) -> None:
+    """Idempotent: the two demo shipments are made once (checked by their batch numbers); the accepted one's
+    units are stocked at Xiehe. `password` is the personas' (the demo world's by default)."""
     from cellchain.accounts.world import DEMO_PASSWORD
 
+    password = password or DEMO_PASSWORD
     for tag, excursion in (("000901", False), ("000902", True)):
         if Shipment.objects.filter(batch_number=f"B26-{tag}").exists():
             continue
-        shipment = ship_and_arrive(world, tag=tag, excursion=excursion, password=DEMO_PASSWORD)
+        shipment = ship_and_arrive(world, tag=tag, excursion=excursion, password=password)
         note = (
             "Logger shows an excursion above -150 °C: units quarantined, manufacturer informed."
             if excursion
             else ""
         )
-        inspect(world, shipment, DEMO_PASSWORD, note)
+        inspect(world, shipment, password, note)
+    stock_accepted(world)
+
+
+def stock_accepted(world: Any) -> None:
+    """Idempotent: Xiehe's LN2 tank, holding the accepted demo shipment's units with a 30-day storage limit
+    (T-7.7-e); the quarantined shipment's units stay out of stock (T-8.1.6)."""
+    from cellchain.logistics.models import StockEvent, StorageLocation
+    from cellchain.logistics.selectors import stock_open_in
+
+    pharmacist = world["pharmacist_liu"]
+    tank = StorageLocation.objects.filter(site=pharmacist.site, code="LN2-01").first()
+    if tank is None:
+        tank = services.storage_location_create(
+            actor=pharmacist, code="LN2-01", name="液氮罐 1 / LN2 tank 1", storage_mode="liquid_nitrogen",
+            monitoring_reference="TMON-XH-01",
+        )  # fmt: skip
+    shipment = Shipment.objects.filter(batch_number="B26-000901", status=Shipment.Status.ACCEPTED).first()
+    for din in shipment.expected_units if shipment else ():
+        if stock_open_in(din, tank.site_id) is None and not StockEvent.objects.filter(din=din).exists():
+            services.stock_in(actor=pharmacist, location=tank, scanned_text=din,
+                              storage_time_limit=dt.timedelta(days=30))  # fmt: skip

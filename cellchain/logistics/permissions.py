@@ -20,4 +20,8 @@ GRANTS: dict[str, set[str]] = {
     "logistics.ship": {Role.LOGISTICS},
     "logistics.import_readings": {Role.LOGISTICS, *_RECEIVERS},
     "logistics.receive": set(_RECEIVERS),
+    # Hospital storage (issue 6 item 5): the site's own stock; stocking also needs the "stock" qualification.
+    "logistics.storage_view": {*_RECEIVERS, Role.PHYSICIAN, Role.AUDITOR, Role.SITE_ADMIN},
+    "logistics.stock": set(_RECEIVERS),
+    "logistics.storage_admin": {Role.PHARMACIST, Role.SITE_ADMIN},
 }

@@ -11,4 +11,8 @@ urlpatterns = [
     path("shipments/<str:number>/receipt/", views.receipt, name="receipt"),
     path("shipments/<str:number>/receipt/sign/", views.receipt_sign, name="receipt_sign"),
     path("shipments/<str:number>/receipt.pdf", views.receipt_print, name="receipt_pdf"),
+    path("storage/", views.storage, name="storage"),
+    path("storage/locations/", views.storage_location_add, name="storage_location_add"),
+    path("storage/stock-in/", views.storage_stock_in, name="stock_in"),
+    path("storage/stock-out/", views.storage_stock_out, name="stock_out"),
 ]

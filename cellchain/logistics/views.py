@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -11,12 +12,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cellchain.core.errors import NotFound, ServiceError
+from cellchain.core import clock
+from cellchain.core.errors import NotFound, ServiceError, ValidationFailed
 from cellchain.core.permissions import has_permission, requires
 from cellchain.domain.receipt import RECEIPT_CHECKS, Answer, Source
 from cellchain.logistics import selectors, services
 from cellchain.logistics.charts import build_chart, chart_svg
-from cellchain.logistics.models import Shipment
+from cellchain.logistics.models import Shipment, StockEvent, StorageLocation
 from cellchain.logistics.receipt_pdf import receipt_pdf
 from cellchain.signatures.services import SignerCredentials, signatures_of
 
@@ -158,3 +160,104 @@ def receipt_print(request: HttpRequest, number: str) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{shipment.number}.pdf"'
     return response
+
+
+# --- hospital storage (issue 6 item 5) ---------------------------------------------------------------
+
+WATCH_DEFAULT_DAYS = 14
+
+
+def _watch_days(request: HttpRequest) -> int:
+    try:
+        return max(0, min(3650, int(request.GET.get("days", WATCH_DEFAULT_DAYS))))
+    except ValueError:
+        return WATCH_DEFAULT_DAYS
+
+
+@requires("logistics.storage_view")
+def storage(request: HttpRequest) -> HttpResponse:
+    """The site's storage: locations, units in stock, the expiry watch, stock moves by scan (T-7.7-d/e)."""
+    days = _watch_days(request)
+    now = clock.now()
+    context = {
+        "locations": selectors.storage_locations_for(request.user),
+        "stock": selectors.stock_list(request.user),
+        "watch": selectors.expiry_watch(request.user, dt.timedelta(days=days), now),
+        "history": selectors.stock_history(request.user, limit=50),
+        "days": days,
+        "modes": StorageLocation.Mode.choices,
+        "purposes": [p for p in StockEvent.Purpose.choices if p[0] != StockEvent.Purpose.STORE],
+        "can_stock": has_permission(request.user, "logistics.stock"),
+        "can_admin": has_permission(request.user, "logistics.storage_admin"),
+    }
+    return render(request, "logistics/storage.html", context)
+
+
+def _limit(raw: str) -> dt.timedelta | None:
+    if not raw.strip():
+        return None
+    try:
+        days = float(raw)
+        if not 0 < days <= 36500:
+            raise ValueError(raw)
+        return dt.timedelta(days=days)
+    except ValueError as exc:
+        raise ValidationFailed(
+            _("The storage time limit is a positive number of days."), field="limit_days"
+        ) from exc
+
+
+@requires("logistics.storage_admin")
+@require_POST
+def storage_location_add(request: HttpRequest) -> HttpResponse:
+    try:
+        row = services.storage_location_create(
+            actor=request.user,
+            code=request.POST.get("code", ""),
+            name=request.POST.get("name", ""),
+            storage_mode=request.POST.get("storage_mode", ""),
+            monitoring_reference=request.POST.get("monitoring_reference", ""),
+        )
+        messages.success(request, _("Location %(code)s added.") % {"code": row.code})
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("logistics:storage")
+
+
+@requires("logistics.stock")
+@require_POST
+def storage_stock_in(request: HttpRequest) -> HttpResponse:
+    """Stock-in by scan: refused unless the receipt is accepted and signed and the mode matches (T-8.1.1,
+    T-7.7-d)."""
+    try:
+        location = selectors.storage_location_get_for(request.user, request.POST.get("location", ""))
+        event = services.stock_in(
+            actor=request.user,
+            location=location,
+            scanned_text=request.POST.get("scan", ""),
+            storage_time_limit=_limit(request.POST.get("limit_days", "")),
+            note=request.POST.get("note", ""),
+        )
+        messages.success(
+            request, _("Unit %(din)s stocked in %(loc)s.") % {"din": event.din, "loc": location.code}
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("logistics:storage")
+
+
+@requires("logistics.stock")
+@require_POST
+def storage_stock_out(request: HttpRequest) -> HttpResponse:
+    """Stock-out by scan: a unit past its expiry or storage time limit is not issued for thaw (T-7.7-e)."""
+    try:
+        event = services.stock_out(
+            actor=request.user,
+            scanned_text=request.POST.get("scan", ""),
+            purpose=request.POST.get("purpose", ""),
+            note=request.POST.get("note", ""),
+        )
+        messages.success(request, _("Unit %(din)s taken out of stock.") % {"din": event.din})
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("logistics:storage")
