@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cellchain.manufacturing.models import ProductUnit
-from cellchain.qc.models import AnalyticalMethod, QcResult
+from cellchain.qc.models import AnalyticalMethod, QcResult, QcSample
 from cellchain.signatures.forms import SignForm
 
 
@@ -19,6 +19,7 @@ class ResultForm(forms.Form):
         label=_("Outcome"), required=False, choices=[("", "—"), *QcResult.Outcome.choices]
     )
     ordered = forms.BooleanField(label=_("Ordered only (result pending)"), required=False)
+    sample = forms.ModelChoiceField(label=_("Sample"), required=False, queryset=QcSample.objects.none())
     method = forms.ModelChoiceField(
         label=_("Method (if not the specification's)"),
         required=False,
@@ -28,9 +29,23 @@ class ResultForm(forms.Form):
     third_party = forms.BooleanField(label=_("Issued by a qualified third party"), required=False)
     reason = forms.CharField(label=_("Reason (for a retest)"), required=False, max_length=300)
 
-    def __init__(self, *args: Any, items: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, items: list[tuple[str, str]], samples: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["item_code"].choices = items  # type: ignore[attr-defined]
+        if samples is not None:
+            self.fields["sample"].queryset = samples  # type: ignore[attr-defined]
+
+
+class SampleForm(forms.Form):
+    sampling_point = forms.CharField(label=_("Sampling point"), max_length=80)
+
+
+class AmendForm(forms.Form):
+    value = forms.DecimalField(label=_("Corrected value"), required=False, max_digits=30, decimal_places=6)
+    outcome = forms.ChoiceField(
+        label=_("Corrected outcome"), required=False, choices=[("", "—"), *QcResult.Outcome.choices]
+    )
+    reason = forms.CharField(label=_("Reason for the correction"), max_length=300)
 
 
 class ImportForm(forms.Form):

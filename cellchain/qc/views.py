@@ -66,7 +66,10 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "review": selectors.latest_review(batch),
         "retained": selectors.retained_sample(batch),
         "release": selectors.latest_release(batch),
-        "result_form": forms.ResultForm(items=_items(batch)),
+        "result_form": forms.ResultForm(items=_items(batch), samples=batch.qc_samples.all()),
+        "sample_form": forms.SampleForm(),
+        "samples": batch.qc_samples.all(),
+        "amend_form": forms.AmendForm(),
         "import_form": forms.ImportForm(items=_items(batch)),
         "retained_form": forms.RetainedForm(units=retained_units),
         "review_form": forms.ReviewForm(),
@@ -87,7 +90,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def result_enter(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.ResultForm(request.POST, items=_items(batch))
+    form = forms.ResultForm(request.POST, items=_items(batch), samples=batch.qc_samples.all())
     if not form.is_valid():
         messages.error(request, _("The result form is incomplete."))
         return redirect("qc:batch", batch_id=batch.pk)
@@ -102,6 +105,7 @@ def result_enter(request: HttpRequest, batch_id: int) -> HttpResponse:
             outcome=data["outcome"],
             status=status,
             method=data["method"],
+            sample=data["sample"],
             issuing_lab=data["issuing_lab"],
             third_party=data["third_party"],
             reason=data["reason"],
@@ -121,6 +125,45 @@ def _report(request: HttpRequest, row: QcResult) -> None:
         )
     else:
         messages.success(request, _("Result recorded: %(verdict)s.") % {"verdict": row.get_verdict_display()})
+
+
+@requires("qc.enter_results")
+@require_POST
+def sample_take(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(request, batch_id)
+    form = forms.SampleForm(request.POST)
+    if form.is_valid():
+        try:
+            sample = services.sample_take(actor=request.user, batch=batch, **form.cleaned_data)
+            messages.success(request, _("Sample %(id)s registered.") % {"id": sample.identifier})
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+    return redirect("qc:batch", batch_id=batch.pk)
+
+
+@requires("qc.enter_results")
+@require_POST
+def result_amend(request: HttpRequest, result_id: int) -> HttpResponse:
+    """Correct a value with a reason; the certificate marks it as changed after first entry (item 6)."""
+    query = QcResult.objects.filter(batch__site__organisation_id=request.user.organisation_id)
+    row = get_object_or_404(query.select_related("batch__product_version__product"), pk=result_id)
+    form = forms.AmendForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.result_amend(
+                actor=request.user,
+                result=row,
+                reason=data["reason"],
+                value=data["value"],
+                outcome=data["outcome"] or None,
+            )
+            messages.success(request, _("Result corrected; the change is marked on the certificate."))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Give the corrected value and the reason."))
+    return redirect("qc:batch", batch_id=row.batch_id)
 
 
 @requires("qc.enter_results")

@@ -359,51 +359,74 @@ def _compendial_positive(
 
 
 def _carry_out(actor: Any, batch: Batch, action: Any, by_din: dict[str, ProductUnit]) -> str:
-    kind, reason = action.kind, action.reason
-    if kind is ActionKind.ALERT_MANUFACTURER_QA:
-        note = notification_send(
-            actor=actor,
-            organisation=batch.site.organisation,
-            site=batch.site,
-            role=Role.QA,
-            subject=f"URGENT {batch.number}: {reason}",
-            body=_alert_body(batch),
-            about=batch,
-        )
-        return f"notification {note.pk}"
-    if kind is ActionKind.OPEN_DEVIATION:
-        return deviation_open(
-            actor=actor,
-            site=batch.site,
-            kind=Deviation.Kind.OOS,
-            title=reason[:200],
-            description=_alert_body(batch),
-            subject=batch,
-            notify_qa=False,
-        ).number
-    if kind is ActionKind.START_RECALL_HOLD:
-        batch_status_set(
-            actor=actor, batch=batch, status=Batch.Status.ON_HOLD, reason=reason, event="batch:hold"
-        )
-        return batch.status
-    if kind is ActionKind.ALERT_HOLDER:
-        return _alert_site(actor, batch, Site.objects.get(pk=int(action.target)), reason)
-    if kind is ActionKind.QUARANTINE_UNIT:
-        product_unit_status_set(
-            actor=actor, unit=by_din[action.target], status=ProductUnit.Status.QUARANTINED, reason=reason
-        )
-        return ProductUnit.Status.QUARANTINED
-    if kind is ActionKind.PATIENT_SAFETY_RECORD:
-        return deviation_open(
-            actor=actor,
-            site=batch.site,
-            kind=Deviation.Kind.SAFETY,
-            title=f"Patient safety: infused unit {action.target} of {batch.number}",
-            description=reason,
-            subject=by_din[action.target],
-            blocks_subject=False,
-        ).number
-    return ""
+    """Do one action and return what it produced (notification, deviation number, new status)."""
+    return _HANDLERS[action.kind](actor, batch, action, by_din)
+
+
+def _alert_qa(actor: Any, batch: Batch, action: Any, _units: dict[str, ProductUnit]) -> str:
+    note = notification_send(
+        actor=actor,
+        organisation=batch.site.organisation,
+        site=batch.site,
+        role=Role.QA,
+        subject=f"URGENT {batch.number}: {action.reason}",
+        body=_alert_body(batch),
+        about=batch,
+    )
+    return f"notification {note.pk}"
+
+
+def _open_deviation(actor: Any, batch: Batch, action: Any, _units: dict[str, ProductUnit]) -> str:
+    return deviation_open(
+        actor=actor,
+        site=batch.site,
+        kind=Deviation.Kind.OOS,
+        title=action.reason[:200],
+        description=_alert_body(batch),
+        subject=batch,
+        notify_qa=False,
+    ).number
+
+
+def _hold(actor: Any, batch: Batch, action: Any, _units: dict[str, ProductUnit]) -> str:
+    batch_status_set(
+        actor=actor, batch=batch, status=Batch.Status.ON_HOLD, reason=action.reason, event="batch:hold"
+    )
+    return str(batch.status)
+
+
+def _alert_holder(actor: Any, batch: Batch, action: Any, _units: dict[str, ProductUnit]) -> str:
+    return _alert_site(actor, batch, Site.objects.get(pk=int(action.target)), action.reason)
+
+
+def _quarantine(actor: Any, batch: Batch, action: Any, units: dict[str, ProductUnit]) -> str:
+    product_unit_status_set(
+        actor=actor, unit=units[action.target], status=ProductUnit.Status.QUARANTINED, reason=action.reason
+    )
+    return str(ProductUnit.Status.QUARANTINED)
+
+
+def _safety_record(actor: Any, batch: Batch, action: Any, units: dict[str, ProductUnit]) -> str:
+    return deviation_open(
+        actor=actor,
+        site=batch.site,
+        kind=Deviation.Kind.SAFETY,
+        title=f"Patient safety: infused unit {action.target} of {batch.number}",
+        description=action.reason,
+        subject=units[action.target],
+        blocks_subject=False,
+    ).number
+
+
+_HANDLERS = {
+    ActionKind.ALERT_MANUFACTURER_QA: _alert_qa,
+    ActionKind.OPEN_DEVIATION: _open_deviation,
+    ActionKind.START_RECALL_HOLD: _hold,
+    ActionKind.ALERT_HOLDER: _alert_holder,
+    ActionKind.QUARANTINE_UNIT: _quarantine,
+    ActionKind.PATIENT_SAFETY_RECORD: _safety_record,
+}
+"""How each consequence of a late compendial positive is carried out (Q-2.5-c)."""
 
 
 def _alert_site(actor: Any, batch: Batch, site: Site, reason: str) -> str:

@@ -98,3 +98,17 @@ def test_api_result_entry_opens_oos(mfg) -> None:
     )
     body = response.json()
     assert response.status_code == 200 and body["verdict"] == "does_not_conform" and body["investigation"]
+
+
+def test_corrected_result_is_marked_on_the_certificate(mfg) -> None:
+    from cellchain.qc import selectors
+    from cellchain.qc.models import QcResult
+
+    batch = mfg.ready_for_release(mfg.manufactured())
+    row = QcResult.objects.get(batch=batch, item_code="ph", is_current=True)
+    analyst = client(mfg, "qc_zhang")
+    analyst.post(f"/qc/results/{row.pk}/amend/", {"value": "7.2", "reason": "transcription error"})
+    line = next(line for line in selectors.certificate_for(batch).lines if line.code == "ph")
+    assert line.amended and line.result == "7.2"
+    sample = analyst.post(f"/qc/batches/{batch.pk}/samples/", {"sampling_point": "final product bag"}, follow=True)
+    assert f"{batch.number}-S01" in sample.content.decode()
