@@ -38,11 +38,6 @@ class Gate:
         return tuple(f.check for f in self.findings)
 
 
-def gate_of(*groups: tuple[Finding, ...] | list[Finding]) -> Gate:
-    """Join findings from several checks into one gate, keeping their order."""
-    return Gate(tuple(f for group in groups for f in group))
-
-
 def format_decimal(value: Decimal) -> str:
     """Print a decimal without exponent or trailing zeros (5.00 -> "5", 1E+9 -> "1000000000")."""
     text = format(value, "f")
