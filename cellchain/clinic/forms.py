@@ -47,6 +47,10 @@ class CourseForm(forms.Form):
         self.fields["physician"].queryset = physicians  # type: ignore[attr-defined]
 
 
+class UnitScanForm(forms.Form):
+    scan = forms.CharField(label=_("Scan the unit label"), max_length=120)
+
+
 class UnitAdmitForm(forms.Form):
     unit_id = forms.CharField(label=_("Unit DIN (with check character)"), max_length=40)
     coi = forms.CharField(label=_("COI on the label (with check character)"), max_length=20)

@@ -149,22 +149,32 @@ def lymphodepletion(request: HttpRequest, course_id: int) -> HttpResponse:
 @requires("clinic.prepare")
 @require_http_methods(["GET", "POST"])
 def unit_admit(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Hand a received unit to the clinical team: scan its label (values from upstream) or type them."""
     item = _found(selectors.course_get, request.user, course_id)
-    form = forms.UnitAdmitForm(request.POST or None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _run(
+    scanned = request.method == "POST" and "scan" in request.POST
+    form = forms.UnitAdmitForm(request.POST if request.method == "POST" and not scanned else None)
+    scan_form = forms.UnitScanForm(request.POST if scanned else None)
+    if scanned and scan_form.is_valid():
+        done = _run(
+            request,
+            scan_form,
+            lambda: services.unit_admit_scanned(
+                actor=request.user, course=item, scanned_text=scan_form.cleaned_data["scan"]
+            ),
+            _("Unit handed over to the clinical team."),
+        )
+        if done:
+            return redirect("clinic:course", course_id=item.pk)
+    elif request.method == "POST" and not scanned and form.is_valid():
+        done = _run(
             request,
             form,
             lambda: services.unit_admit(actor=request.user, course=item, **form.cleaned_data),
             _("Unit handed over to the clinical team."),
         )
-    ):
-        return redirect("clinic:course", course_id=item.pk)
-    return render(
-        request, "clinic/form.html", {"form": form, "title": _("Unit for this course"), "course": item}
-    )
+        if done:
+            return redirect("clinic:course", course_id=item.pk)
+    return render(request, "clinic/unit_admit.html", {"form": form, "scan_form": scan_form, "course": item})
 
 
 # --------------------------------------------------------------------------- unit, thaw, dilution

@@ -26,6 +26,7 @@ from cellchain.clinic.services.plan import (
     risk_plan_confirmed,
     risk_plan_create,
     unit_admit,
+    unit_admit_scanned,
     unit_conditional_acknowledge,
     unit_release_set,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "risk_plan_create",
     "thaw_record",
     "unit_admit",
+    "unit_admit_scanned",
     "unit_conditional_acknowledge",
     "unit_overtime_apply",
     "unit_release_set",

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from cellchain.accounts.models import User
 from cellchain.accounts.services import require_qualification
+from cellchain.clinic import upstream
 from cellchain.clinic.models import (
     BedsideCheck,
     ClinicUnit,
@@ -76,7 +77,7 @@ def _unit_facts(unit: ClinicUnit | None, now: dt.datetime) -> rules.UnitAtBedsid
         unit.unit_id,
         unit.course.journey_ref,
         unit.coi,
-        _RELEASE[unit.release],
+        _RELEASE[upstream.effective_release(unit)],
         use_by,
         unit.conditional_ack_at is not None,
         handling,
@@ -318,6 +319,7 @@ def infusion_start(
     create(actor, infusion, "infusion:start", extra={"checklist": dict(checklist)})
     unit.state = ClinicUnit.State.INFUSED
     amend(actor, unit, "unit:infused", "unit infused")
+    upstream.mark_infused(actor, unit, started_at)
     create(actor, Observation(infusion=infusion), "observation:open")
     return infusion
 

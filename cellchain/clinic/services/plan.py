@@ -143,6 +143,23 @@ def _course_dates(ld_start: dt.date, ld_end: dt.date, window_start: dt.date, win
         )
 
 
+def _journey_wristband_agrees(actor: Any, coi: str, wristband: str) -> None:
+    """When the journeys context knows the COI, the plan's wristband must be that patient's (T-10.4)."""
+    from cellchain.clinic import upstream
+    from cellchain.core.errors import NotFound
+
+    try:
+        _journey, known = upstream.patient_wristband(actor, coi)
+    except NotFound:
+        return  # a journey recorded outside CellChain (paper enrolment): the plan is the identity link
+    if compact(known) != compact(wristband):
+        raise IdentityMismatch(
+            f"Journey {coi} belongs to another patient: the wristband id does not match the "
+            "enrolment record.",
+            field="patient_wristband_id",
+        )
+
+
 @transaction.atomic
 def course_plan(
     *,
@@ -168,6 +185,7 @@ def course_plan(
         coi_data = parse_coi(coi).data
     except IdentifierError as exc:
         raise ValidationFailed(str(exc), field="coi") from None
+    _journey_wristband_agrees(actor, coi_data, patient_wristband_id)
     if physician.site_id != site.pk or not physician.qualifications.filter(code="cell_therapy").exists():
         raise ValidationFailed(
             f"{physician.printed_name} is not a cell-therapy physician of this site.", field="physician"
@@ -234,6 +252,22 @@ def din_of(text: str) -> str:
     return parse_unit_scan(text).din.data
 
 
+def _agrees_with_upstream(din: str, coi: str, batch_number: str, release: str) -> str:
+    """A unit typed by hand that manufacturing knows must agree with it; the stricter release status wins."""
+    from cellchain.clinic import upstream
+
+    facts = upstream.unit_facts(din)
+    if facts is None:
+        return release
+    if (facts.coi, facts.batch_number) != (coi, batch_number):
+        raise IdentityMismatch(
+            f"Unit {din} is batch {facts.batch_number} of COI {facts.coi} in the manufacturing "
+            "record; check the label.",
+            field="unit_id",
+        )
+    return upstream.stricter(release, facts.release)
+
+
 @transaction.atomic
 def unit_admit(
     *, actor: Any, course: TreatmentCourse, unit_id: str, coi: str, batch_number: str, release: str
@@ -253,8 +287,43 @@ def unit_admit(
         )
     if release not in ClinicUnit.Release.values:
         raise ValidationFailed(f"Unknown release status {release!r}.", field="release")
+    release = _agrees_with_upstream(din, label_coi, batch_number, release)
     unit = ClinicUnit(unit_id=din, course=course, coi=label_coi, batch_number=batch_number, release=release)
     return create(actor, unit, "unit:admit")  # type: ignore[return-value]
+
+
+@transaction.atomic
+def unit_admit_scanned(*, actor: Any, course: TreatmentCourse, scanned_text: str) -> ClinicUnit:
+    """Hand a received unit to the clinical team by scanning its label: batch, COI and release come from
+    manufacturing, QC and receipt (T-10.4, T-10.7); a unit of another journey is refused."""
+    from cellchain.clinic import upstream
+    from cellchain.domain.identity import parse_unit_scan
+
+    _hospital_actor(actor, course.site)
+    try:
+        scanned = parse_unit_scan(scanned_text)
+    except IdentifierError as exc:
+        raise ValidationFailed(str(exc), field="scan") from None
+    facts = upstream.unit_facts(scanned.din.data)
+    if facts is None:
+        raise ValidationFailed(
+            f"Unit {scanned.din.data} is not known to manufacturing: record it by hand with "
+            "its batch, COI and release status.",
+            field="scan",
+        )
+    coi = scanned.coi.data if scanned.coi is not None else facts.coi
+    if course.coi not in (coi, facts.coi) or coi != facts.coi:
+        raise IdentityMismatch(
+            f"Unit {facts.din} belongs to COI {facts.coi}, not this journey's {course.coi}.", field="scan"
+        )
+    unit = ClinicUnit(
+        unit_id=facts.din,
+        course=course,
+        coi=facts.coi,
+        batch_number=facts.batch_number,
+        release=facts.release,
+    )
+    return create(actor, unit, "unit:admit", extra={"upstream": list(facts.reasons)})  # type: ignore[return-value]
 
 
 @transaction.atomic

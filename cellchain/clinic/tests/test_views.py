@@ -170,3 +170,21 @@ def test_printable_ethics_report_has_the_reports(client_for: Any, course: Any) -
         client_for("physician_wang").get(reverse("clinic:deviation_print", args=[report.pk])).content.decode()
     )
     assert report.deviation.number in page and course.coi in page
+
+
+def test_unit_hand_over_page_scans_or_takes_typed_values(client_for: Any, course: Any) -> None:
+    client = client_for("pharmacist_liu")
+    url = reverse("clinic:unit_admit", args=[course.pk])
+    assert "data-scan" in client.get(url).content.decode()
+    unknown = client.post(url, {"scan": factories.din_issue("W1234", 2026, 8).keyboard_form})
+    assert "not known to manufacturing" in unknown.content.decode()
+    typed = client.post(
+        url,
+        {
+            "unit_id": factories.din_issue("W1234", 2026, 8).keyboard_form,
+            "coi": factories.coi_issue("W2001", 2026, 1).keyboard_form,
+            "batch_number": "B-8",
+            "release": "released",
+        },
+    )
+    assert typed.status_code == 302 and ClinicUnit.objects.get().batch_number == "B-8"

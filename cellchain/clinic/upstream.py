@@ -1,0 +1,116 @@
+"""What the clinic reads from the contexts upstream of it, through their selectors (FOUNDATION "Cross-context
+calls"; docs/decisions/0010-clinic-upstream-seam.md):
+
+* manufacturing - the product unit by DIN, its batch and the COI of the apheresis unit it was made from;
+* qc - the batch's latest release decision (full or conditional) and any open recall hold (Q-2.5-c);
+* logistics - the unit's hospital receipt outcome (accepted, quarantined, rejected; T-8.1.6);
+* journeys - the journey by COI and, for the patient's own hospital only, the wristband id (T-10.4, X-7).
+
+A unit the manufacturing context does not know (e.g. entered by hand from paper records) is judged on the
+clinic's own record alone. When both know it, the stricter status wins: the bedside never sees a unit as more
+usable than QA, receipt or a recall says it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from cellchain.clinic.models import ClinicUnit
+
+_SEVERITY = [
+    ClinicUnit.Release.RELEASED,
+    ClinicUnit.Release.CONDITIONAL,
+    ClinicUnit.Release.NOT_RELEASED,
+    ClinicUnit.Release.QUARANTINED,
+    ClinicUnit.Release.REJECTED,
+]
+
+
+def stricter(first: str, second: str) -> str:
+    """The less usable of two release statuses (rejected > quarantined > not released > conditional > released)."""
+    return max(first, second, key=_SEVERITY.index)
+
+
+@dataclass(frozen=True)
+class UpstreamUnit:
+    """A product unit as manufacturing, QC and receipt see it."""
+
+    din: str
+    batch_number: str
+    coi: str
+    release: str  # a ClinicUnit.Release value
+    reasons: tuple[str, ...]
+    product_unit: Any
+
+
+def product_unit(din: str) -> Any | None:
+    from cellchain.manufacturing.selectors import product_unit_get_by_identifier
+
+    return product_unit_get_by_identifier(din)
+
+
+def _release_of(batch: Any) -> tuple[str, list[str]]:
+    from cellchain.qc.models import ReleaseDecision
+    from cellchain.qc.selectors import latest_release
+
+    decision = latest_release(batch)
+    if decision is None:
+        return ClinicUnit.Release.NOT_RELEASED, [f"batch {batch.number} has no release decision"]
+    if decision.outcome == ReleaseDecision.Outcome.CONDITIONAL:
+        return ClinicUnit.Release.CONDITIONAL, [f"batch {batch.number} conditionally released"]
+    return ClinicUnit.Release.RELEASED, []
+
+
+_RECEIPT = {"quarantined": ClinicUnit.Release.QUARANTINED, "rejected": ClinicUnit.Release.REJECTED}
+
+
+def unit_facts(din: str) -> UpstreamUnit | None:
+    """The upstream view of a unit, or None when manufacturing does not know the DIN."""
+    from cellchain.logistics.selectors import unit_clinic_status
+    from cellchain.manufacturing.models import ProductUnit
+    from cellchain.qc.models import RecallHold
+
+    unit = product_unit(din)
+    if unit is None:
+        return None
+    release, reasons = _release_of(unit.batch)
+    if unit.batch.recalls.filter(status=RecallHold.Status.OPEN, voided_at__isnull=True).exists():
+        release, reasons = stricter(release, ClinicUnit.Release.QUARANTINED), [*reasons, "open recall hold"]
+    if unit.status == ProductUnit.Status.QUARANTINED:
+        release, reasons = stricter(release, ClinicUnit.Release.QUARANTINED), [*reasons, "unit quarantined"]
+    receipt = unit_clinic_status(din)
+    if receipt in _RECEIPT:
+        release, reasons = stricter(release, _RECEIPT[receipt]), [*reasons, f"receipt {receipt}"]
+    return UpstreamUnit(din, unit.batch.number, unit.batch.intake.coi, release, tuple(reasons), unit)
+
+
+def effective_release(unit: ClinicUnit) -> str:
+    """The status the bedside uses: the clinic's record or the upstream one, whichever is stricter."""
+    facts = unit_facts(unit.unit_id)
+    return unit.release if facts is None else stricter(unit.release, facts.release)
+
+
+def mark_infused(actor: Any, unit: ClinicUnit, at: dt.datetime) -> None:
+    """Tell manufacturing the unit was infused (its unit record follows the product to the patient)."""
+    from cellchain.manufacturing.models import ProductUnit
+    from cellchain.manufacturing.services import product_unit_status_set
+
+    upstream = product_unit(unit.unit_id)
+    if upstream is not None and upstream.status != ProductUnit.Status.INFUSED:
+        product_unit_status_set(
+            actor=actor,
+            unit=upstream,
+            status=ProductUnit.Status.INFUSED,
+            reason=f"infused at the clinic ({unit.course.journey_ref})",
+            infused_at=at,
+        )
+
+
+def patient_wristband(viewer: Any, coi: str) -> tuple[Any, str]:
+    """The journey with this COI and its patient's wristband id, for the patient's own hospital (X-7)."""
+    from cellchain.journeys.selectors import journey_get_for, patient_identity_for
+
+    journey = journey_get_for(viewer, coi)
+    return journey, patient_identity_for(viewer, journey).wristband_id
