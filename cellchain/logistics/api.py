@@ -334,3 +334,13 @@ def expiry_watch(request: HttpRequest, days: int = 14) -> list[dict[str, Any]]:
         {**_stock_event_out(e), "clause": w.clause, "limit": w.limit_name, "due_at": w.due_at, "past": w.past}
         for e, w in rows
     ]
+
+
+@router.get("/shipments/{number}/epcis", response=dict[str, Any])
+@requires("logistics.view")
+def shipment_epcis(request: HttpRequest, number: str) -> dict[str, Any]:
+    """EPCIS 2.0 document of the packing: AggregationEvent with the loggers' sensor data (REGULATORY item 41)."""
+    from cellchain.logistics.epcis import shipment_packing_document
+
+    shipment = selectors.shipment_get_for(request.user, number)
+    return shipment_packing_document(shipment, created_at=clock.now())

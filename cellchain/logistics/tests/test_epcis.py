@@ -1,0 +1,91 @@
+"""EPCIS 2.0 export of packing with sensor data validates against the GS1 schema (issue 6 item 1; REGULATORY
+item 41; T-8.1.5-b)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft7Validator
+
+from cellchain.core import clock
+from cellchain.core.errors import Conflict
+from cellchain.logistics import demo, services
+from cellchain.logistics.epcis import shipment_packing_document
+from cellchain.logistics.tests.test_services import new_shipment
+from cellchain.signatures.services import SignerCredentials
+from conftest import PERSONA_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+STANDARDS = Path(__file__).resolve().parents[3] / ".." / "shared" / "standards" / "epcis"
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft7Validator:
+    schema = json.loads((STANDARDS / "EPCIS-JSON-Schema.json").read_text(encoding="utf-8"))
+    checker = Draft7Validator.FORMAT_CHECKER
+    assert {"uri", "date-time"} <= set(checker.checkers)  # else formats are silently not checked
+    return Draft7Validator(schema, format_checker=checker)
+
+
+def _errors(validator, document):
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_packing_with_an_excursion_exports_a_valid_aggregation_event_with_an_alarm(world, validator):
+    shipment = demo.ship_and_arrive(world, tag="000661", excursion=True, password=PERSONA_PASSWORD)
+    document = shipment_packing_document(shipment, created_at=clock.now())
+    assert _errors(validator, document) == []
+    (event,) = document["epcisBody"]["eventList"]
+    assert (event["type"], event["action"], event["bizStep"]) == ("AggregationEvent", "ADD", "packing")
+    assert event["parentID"].endswith(f"/shipper/{shipment.container_code}")
+    assert sorted(c.rsplit("/", 1)[1] for c in event["childEPCs"]) == sorted(shipment.expected_units)
+    (sensor,) = event["sensorElementList"]
+    summary, *alarms = sensor["sensorReport"]
+    assert summary["uom"] == "CEL" and summary["maxValue"] == -142.1
+    assert [a["exception"] for a in alarms] == ["ALARM_CONDITION"]
+    assert alarms[0]["value"] == -142.1 and alarms[0]["cellchain:limitCelsius"] == -150.0
+
+
+def test_clean_packing_has_no_alarm(world, validator):
+    shipment = demo.ship_and_arrive(world, tag="000662", excursion=False, password=PERSONA_PASSWORD)
+    document = shipment_packing_document(shipment, created_at=clock.now())
+    assert _errors(validator, document) == []
+    reports = document["epcisBody"]["eventList"][0]["sensorElementList"][0]["sensorReport"]
+    assert len(reports) == 1 and "exception" not in reports[0] and reports[0]["maxValue"] < -150
+
+
+def test_the_schema_check_catches_a_report_without_type(world, validator):
+    shipment = demo.ship_and_arrive(world, tag="000663", excursion=False, password=PERSONA_PASSWORD)
+    broken = copy.deepcopy(shipment_packing_document(shipment, created_at=clock.now()))
+    broken["epcisBody"]["eventList"][0]["sensorElementList"][0]["sensorReport"][0].pop("type")
+    assert _errors(validator, broken)
+
+
+def test_export_is_refused_before_packing_is_verified_and_a_silent_logger_is_an_error_condition(
+    world, validator
+):
+    """Issue 6 bad input: never a false "within limits" — a logger without readings is declared."""
+    zhao = world["logistics_zhao"]
+    fresh = new_shipment(world)
+    services.shipment_pack_scan(actor=zhao, shipment=fresh, scanned_text=fresh.expected_units[0])
+    with pytest.raises(Conflict, match="no verified packing"):
+        shipment_packing_document(fresh, created_at=clock.now())
+    services.shipment_pack_verify(shipment=fresh, performer=SignerCredentials(zhao, PERSONA_PASSWORD),
+                                  verifier=SignerCredentials(world["logistics_qian"], PERSONA_PASSWORD))  # fmt: skip
+    services.logger_link(actor=zhao, shipment=fresh, serial="TL-SILENT", interval_s=60, armed_at=clock.now())
+    silent = shipment_packing_document(fresh, created_at=clock.now())
+    assert _errors(validator, silent) == []
+    (report,) = silent["epcisBody"]["eventList"][0]["sensorElementList"][0]["sensorReport"]
+    assert report["exception"] == "ERROR_CONDITION"
+
+
+def test_api_serves_the_document_only_to_those_who_see_the_shipment(world, client_for, validator):
+    shipment = demo.ship_and_arrive(world, tag="000664", excursion=False, password=PERSONA_PASSWORD)
+    response = client_for("logistics_zhao").get(f"/api/logistics/shipments/{shipment.number}/epcis")
+    assert response.status_code == 200 and _errors(validator, response.json()) == []
+    other = client_for("nurse_li").get(f"/api/logistics/shipments/{shipment.number}/epcis")
+    assert other.status_code == 404
