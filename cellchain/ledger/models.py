@@ -78,7 +78,10 @@ class LedgerEntry(models.Model):
 
 
 class LedgerNode(models.Model):
-    """The hash of a perfect aligned subtree (level, index): level 0 holds the leaf hashes (RFC 9162 §2.1)."""
+    """The hash of a perfect aligned subtree (level, index), level >= 1 (RFC 9162 §2.1).
+
+    Level 0, the leaf hashes, is `LedgerEntry.leaf_hash`: storing it twice would double the writes of an append.
+    """
 
     level = models.PositiveSmallIntegerField(_("level"))
     index = models.BigIntegerField(_("index"))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from django.db import connection
 
 from cellchain.domain import merkle
-from cellchain.ledger.models import LedgerNode
+from cellchain.ledger.models import LedgerEntry, LedgerNode
 
 _PLACEHOLDER = bytes(merkle.HASH_SIZE)
 
@@ -23,21 +23,29 @@ class MissingNode(LookupError):
 
 
 def fetch_nodes(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Return the stored hashes of the given (level, index) nodes in one query."""
+    """Return the stored hashes of the given (level, index) nodes: leaves from the entries' `leaf_hash`,
+    higher levels from the node table; one query per 200 nodes."""
     wanted = sorted(set(keys))
-    if not wanted:
-        return {}
     q = connection.ops.quote_name
     found: dict[tuple[int, int], bytes] = {}
-    # Chunks keep the statement small for the rare caller asking for many nodes.
     for start in range(0, len(wanted), 200):
         chunk = wanted[start : start + 200]
-        where = " OR ".join(f"({q('level')} = %s AND {q('index')} = %s)" for _ in chunk)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {q('level')}, {q('index')}, {q('hash')} FROM {q(LedgerNode._meta.db_table)} WHERE {where}",  # noqa: S608
-                [value for pair in chunk for value in pair],
+        leaves = [index for level, index in chunk if level == 0]
+        nodes = [value for level, index in chunk if level > 0 for value in (level, index)]
+        parts, params = [], []
+        if leaves:
+            parts.append(
+                f"SELECT 0, {q('seq')}, {q('leaf_hash')} FROM {q(LedgerEntry._meta.db_table)} "  # noqa: S608
+                f"WHERE {q('seq')} IN ({', '.join(['%s'] * len(leaves))})"
             )
+            params += leaves
+        if nodes:
+            where = " OR ".join([f"({q('level')} = %s AND {q('index')} = %s)"] * (len(nodes) // 2))
+            table = q(LedgerNode._meta.db_table)
+            parts.append(f"SELECT {q('level')}, {q('index')}, {q('hash')} FROM {table} WHERE {where}")  # noqa: S608
+            params += nodes
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
             found.update({(level, index): bytes(digest) for level, index, digest in cursor.fetchall()})
     return found
 
@@ -78,7 +86,7 @@ def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
 
 
 def leaf_hash(seq: int) -> bytes:
-    """Return the stored leaf hash of entry `seq` (level 0 of the node table)."""
+    """Return the stored leaf hash of entry `seq` (level 0 of the tree)."""
     found = fetch_nodes([(0, seq)])
     if (0, seq) not in found:
         raise MissingNode(f"no leaf for entry seq {seq}")

@@ -40,39 +40,62 @@ def entry_bytes(entry: dict[str, Any]) -> bytes:
     return canonical_bytes(entry)
 
 
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
+@functools.cache
+def _statements(vendor: str) -> dict[str, str]:
+    """The append's SQL for one database vendor, built once (identifiers from the models, never from input)."""
+    q = connection.ops.quote_name
+    head, entry, node = (q(model._meta.db_table) for model in (LedgerHead, LedgerEntry, LedgerNode))
+    size, key = q("size"), q("id")
+    columns = (
+        "seq",
+        "recorded_at",
+        "actor_id",
+        "record_type",
+        "record_id",
+        "action",
+        "event",
+        "canonical",
+        "leaf_hash",
+    )
+    return {
+        "advance": f"UPDATE {head} SET {size} = {size} + 1 WHERE {key} = 1 RETURNING {size}",  # noqa: S608
+        "create_head": f"INSERT INTO {head} ({key}, {size}) VALUES (1, 0) ON CONFLICT DO NOTHING",  # noqa: S608
+        "insert_entry": f"INSERT INTO {entry} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})",
+        "insert_nodes": f"INSERT INTO {node} ({q('level')}, {q('index')}, {q('hash')}) VALUES ",  # noqa: S608
+        # The left siblings a new leaf completes: the previous leaf (level 0 lives in the entry table) and the
+        # perfect subtrees above it, in one round trip.
+        "read_leaf": f"SELECT 0, {q('seq')}, {q('leaf_hash')} FROM {entry} WHERE {q('seq')} = %s",  # noqa: S608
+        "read_nodes": f" UNION ALL SELECT {q('level')}, {q('index')}, {q('hash')} FROM {node} WHERE ",  # noqa: S608
+        "node_match": f"({q('level')} = %s AND {q('index')} = %s)",
+    }
 
 
-def _take_sequence_number(cursor: Any) -> int:
+def _take_sequence_number(cursor: Any, sql: dict[str, str]) -> int:
     """Lock the head row and move it on by one; return the sequence number of the new entry."""
-    table, size, key = _q(LedgerHead._meta.db_table), _q("size"), _q("id")
-    # Identifiers come from the model, never from input; there are no values to bind.
-    advance = f"UPDATE {table} SET {size} = {size} + 1 WHERE {key} = 1 RETURNING {size}"  # noqa: S608
-    cursor.execute(advance)
+    cursor.execute(sql["advance"])
     row = cursor.fetchone()
     if row is None:
         # First append ever (or after a test flush): create the head row; concurrent creators meet at the PK.
-        cursor.execute(f"INSERT INTO {table} ({key}, {size}) VALUES (1, 0) ON CONFLICT DO NOTHING")  # noqa: S608
-        cursor.execute(advance)
+        cursor.execute(sql["create_head"])
+        cursor.execute(sql["advance"])
         row = cursor.fetchone()
     return int(row[0]) - 1
 
 
-def _frontier_reader(cursor: Any, size_before: int) -> merkle.NodeReader:
+def _frontier_reader(cursor: Any, sql: dict[str, str], size_before: int) -> merkle.NodeReader:
     """Fetch in one query the stored left siblings the new leaf completes, and serve them to the Merkle code."""
     wanted = []
-    level, index = 0, size_before
+    level, index = 1, size_before >> 1
     while index & 1:
-        wanted.append((level, index - 1))
+        wanted += [level, index - 1]
         level, index = level + 1, index >> 1
     found: dict[tuple[int, int], bytes] = {}
-    if wanted:
-        where = " OR ".join(f"({_q('level')} = %s AND {_q('index')} = %s)" for _ in wanted)
-        cursor.execute(
-            f"SELECT {_q('level')}, {_q('index')}, {_q('hash')} FROM {_q(LedgerNode._meta.db_table)} WHERE {where}",  # noqa: S608
-            [value for pair in wanted for value in pair],
-        )
+    if size_before & 1:
+        query = sql["read_leaf"]
+        if wanted:
+            query += sql["read_nodes"] + " OR ".join([sql["node_match"]] * (len(wanted) // 2))
+        cursor.execute(query, [size_before - 1, *wanted])
         found = {(lv, ix): bytes(digest) for lv, ix, digest in cursor.fetchall()}
 
     def read(level: int, index: int) -> bytes:
@@ -86,44 +109,19 @@ def _frontier_reader(cursor: Any, size_before: int) -> merkle.NodeReader:
     return read
 
 
-def _insert_entry(cursor: Any, row: LedgerEntry) -> None:
-    columns = (
-        "seq",
-        "recorded_at",
-        "actor_id",
-        "record_type",
-        "record_id",
-        "action",
-        "event",
-        "canonical",
-        "leaf_hash",
-    )
-    ops = connection.ops
-    values = [
-        row.seq,
-        ops.adapt_datetimefield_value(row.recorded_at),
-        row.actor_id,
-        row.record_type,
-        row.record_id,
-        row.action,
-        row.event,
-        row.canonical,
-        row.leaf_hash,
-    ]
+def _insert_nodes(cursor: Any, sql: dict[str, str], nodes: list[merkle.NodeRow]) -> None:
+    """Store the perfect subtrees above the leaf; the leaf itself (level 0) is the entry's `leaf_hash`."""
+    nodes = nodes[1:]
+    if not nodes:
+        return
     cursor.execute(
-        f"INSERT INTO {_q(LedgerEntry._meta.db_table)} ({', '.join(_q(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))})",
-        values,
-    )
-
-
-def _insert_nodes(cursor: Any, nodes: list[merkle.NodeRow]) -> None:
-    placeholders = ", ".join(["(%s, %s, %s)"] * len(nodes))
-    cursor.execute(
-        f"INSERT INTO {_q(LedgerNode._meta.db_table)} ({_q('level')}, {_q('index')}, {_q('hash')}) "  # noqa: S608
-        f"VALUES {placeholders}",
+        sql["insert_nodes"] + ", ".join(["(%s, %s, %s)"] * len(nodes)),
         [value for node in nodes for value in node],
     )
+
+
+_ACTIONS = frozenset(Action.values)
+_NEEDS_REASON = frozenset({Action.AMEND.value, Action.VOID.value})
 
 
 def ledger_append(
@@ -142,22 +140,24 @@ def ledger_append(
     """
     if not connection.in_atomic_block:
         raise LedgerError("ledger_append must run inside the service's transaction.atomic()")
-    if action not in Action.values:
+    if action not in _ACTIONS:
         raise LedgerError(f"unknown ledger action {action!r}")
-    if action in (Action.AMEND, Action.VOID) and not reason.strip():
+    if action in _NEEDS_REASON and not reason.strip():
         raise LedgerError(f"{action} of {record.ledger_record_type()} needs a reason")
     if record.pk is None:
         raise LedgerError(f"save the {record.ledger_record_type()} before appending it to the ledger")
     # Everything that may query the database comes before the head lock, so the lock is held briefly.
     who, state = actor_json(actor), record.ledger_state()
+    record_type, record_id = record.ledger_record_type(), str(record.pk)
+    sql = _statements(connection.vendor)
     with connection.cursor() as cursor:
-        seq = _take_sequence_number(cursor)
+        seq = _take_sequence_number(cursor, sql)
         now = clock.now()
         entry = {
             "seq": seq,
             "time": _rfc3339(now),
             "actor": who,
-            "record": {"type": record.ledger_record_type(), "id": str(record.pk)},
+            "record": {"type": record_type, "id": record_id},
             "action": action,
             "event": event,
             "state": state,
@@ -166,19 +166,23 @@ def ledger_append(
         }
         data = entry_bytes(entry)
         leaf = hashlib.sha256(b"\x00" + data).digest()
-        row = LedgerEntry(
-            seq=seq,
-            recorded_at=now,
-            actor_id=who["id"],
-            record_type=entry["record"]["type"],
-            record_id=entry["record"]["id"],
-            action=action,
-            event=event,
-            canonical=data,
-            leaf_hash=leaf,
+        values = [
+            seq,
+            connection.ops.adapt_datetimefield_value(now),
+            who["id"],
+            record_type,
+            record_id,
+            action,
+            event,
+            data,
+            leaf,
+        ]
+        cursor.execute(sql["insert_entry"], values)
+        _insert_nodes(
+            cursor, sql, merkle.nodes_completed_by_append(seq, leaf, _frontier_reader(cursor, sql, seq))
         )
-        _insert_entry(cursor, row)
-        _insert_nodes(cursor, merkle.nodes_completed_by_append(seq, leaf, _frontier_reader(cursor, seq)))
+    # Positional arguments in field order: the cheap way to build the model instance returned to the caller.
+    row = LedgerEntry(seq, now, who["id"], record_type, record_id, action, event, data, leaf)
     row._state.adding = False
     row._state.db = connection.alias
     transaction.on_commit(functools.partial(_maybe_issue_head, seq + 1), robust=True)

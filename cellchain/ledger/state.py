@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import functools
 import uuid
 from typing import Any
 
@@ -40,11 +41,43 @@ def field_value(field: models.Field[Any, Any], value: Any) -> Any:
     return str(value)
 
 
+def _converter(field: models.Field[Any, Any]) -> Any:
+    """The `field_value` of one field, specialised once: plain text and integer columns need no conversion."""
+    if isinstance(
+        field,
+        models.CharField | models.TextField | models.IntegerField | models.BooleanField | models.ForeignKey,
+    ):
+        # Their values are str/int/bool/None already (foreign keys by id); anything else takes the general path.
+        def plain(value: Any) -> Any:
+            kind = type(value)
+            if value is None or kind is str or kind is int or kind is bool:
+                return value
+            if isinstance(value, bool | int | str):
+                # Choices enum members: the plain value, as RFC 8785 would write it.
+                return (
+                    bool(value)
+                    if isinstance(value, bool)
+                    else int(value)
+                    if isinstance(value, int)
+                    else str(value)
+                )
+            return field_value(field, value)
+
+        return plain
+    return lambda value: field_value(field, value)
+
+
+@functools.cache
+def _columns(model: type[models.Model], exclude: frozenset[str]) -> tuple[tuple[str, Any], ...]:
+    return tuple(
+        (field.attname, _converter(field))
+        for field in model._meta.concrete_fields
+        if field.name not in exclude and field.attname not in exclude
+    )
+
+
 def row_state(instance: models.Model, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Return every concrete column of `instance` (foreign keys by id) except `exclude`."""
-    state: dict[str, Any] = {}
-    for field in instance._meta.concrete_fields:
-        if field.name in exclude or field.attname in exclude:
-            continue
-        state[field.attname] = field_value(field, getattr(instance, field.attname))
-    return state
+    return {
+        attname: convert(getattr(instance, attname)) for attname, convert in _columns(type(instance), exclude)
+    }

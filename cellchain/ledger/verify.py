@@ -134,9 +134,11 @@ def _entry_chunks(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
 
 
 def _stored_nodes(first: int, end: int) -> dict[tuple[int, int], bytes]:
-    """Nodes completed by appending leaves first..end-1: level L, indexes (first+1)/2^L - 1 .. end/2^L - 1."""
+    """Nodes completed by appending leaves first..end-1: level L, indexes (first+1)/2^L - 1 .. end/2^L - 1.
+
+    Level 0 (the leaves) is each entry's `leaf_hash`, checked beside the entry; the node table starts at 1."""
     clauses, params = [], []
-    level = 0
+    level = 1
     while (end >> level) > 0:
         low, high = -(-(first + 1) // (1 << level)) - 1, (end >> level) - 1
         if low <= high:
@@ -259,7 +261,7 @@ class _Verifier:
             self._gap(report.head_size, {}, wanted_sizes)
 
     def _append(self, leaf: bytes, expected: dict[tuple[int, int], bytes], wanted_sizes: set[int]) -> None:
-        for level, index, digest in self.frontier.append(leaf):
+        for level, index, digest in self.frontier.append(leaf)[1:]:
             expected[(level, index)] = digest
         if self.frontier.size in wanted_sizes:
             self.roots_at[self.frontier.size] = self.frontier.root()
@@ -276,10 +278,9 @@ class _Verifier:
         self.report.add(
             Finding("sequence", f"entries seq {span} are missing: removed from the ledger", first)
         )
-        stored = _stored_nodes(first, next_seq)
-        for seq in range(first, next_seq):
-            # The stored leaf keeps later checks aligned; when it is gone too, the heads will show it.
-            self._append(stored.get((0, seq), bytes(merkle.HASH_SIZE)), expected, wanted_sizes)
+        for _seq in range(first, next_seq):
+            # The leaf went with the entry: a placeholder keeps the positions, and the signed heads over it fail.
+            self._append(bytes(merkle.HASH_SIZE), expected, wanted_sizes)
 
     def _compare_nodes(self, first: int, end: int, expected: dict[tuple[int, int], bytes]) -> None:
         stored = _stored_nodes(first, end)
@@ -304,7 +305,7 @@ class _Verifier:
 
     def extra_nodes(self) -> None:
         size = self.frontier.size
-        expected = sum(size >> level for level in range(size.bit_length()))
+        expected = sum(size >> level for level in range(1, size.bit_length()))
         stored = LedgerNode.objects.count()
         if stored != expected:
             self.report.add(

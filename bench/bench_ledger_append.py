@@ -1,0 +1,160 @@
+"""Bench: regulated writes through the record ledger against the same writes without it (issue 3, target <= 1.5).
+
+A regulated write is what every CellChain service does: open a transaction, validate the record
+(`full_clean`, which queries uniqueness), save it, and, through the ledger, append an RFC 8785 entry with the
+full state and extend the Merkle tree in the same transaction (head row lock, entry, subtree hashes; a signed
+head every 256 entries after commit). The baseline runs the identical service body without `ledger_append`.
+Half the writes create an organisation record, half amend one. The actor is a user whose roles the request's
+permission check has already read, as in a real request.
+
+Each database is a throwaway one: a fresh SQLite file (WAL, BEGIN IMMEDIATE: the production settings), and,
+when a server answers on 127.0.0.1:5432, a PostgreSQL database created for the run and dropped after it. The
+work runs in a child process configured through the environment (CELLCHAIN_VAR_DIR or DATABASE_URL).
+
+Run: .venv/bin/python bench/bench_ledger_append.py [--writes N] [--rounds N] [--no-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 1.5
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def worker(writes: int, rounds: int) -> dict[str, object]:
+    """In the child: migrate, then time `rounds` alternating batches of writes with and without the ledger."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", verbosity=0)
+    from cellchain.accounts import services
+    from cellchain.accounts.models import Organisation
+    from cellchain.core.permissions import user_roles
+    from cellchain.ledger.services import ledger_append
+
+    home = services.organisation_create(actor=None, code="bench-home", name="Bench", kind="manufacturer")
+    site = services.site_create(actor=None, organisation=home, code="bench-site", name="Bench site")
+    actor = services.user_create(actor=None, username="bench_qa", printed_name="Bench QA", site=site,
+                                 password="bench-password-2026-long", roles=("qa",))
+    user_roles(actor)  # what the permission check of a request leaves on the user
+
+    counter = iter(range(10**9))
+
+    def create(with_ledger: bool) -> Organisation:
+        with transaction.atomic():
+            record = Organisation(code=f"org-{next(counter)}", name="组织 Organisation", name_en="Org", kind="hospital")
+            record.full_clean()
+            record.save()
+            if with_ledger:
+                ledger_append(actor=actor, record=record, action="create", event="organisation:create")
+        return record
+
+    def amend(record: Organisation, with_ledger: bool) -> None:
+        with transaction.atomic():
+            record.name_en = f"Org {next(counter)}"
+            record.full_clean()
+            record.save()
+            if with_ledger:
+                ledger_append(actor=actor, record=record, action="amend", event="organisation:amend",
+                              reason="bench amendment")
+
+    def batch(with_ledger: bool) -> float:
+        started = time.perf_counter()
+        for _ in range(writes // 2):
+            amend(create(with_ledger), with_ledger)
+        return (time.perf_counter() - started) / (2 * (writes // 2))
+
+    batch(True), batch(False)  # warm caches, the head row, the key file
+    timings: dict[str, list[float]] = {"ledger": [], "plain": []}
+    for _ in range(rounds):
+        timings["plain"].append(batch(False))
+        timings["ledger"].append(batch(True))
+    return {"vendor": connection.vendor, "plain_us": min(timings["plain"]) * 1e6,
+            "ledger_us": min(timings["ledger"]) * 1e6, "writes": writes, "rounds": rounds}
+
+
+def _child(env: dict[str, str], writes: int, rounds: int) -> dict[str, object]:
+    done = subprocess.run([sys.executable, __file__, "--worker", "--writes", str(writes), "--rounds", str(rounds)],
+                          env=env, capture_output=True, text=True, check=False, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"bench worker failed:\n{done.stderr[-4000:]}")
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _base_env(tmp: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "cellchain.project.settings")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(CELLCHAIN_VAR_DIR=tmp, CELLCHAIN_LEDGER_KEY_PATH=str(Path(tmp) / "bench.key"),
+               CELLCHAIN_LOG_LEVEL="WARNING")
+    return env
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, connect_timeout=2):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means "no server to bench against"
+        return False
+
+
+def _postgres(env: dict[str, str], writes: int, rounds: int) -> dict[str, object]:
+    import psycopg
+
+    name = f"cellchain_bench_ledger_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        return _child({**env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}"}, writes, rounds)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--writes", type=int, default=400, help="writes per timed batch (half create, half amend)")
+    parser.add_argument("--rounds", type=int, default=3, help="batches with and without the ledger; best is kept")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.worker:
+        print(json.dumps(worker(arguments.writes, arguments.rounds)))
+        return
+    started = time.perf_counter()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="cellchain-bench-") as tmp:
+        env = _base_env(tmp)
+        results.append(_child(env, arguments.writes, arguments.rounds))
+        if not arguments.no_postgres and _postgres_reachable():
+            results.append(_postgres(env, arguments.writes, arguments.rounds))
+        elif not arguments.no_postgres:
+            print("PostgreSQL not reachable on 127.0.0.1:5432: SQLite only")
+    print(f"regulated write (full_clean + save in a transaction), best of {arguments.rounds} batches of "
+          f"{arguments.writes}; baseline = the same write without the ledger:")
+    print(f"    {'database':12} {'plain us/write':>15} {'ledger us/write':>16} {'ratio':>7}")
+    for result in results:
+        ratio = float(result["ledger_us"]) / float(result["plain_us"])
+        verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
+        print(f"    {result['vendor']:12} {result['plain_us']:15.0f} {result['ledger_us']:16.0f} {ratio:7.2f}  "
+              f"({verdict} the target of {TARGET_RATIO:g})")
+    print(f"total {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
