@@ -428,10 +428,15 @@ class ReleaseOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AuditTrailReview:
-    """The recorded review of the batch's audit trail before release (REGULATORY item 7)."""
+    """The recorded review of the batch's audit trail before release (REGULATORY item 7).
+
+    `last_entry_at` is the time of the newest entry of the batch record and its QC; a review older than it
+    did not see everything and no longer counts.
+    """
 
     reviewer: str
     reviewed_at: datetime
+    last_entry_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,6 +572,16 @@ def _precondition_findings(
     if review is None:
         found.append(
             Finding("audit_trail_not_reviewed", "the audit trail has not been reviewed", "REGULATORY-7")
+        )
+    elif review.last_entry_at is not None and review.last_entry_at > review.reviewed_at:
+        found.append(
+            Finding(
+                "audit_trail_review_stale",
+                "entries were made after the audit-trail review; review it again",
+                "REGULATORY-7",
+                value=review.reviewed_at.isoformat(),
+                limit=review.last_entry_at.isoformat(),
+            )
         )
     elif review.reviewer in performers:
         found.append(

@@ -31,7 +31,7 @@ from cellchain.domain.product_information import (
     Signature as DomainSignature,
 )
 from cellchain.domain.specification import ReleaseEvaluation, ReleaseOutcome
-from cellchain.manufacturing.models import Batch, ProductUnit
+from cellchain.manufacturing.models import Batch, ParameterEntry, ProductUnit
 from cellchain.manufacturing.selectors import ProductDefinition, product_definition
 from cellchain.qc.models import AnalyticalMethod, AuditTrailReview, QcResult, ReleaseDecision, RetainedSample
 from cellchain.quality.models import Deviation
@@ -104,6 +104,23 @@ def retained_sample(batch: Batch) -> RetainedSample | None:
     return batch.retained_samples.filter(voided_at__isnull=True).select_related("unit").first()
 
 
+def last_entry_at(batch: Batch) -> dt.datetime | None:
+    """When the newest entry of the batch record's steps, parameters or QC results was written (ledger time)."""
+    from cellchain.ledger.models import LedgerEntry
+
+    steps = [str(pk) for pk in batch.steps.values_list("pk", flat=True)]
+    entries = [
+        str(pk) for pk in ParameterEntry.objects.filter(step__batch=batch).values_list("pk", flat=True)
+    ]
+    results = [str(pk) for pk in batch.qc_results.values_list("pk", flat=True)]
+    records = (
+        Q(record_type="manufacturing.batchstep", record_id__in=steps)
+        | Q(record_type="manufacturing.parameterentry", record_id__in=entries)
+        | Q(record_type="qc.qcresult", record_id__in=results)
+    )
+    return LedgerEntry.objects.filter(records).order_by("-seq").values_list("recorded_at", flat=True).first()
+
+
 def release_evaluation(batch: Batch, definition: ProductDefinition | None = None) -> ReleaseEvaluation:
     """Evaluate the batch against its specification with the release preconditions (Q-2-b, Q-2.6-c, item 7)."""
     definition = definition or product_definition(batch.product_version)
@@ -112,7 +129,9 @@ def release_evaluation(batch: Batch, definition: ProductDefinition | None = None
     return specs.evaluate_release(
         definition.specification,
         [result_to_domain(r) for r in current_results(batch)],
-        audit_review=specs.AuditTrailReview(str(review.reviewer_id), review.reviewed_at) if review else None,
+        audit_review=specs.AuditTrailReview(str(review.reviewer_id), review.reviewed_at, last_entry_at(batch))
+        if review
+        else None,
         retained_sample=specs.RetainedSample(retained.unit.din, retained.location) if retained else None,
         bead_activator_used=definition.template.activator.is_bead,
         open_investigations=open_investigations(batch),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -192,6 +192,15 @@ def test_release_blocked_when_performer_reviews_own_audit_trail() -> None:
     self_review = AuditTrailReview("analyst_zhao", REVIEW.reviewed_at)
     evaluation = evaluate(passing_results(), audit_review=self_review)
     assert [f.check for f in evaluation.findings] == ["audit_trail_self_review"]
+
+
+def test_release_blocked_when_entries_follow_the_audit_trail_review() -> None:
+    later = dataclasses.replace(REVIEW, last_entry_at=REVIEW.reviewed_at + timedelta(minutes=1))
+    assert [f.check for f in evaluate(passing_results(), audit_review=later).findings] == [
+        "audit_trail_review_stale"
+    ]
+    same = dataclasses.replace(REVIEW, last_entry_at=REVIEW.reviewed_at)
+    assert evaluate(passing_results(), audit_review=same).outcome is ReleaseOutcome.RELEASABLE
 
 
 def test_release_blocked_until_retained_sample_registered_with_location() -> None:

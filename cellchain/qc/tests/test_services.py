@@ -188,9 +188,14 @@ class TestBatchRelease:
 
     def test_compendial_negatives_then_allow_the_full_release(self, mfg) -> None:
         batch = self._conditionally_released(mfg)
+        mfg.advance(14 * 24)
         for code in ("sterility", "mycoplasma"):
             services.result_record(actor=mfg.analyst, batch=batch, item_code=code, outcome="negative")
         assert Notification.objects.filter(subject__contains="compendial results complete").exists()
+        with pytest.raises(Conflict, match="review it again"):
+            release(mfg, batch, "releasable")
+        mfg.advance(1)
+        services.audit_trail_review_record(actor=mfg.qa, batch=batch, signer=mfg.signer("qa_li"))
         release(mfg, batch, "releasable")
         batch.refresh_from_db()
         assert batch.status == Batch.Status.RELEASED

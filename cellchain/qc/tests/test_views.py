@@ -110,5 +110,7 @@ def test_corrected_result_is_marked_on_the_certificate(mfg) -> None:
     analyst.post(f"/qc/results/{row.pk}/amend/", {"value": "7.2", "reason": "transcription error"})
     line = next(line for line in selectors.certificate_for(batch).lines if line.code == "ph")
     assert line.amended and line.result == "7.2"
-    sample = analyst.post(f"/qc/batches/{batch.pk}/samples/", {"sampling_point": "final product bag"}, follow=True)
+    sample = analyst.post(
+        f"/qc/batches/{batch.pk}/samples/", {"sampling_point": "final product bag"}, follow=True
+    )
     assert f"{batch.number}-S01" in sample.content.decode()
