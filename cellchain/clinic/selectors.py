@@ -164,23 +164,46 @@ def course_stage(course: TreatmentCourse, today: dt.date) -> str:
         return Stage.MONITORING if (today - day).days <= 7 else Stage.FOLLOW_UP
     units = list(course.units.all())
     if any(u.state in (ClinicUnit.State.THAWED, ClinicUnit.State.DILUTED) for u in units):
-        checks = [c for c in course.bedside_checks.all() if c.verification is not None]
-        return Stage.CHECKED if checks else Stage.THAWED
+        verified = getattr(course, "verified_check_ids", None)
+        if verified is None:
+            verified = {c.pk for c in course.bedside_checks.all() if c.verification is not None}
+        return Stage.CHECKED if any(c.pk in verified for c in course.bedside_checks.all()) else Stage.THAWED
     return Stage.READY if units else Stage.PLANNED
 
 
 def courses_with_stage(viewer: Any, today: dt.date) -> list[tuple[TreatmentCourse, str]]:
-    courses = courses_visible_to(viewer).prefetch_related(
-        Prefetch(
-            "infusions",
-            queryset=Infusion.objects.filter(voided_at__isnull=True)
-            .select_related("observation")
-            .order_by("started_at"),
-        ),
-        "units",
-        "bedside_checks",
+    """Every visible course with its stage, in a fixed number of queries whatever the number of courses."""
+    courses = list(
+        courses_visible_to(viewer).prefetch_related(
+            Prefetch(
+                "infusions",
+                queryset=Infusion.objects.filter(voided_at__isnull=True)
+                .select_related("observation")
+                .order_by("started_at"),
+            ),
+            "units",
+            "bedside_checks",
+        )
     )
+    verified = _verified_check_ids([c.pk for course in courses for c in course.bedside_checks.all()])
+    for course in courses:
+        course.verified_check_ids = verified  # type: ignore[attr-defined]
     return [(course, course_stage(course, today)) for course in courses]
+
+
+def _verified_check_ids(check_ids: list[int]) -> set[int]:
+    """Bedside checks holding a current "verified" signature (one query for all of them)."""
+    from cellchain.signatures.models import Meaning, Signature
+
+    if not check_ids:
+        return set()
+    rows = Signature.objects.filter(
+        record_type=BedsideCheck.ledger_record_type(),
+        record_id__in=[str(i) for i in check_ids],
+        meaning=Meaning.VERIFIED,
+        superseded_at__isnull=True,
+    ).values_list("record_id", flat=True)
+    return {int(r) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -214,13 +237,27 @@ def running_countdowns(viewer: Any, now: dt.datetime) -> list[Countdown]:
 # --------------------------------------------------------------------------- monitoring, follow-up, duties
 
 
+def _first_infusion(course: TreatmentCourse) -> Infusion | None:
+    """Uses the prefetched infusions when present (list views), else one query."""
+    cache = getattr(course, "_prefetched_objects_cache", {})
+    if "infusions" in cache:
+        live = [i for i in cache["infusions"] if i.voided_at is None]
+        return min(live, key=lambda i: i.started_at) if live else None
+    return course.infusions.filter(voided_at__isnull=True).order_by("started_at").first()
+
+
+def _done(course: TreatmentCourse, relation: str, model: Any, fields: tuple[str, ...]) -> list[Any]:
+    cache = getattr(course, "_prefetched_objects_cache", {})
+    rows = cache[relation] if relation in cache else model.objects.filter(course=course)
+    return [tuple(getattr(row, f) for f in fields) for row in rows if row.voided_at is None]
+
+
 def monitoring_plan(course: TreatmentCourse, today: dt.date) -> tuple[timing.MonitoringDay, ...]:
-    infusion = course.infusions.filter(voided_at__isnull=True).order_by("started_at").first()
+    """The D1-D7 checklist with each day's status (T-9.2.6-2)."""
+    infusion = _first_infusion(course)
     if infusion is None:
         return ()
-    done = set(
-        MonitoringDay.objects.filter(course=course, voided_at__isnull=True).values_list("day", flat=True)
-    )
+    done = {day for (day,) in _done(course, "monitoring_days", MonitoringDay, ("day",))}
     return timing.intensive_monitoring_days(
         local_date(infusion.started_at, course.site.time_zone),
         today,
@@ -230,15 +267,14 @@ def monitoring_plan(course: TreatmentCourse, today: dt.date) -> tuple[timing.Mon
 
 
 def follow_up_plan(course: TreatmentCourse, today: dt.date) -> tuple[timing.VisitStatus, ...]:
-    infusion = course.infusions.filter(voided_at__isnull=True).order_by("started_at").first()
+    """The follow-up visits with status and reminders (T-9.2.8)."""
+    infusion = _first_infusion(course)
     if infusion is None:
         return ()
     visits = timing.follow_up_schedule(
         local_date(infusion.started_at, course.site.time_zone), course.product.follow_up_plan()
     )
-    done = dict(
-        FollowUpVisit.objects.filter(course=course, voided_at__isnull=True).values_list("key", "done_on")
-    )
+    done = dict(_done(course, "follow_up_visits", FollowUpVisit, ("key", "done_on")))
     return timing.follow_up_status(visits, today, done)
 
 
@@ -249,27 +285,35 @@ class OverdueTask:
     due: dt.date
 
 
+def _infused_courses(viewer: Any) -> QuerySet[TreatmentCourse]:
+    """Courses with an infusion and what the overdue lists need, in a fixed number of queries."""
+    return (
+        courses_visible_to(viewer)
+        .filter(infusions__voided_at__isnull=True)
+        .distinct()
+        .prefetch_related("infusions", "monitoring_days", "follow_up_visits")
+    )
+
+
 def overdue_monitoring(viewer: Any, today: dt.date) -> list[OverdueTask]:
     """Missing D1-D7 days across the viewer's courses (T-9.2.6-2)."""
-    tasks = []
-    for course in courses_visible_to(viewer).filter(infusions__isnull=False).distinct():
-        tasks += [
-            OverdueTask(course, f"D{d.day}", d.on)
-            for d in monitoring_plan(course, today)
-            if d.status is timing.TaskStatus.OVERDUE
-        ]
+    tasks = [
+        OverdueTask(course, f"D{d.day}", d.on)
+        for course in _infused_courses(viewer)
+        for d in monitoring_plan(course, today)
+        if d.status is timing.TaskStatus.OVERDUE
+    ]
     return sorted(tasks, key=lambda t: t.due)
 
 
 def overdue_follow_up(viewer: Any, today: dt.date) -> list[OverdueTask]:
     """Missed follow-up visits (T-9.2.8-2)."""
-    tasks = []
-    for course in courses_visible_to(viewer).filter(infusions__isnull=False).distinct():
-        tasks += [
-            OverdueTask(course, s.visit.key, s.visit.due)
-            for s in follow_up_plan(course, today)
-            if s.status is timing.TaskStatus.OVERDUE
-        ]
+    tasks = [
+        OverdueTask(course, s.visit.key, s.visit.due)
+        for course in _infused_courses(viewer)
+        for s in follow_up_plan(course, today)
+        if s.status is timing.TaskStatus.OVERDUE
+    ]
     return sorted(tasks, key=lambda t: t.due)
 
 
