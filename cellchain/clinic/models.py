@@ -4,7 +4,7 @@ T-10.7, T-10.8).
 
 Every row is a regulated record written by `services` with a ledger entry. The clinic's view of a product unit
 (`ClinicUnit`) and of the product's clinical-use values (`ProductUseProfile`) are the seam to the upstream
-contexts (docs/decisions/0003-clinic-upstream-seam.md).
+contexts (docs/decisions/0005-clinic-use.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What the clinic reads from the contexts upstream of it, through their selectors (FOUNDATION "Cross-context
-calls"; docs/decisions/0010-clinic-upstream-seam.md):
+calls"; docs/decisions/0005-clinic-use.md):
 
 * manufacturing - the product unit by DIN, its batch and the COI of the apheresis unit it was made from;
 * qc - the batch's latest release decision (full or conditional) and any open recall hold (Q-2.5-c);
