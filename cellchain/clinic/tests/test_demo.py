@@ -25,3 +25,12 @@ def test_demo_shows_every_stage_and_loads_once(world: Any) -> None:
     assert BedsideCheck.objects.filter(verdict="blocked").exclude(deviation_number="").exists()
     assert selectors.overdue_duties(viewer, clock.now())
     assert selectors.overdue_follow_up(viewer, today) and selectors.overdue_monitoring(viewer, today)
+
+
+def test_ledger_replays_to_the_clinic_tables_after_the_demo(world: Any) -> None:
+    """Every clinic write went through a service that appended to the ledger (STYLE habit 1, REGULATORY 9)."""
+    from cellchain.ledger.verify import verify_ledger
+
+    demo.load(world, password=PERSONA_PASSWORD)
+    report = verify_ledger()
+    assert report.ok, report.lines()
