@@ -46,15 +46,23 @@ def worker(writes: int, rounds: int) -> dict[str, object]:
 
     home = services.organisation_create(actor=None, code="bench-home", name="Bench", kind="manufacturer")
     site = services.site_create(actor=None, organisation=home, code="bench-site", name="Bench site")
-    actor = services.user_create(actor=None, username="bench_qa", printed_name="Bench QA", site=site,
-                                 password="bench-password-2026-long", roles=("qa",))
+    actor = services.user_create(
+        actor=None,
+        username="bench_qa",
+        printed_name="Bench QA",
+        site=site,
+        password="bench-password-2026-long",
+        roles=("qa",),
+    )
     user_roles(actor)  # what the permission check of a request leaves on the user
 
     counter = iter(range(10**9))
 
     def create(with_ledger: bool) -> Organisation:
         with transaction.atomic():
-            record = Organisation(code=f"org-{next(counter)}", name="组织 Organisation", name_en="Org", kind="hospital")
+            record = Organisation(
+                code=f"org-{next(counter)}", name="组织 Organisation", name_en="Org", kind="hospital"
+            )
             record.full_clean()
             record.save()
             if with_ledger:
@@ -67,8 +75,13 @@ def worker(writes: int, rounds: int) -> dict[str, object]:
             record.full_clean()
             record.save()
             if with_ledger:
-                ledger_append(actor=actor, record=record, action="amend", event="organisation:amend",
-                              reason="bench amendment")
+                ledger_append(
+                    actor=actor,
+                    record=record,
+                    action="amend",
+                    event="organisation:amend",
+                    reason="bench amendment",
+                )
 
     def batch(with_ledger: bool) -> float:
         started = time.perf_counter()
@@ -81,13 +94,24 @@ def worker(writes: int, rounds: int) -> dict[str, object]:
     for _ in range(rounds):
         timings["plain"].append(batch(False))
         timings["ledger"].append(batch(True))
-    return {"vendor": connection.vendor, "plain_us": min(timings["plain"]) * 1e6,
-            "ledger_us": min(timings["ledger"]) * 1e6, "writes": writes, "rounds": rounds}
+    return {
+        "vendor": connection.vendor,
+        "plain_us": min(timings["plain"]) * 1e6,
+        "ledger_us": min(timings["ledger"]) * 1e6,
+        "writes": writes,
+        "rounds": rounds,
+    }
 
 
 def _child(env: dict[str, str], writes: int, rounds: int) -> dict[str, object]:
-    done = subprocess.run([sys.executable, __file__, "--worker", "--writes", str(writes), "--rounds", str(rounds)],
-                          env=env, capture_output=True, text=True, check=False, timeout=600)
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", "--writes", str(writes), "--rounds", str(rounds)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     if done.returncode != 0:
         raise SystemExit(f"bench worker failed:\n{done.stderr[-4000:]}")
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -98,8 +122,11 @@ def _base_env(tmp: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.setdefault("DJANGO_SETTINGS_MODULE", "cellchain.project.settings")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(CELLCHAIN_VAR_DIR=tmp, CELLCHAIN_LEDGER_KEY_PATH=str(Path(tmp) / "bench.key"),
-               CELLCHAIN_LOG_LEVEL="WARNING")
+    env.update(
+        CELLCHAIN_VAR_DIR=tmp,
+        CELLCHAIN_LEDGER_KEY_PATH=str(Path(tmp) / "bench.key"),
+        CELLCHAIN_LOG_LEVEL="WARNING",
+    )
     return env
 
 
@@ -109,7 +136,7 @@ def _postgres_reachable() -> bool:
 
         with psycopg.connect(PG_ADMIN, connect_timeout=2):
             return True
-    except Exception:  # noqa: BLE001 - any failure means "no server to bench against"
+    except Exception:
         return False
 
 
@@ -128,8 +155,12 @@ def _postgres(env: dict[str, str], writes: int, rounds: int) -> dict[str, object
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--writes", type=int, default=400, help="writes per timed batch (half create, half amend)")
-    parser.add_argument("--rounds", type=int, default=3, help="batches with and without the ledger; best is kept")
+    parser.add_argument(
+        "--writes", type=int, default=400, help="writes per timed batch (half create, half amend)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="batches with and without the ledger; best is kept"
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -145,14 +176,18 @@ def main() -> None:
             results.append(_postgres(env, arguments.writes, arguments.rounds))
         elif not arguments.no_postgres:
             print("PostgreSQL not reachable on 127.0.0.1:5432: SQLite only")
-    print(f"regulated write (full_clean + save in a transaction), best of {arguments.rounds} batches of "
-          f"{arguments.writes}; baseline = the same write without the ledger:")
+    print(
+        f"regulated write (full_clean + save in a transaction), best of {arguments.rounds} batches of "
+        f"{arguments.writes}; baseline = the same write without the ledger:"
+    )
     print(f"    {'database':12} {'plain us/write':>15} {'ledger us/write':>16} {'ratio':>7}")
     for result in results:
         ratio = float(result["ledger_us"]) / float(result["plain_us"])
         verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
-        print(f"    {result['vendor']:12} {result['plain_us']:15.0f} {result['ledger_us']:16.0f} {ratio:7.2f}  "
-              f"({verdict} the target of {TARGET_RATIO:g})")
+        print(
+            f"    {result['vendor']:12} {result['plain_us']:15.0f} {result['ledger_us']:16.0f} {ratio:7.2f}  "
+            f"({verdict} the target of {TARGET_RATIO:g})"
+        )
     print(f"total {time.perf_counter() - started:.1f} s")
 
 
