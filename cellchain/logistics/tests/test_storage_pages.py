@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cellchain.logistics import demo, services
@@ -96,3 +98,21 @@ def test_other_hospital_sees_neither_locations_nor_stock(world, client_for, acce
 
 def test_manufacturer_cannot_open_hospital_storage(client_for):
     assert client_for("logistics_zhao").get(reverse("logistics:storage")).status_code == 403
+
+
+def test_stock_and_watch_endpoints_use_constant_queries(world, client_for):
+    """The stock list does not grow queries with the number of units (select_related)."""
+    client = client_for("pharmacist_liu")
+    tank = services.storage_location_create(actor=world["pharmacist_liu"], code="LN2-Q", name="Tank Q",
+                                            storage_mode="liquid_nitrogen", monitoring_reference="MON-Q")  # fmt: skip
+    counts = []
+    for tag in ("000651", "000652"):
+        shipment = demo.ship_and_arrive(world, tag=tag, excursion=False, password=PERSONA_PASSWORD)
+        demo.inspect(world, shipment, PERSONA_PASSWORD)
+        for din in shipment.expected_units:
+            services.stock_in(actor=world["pharmacist_liu"], location=tank, scanned_text=din)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/logistics/storage/stock").status_code == 200
+            assert client.get("/api/logistics/storage/expiry-watch?days=365").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
