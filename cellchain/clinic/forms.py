@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cellchain.clinic.models import AdverseEvent, ClinicUnit, ProductUseProfile, TreatmentCourse
+from cellchain.clinic.models import AdverseEvent, Agreement, ClinicUnit, ProductUseProfile, TreatmentCourse
 from cellchain.domain import grading
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -177,7 +177,9 @@ class ObservationCloseForm(forms.Form):
 class AdverseEventForm(forms.Form):
     category = forms.ChoiceField(choices=AdverseEvent.Category.choices, label=_("Category"))
     event_type = forms.ChoiceField(choices=AdverseEvent.EventType.choices, label=_("Report content"))
-    term = forms.CharField(label=_("Term"), max_length=120)
+    term = forms.CharField(
+        label=_("Term"), max_length=120, widget=forms.TextInput(attrs={"list": "reactions"})
+    )
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}))
     onset_at = forms.DateTimeField(label=_("Onset"), widget=DATETIME)
     serious = forms.BooleanField(label=_("Serious"), required=False)
@@ -329,6 +331,34 @@ class ActionCloseForm(forms.Form):
     effectiveness_check = forms.CharField(
         label=_("Effectiveness check"), widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class AgreementForm(forms.Form):
+    """The written clinic-manufacturer agreement, items a-h of T-8.2.2 as a checklist."""
+
+    product = forms.ModelChoiceField(
+        ProductUseProfile.objects.filter(voided_at__isnull=True), label=_("Product")
+    )
+    effective_from = forms.DateField(label=_("Effective from"), widget=DATE)
+    effective_until = forms.DateField(label=_("Effective until"), widget=DATE, required=False)
+    attachment_ref = forms.CharField(label=_("Signed agreement (document reference)"), max_length=200)
+    a_eligibility = forms.BooleanField(label=_("a) patient eligibility criteria"), required=False)
+    b_collection = forms.BooleanField(label=_("b) collection requirements"), required=False)
+    c_storage_transport = forms.BooleanField(label=_("c) temporary storage and transport"), required=False)
+    d_identity_check = forms.BooleanField(
+        label=_("d) identity check of labels before receipt and use"), required=False
+    )
+    e_pre_infusion_steps = forms.BooleanField(
+        label=_("e) steps before infusion and standard equipment"), required=False
+    )
+    f_traceability = forms.BooleanField(label=_("f) traceability from preparation to use"), required=False)
+    g_cancellation_delay = forms.BooleanField(
+        label=_("g) cancelled or delayed collection, patient who cannot continue"), required=False
+    )
+    h_responsibilities = forms.BooleanField(label=_("h) responsibilities of both parties"), required=False)
+
+    def items(self) -> dict[str, bool]:
+        return {name: bool(self.cleaned_data.get(name)) for name in Agreement.ITEMS}
 
 
 class RiskPlanForm(forms.Form):

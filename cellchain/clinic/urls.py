@@ -40,4 +40,6 @@ urlpatterns = [
     path("risk-plans/new/", views.risk_plan_new, name="risk_plan_new"),
     path("risk-plans/<int:plan_id>/", views.risk_plan, name="risk_plan"),
     path("products/", views.products, name="products"),
+    path("products/agreement/", views.agreement_new, name="agreement_new"),
+    path("unit/<int:unit_id>/overtime/", views.unit_overtime, name="unit_overtime"),
 ]

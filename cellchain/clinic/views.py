@@ -295,6 +295,7 @@ def bedside(request: HttpRequest, course_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
     context = {
         "course": item,
+        "countdowns": [c for c in (selectors.unit_countdown(u, clock.now()) for u in item.units.all()) if c],
         "form": forms.BedsideScanForm() if check else form,
         "check": check,
         "verify_form": forms.BedsideVerifyForm(),
@@ -809,7 +810,51 @@ def risk_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "clinic/risk_plan.html", {"plan": plan, "form": form})
 
 
+@requires("clinic.plan")
+@require_http_methods(["GET", "POST"])
+def agreement_new(request: HttpRequest) -> HttpResponse:
+    form = forms.AgreementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if _run(
+            request,
+            form,
+            lambda: services.agreement_record(
+                actor=request.user,
+                site=request.user.site,
+                product=data["product"],
+                effective_from=data["effective_from"],
+                effective_until=data["effective_until"],
+                items=form.items(),
+                attachment_ref=data["attachment_ref"],
+            ),
+            _("Agreement recorded."),
+        ):
+            return redirect("clinic:products")
+    return render(
+        request, "clinic/form.html", {"form": form, "title": _("Clinic-manufacturer agreement (T-8.2.2)")}
+    )
+
+
+@requires("clinic.prepare")
+@require_POST
+def unit_overtime(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """Apply the product's over-time handling to a unit past its use-by (T-7.8-d)."""
+    item = _found(selectors.unit_get, request.user, unit_id)
+    _run(
+        request,
+        None,
+        lambda: services.unit_overtime_apply(actor=request.user, unit=item),
+        _("Over-time handling recorded."),
+    )
+    return redirect("clinic:unit", unit_id=item.pk)
+
+
 @requires("clinic.view")
 def products(request: HttpRequest) -> HttpResponse:
     items = selectors.products_all().prefetch_related("agreements__site")
-    return render(request, "clinic/products.html", {"products": items})
+    return render(
+        request,
+        "clinic/products.html",
+        {"products": items, "can_record": has_permission(request.user, "clinic.plan")},
+    )

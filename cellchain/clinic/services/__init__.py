@@ -51,6 +51,7 @@ from cellchain.clinic.services.safety import (
     protocol_deviation_open_items,
     protocol_deviation_record,
     protocol_deviation_report_ec,
+    reminders_send,
     reporting_duty_mark_sent,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "protocol_deviation_open_items",
     "protocol_deviation_record",
     "protocol_deviation_report_ec",
+    "reminders_send",
     "reporting_duty_mark_sent",
     "risk_plan_confirm",
     "risk_plan_confirmed",

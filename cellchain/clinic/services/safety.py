@@ -475,3 +475,68 @@ def protocol_deviation_close(*, actor: Any, report: ProtocolDeviationReport) -> 
     report.closed_at, report.closed_by = clock.now(), actor
     amend(actor, report, "protocol_deviation:close", "reported and corrective actions effective")
     return report
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def _remind(organisation: Any, site: Site, role: str, subject: str, body: str, about: Any) -> bool:
+    """Send one reminder unless the same one was sent before (the command runs every day)."""
+    from cellchain.quality.models import Notification
+
+    if Notification.objects.filter(
+        subject=subject[:200], subject_id=str(about.pk), subject_type=about.ledger_record_type()
+    ).exists():
+        return False
+    notification_send(
+        actor=None, organisation=organisation, site=site, role=role, subject=subject, body=body, about=about
+    )
+    return True
+
+
+@transaction.atomic
+def reminders_send(*, now: dt.datetime) -> int:
+    """Remind the site of follow-up visits coming due or missed (T-9.2.8-2), missing days 1-7 (T-9.2.6-2) and
+    overdue reports (T-7.10-b), in-app and by e-mail; returns how many were sent."""
+    from cellchain.accounts.roles import Role
+    from cellchain.clinic import selectors
+
+    sent = 0
+    for course in (
+        TreatmentCourse.objects.filter(voided_at__isnull=True, infusions__isnull=False)
+        .distinct()
+        .select_related("site__organisation", "product")
+    ):
+        today = selectors.local_date(now, course.site.time_zone)
+        org, site = course.site.organisation, course.site
+        for status in selectors.follow_up_plan(course, today):
+            if status.remind:
+                subject = f"Follow-up {course.journey_ref} {status.visit.key} ({status.status.value}), due {status.visit.due}"
+                body = (
+                    f"Window {status.visit.window_start} to {status.visit.window_end}; check: "
+                    + ", ".join(status.visit.items)
+                )
+                sent += _remind(org, site, Role.COORDINATOR, subject, body, course)
+        for day in selectors.monitoring_plan(course, today):
+            if day.status is timing.TaskStatus.OVERDUE:
+                sent += _remind(
+                    org,
+                    site,
+                    Role.NURSE,
+                    f"Monitoring {course.journey_ref} D{day.day} ({day.on}) missing",
+                    "Complete the day's checklist (T-9.2.6-2).",
+                    course,
+                )
+    for duty in ReportingDuty.objects.filter(
+        sent_at__isnull=True, due_at__lt=now, voided_at__isnull=True
+    ).select_related("event__course__site__organisation"):
+        course = duty.event.course
+        sent += _remind(
+            course.site.organisation,
+            course.site,
+            Role.PHYSICIAN,
+            f"{duty.event.number}: report '{duty.duty}' to {duty.recipient} overdue since {duty.due_at:%Y-%m-%d %H:%M}",
+            f"Basis: {duty.basis}.",
+            duty.event,
+        )
+    return sent

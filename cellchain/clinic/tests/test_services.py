@@ -737,3 +737,19 @@ class TestRiskPlanConfirm:
         plan = RiskPlan.objects.get(product=profile)
         assert plan.confirmation.signer == world["physician_wang"]
         assert [s.meaning for s in signatures_of(plan)] == ["approved"]
+
+
+class TestRemindersSend:
+    def test_reminders_go_out_once_for_due_visits_missing_days_and_overdue_reports(
+        self, world: Any, course: Any, infusion: Any
+    ) -> None:
+        crs_grade_3(world, course)
+        later = NOW + dt.timedelta(days=25)  # M1 (due in ~1 month) is in its reminder lead; D1-D7 all missed
+        with clock.frozen(later):
+            sent = services.reminders_send(now=later)
+            again = services.reminders_send(now=later)
+        subjects = list(Notification.objects.filter(sent_by__isnull=True).values_list("subject", flat=True))
+        assert any(" M1 " in s for s in subjects)
+        assert sum(" D" in s and "missing" in s for s in subjects) == 7
+        assert any("report 'adr_serious'" in s for s in subjects)
+        assert sent == len(subjects) and again == 0

@@ -188,3 +188,32 @@ def test_unit_hand_over_page_scans_or_takes_typed_values(client_for: Any, course
         },
     )
     assert typed.status_code == 302 and ClinicUnit.objects.get().batch_number == "B-8"
+
+
+def test_agreement_page_needs_every_item(client_for: Any, profile: Any) -> None:
+    client = client_for("coordinator_zhou")
+    url = reverse("clinic:agreement_new")
+    form = {"product": profile.pk, "effective_from": NOW.date().isoformat(), "attachment_ref": "AGR-9"}
+    refused = client.post(url, {**form, "a_eligibility": "on"})
+    assert refused.status_code == 200 and "b_collection" in refused.content.decode()
+    items = (
+        "a_eligibility",
+        "b_collection",
+        "c_storage_transport",
+        "d_identity_check",
+        "e_pre_infusion_steps",
+        "f_traceability",
+        "g_cancellation_delay",
+        "h_responsibilities",
+    )
+    assert client.post(url, {**form, **dict.fromkeys(items, "on")}).status_code == 302
+
+
+def test_expired_unit_gets_its_over_time_handling(client_for: Any, thawed_unit: Any) -> None:
+    overtime_url = reverse("clinic:unit_overtime", args=[thawed_unit.pk])
+    with clock.frozen(thawed_unit.use_by + dt.timedelta(minutes=1)):
+        client = client_for("nurse_wang")
+        assert overtime_url in client.get(reverse("clinic:unit", args=[thawed_unit.pk])).content.decode()
+        client.post(overtime_url)
+    thawed_unit.refresh_from_db()
+    assert thawed_unit.release == ClinicUnit.Release.REJECTED
