@@ -85,7 +85,7 @@ def signature_lines_for(record: Any, *, time_zone: str | None = None) -> list[Si
 
 
 def _status(line: SignatureLine) -> str:
-    return _("current") if line.current else f"{_('SUPERSEDED')}: {line.note}"
+    return _("current") if line.current else _("SUPERSEDED: %(reason)s") % {"reason": line.note}
 
 
 def signature_table(
