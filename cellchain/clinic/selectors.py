@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from cellchain.clinic.models import (
     AdverseEvent,
@@ -140,14 +141,14 @@ class Stage:
 
 
 STAGE_LABELS = {
-    Stage.PLANNED: "Planned (lymphodepletion)",
-    Stage.READY: "Unit ready to thaw",
-    Stage.THAWED: "Thawed: use-by countdown",
-    Stage.CHECKED: "Bedside check verified",
-    Stage.INFUSING: "Infusing",
-    Stage.OBSERVATION: "Under observation",
-    Stage.MONITORING: "Days 1-7 monitoring",
-    Stage.FOLLOW_UP: "Follow-up",
+    Stage.PLANNED: _("Planned (lymphodepletion)"),
+    Stage.READY: _("Unit ready to thaw"),
+    Stage.THAWED: _("Thawed: use-by countdown"),
+    Stage.CHECKED: _("Bedside check verified"),
+    Stage.INFUSING: _("Infusing"),
+    Stage.OBSERVATION: _("Under observation"),
+    Stage.MONITORING: _("Days 1-7 monitoring"),
+    Stage.FOLLOW_UP: _("Follow-up"),
 }
 
 
