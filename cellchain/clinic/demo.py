@@ -3,7 +3,8 @@
 Stages (journey -> what it shows): 0001 planned · 0002 unit ready · 0003 conditional release awaiting the
 physician · 0004 thawed with the countdown running · 0005 bedside check verified · 0006 infusing · 0007 under
 observation · 0008 days 1-7 with overdue days and a grade-3 CRS reported to the manufacturer · 0009 follow-up
-with an overdue visit, an ICANS event and a protocol deviation · 0010 a blocked bedside check (wrong wristband).
+with an overdue visit, an ICANS event and a protocol deviation · 0010 a blocked bedside check (wrong wristband)
+· 0011 the unit of the manufacturing/QC demo's released batch, handed over by scan (when those demos ran).
 
 Past events are written with the server clock set back to when they happened (`clock.frozen`), so each record
 carries the time of its story; idempotent: a journey that exists is left as it is.
@@ -91,6 +92,50 @@ def load(world: World, password: str = DEMO_PASSWORD) -> None:
                 label=f"Demo patient {number:02d}",
             )
         story(world, course, number, start, now, password)
+    _from_manufacturing(world, product, now)
+
+
+def _from_manufacturing(world: World, product: Any, now: dt.datetime) -> None:
+    """Journey 0011: the unit of the QC demo's fully released batch, handed over by scanning its DIN, so the
+    clinic's record carries the batch, COI and release status of the upstream contexts."""
+    from cellchain.clinic import upstream
+    from cellchain.domain.identity import mod37_2_check_character
+    from cellchain.manufacturing.models import ProductUnit
+    from cellchain.qc.models import ReleaseDecision
+
+    decision = ReleaseDecision.objects.filter(
+        outcome=ReleaseDecision.Outcome.RELEASED, voided_at__isnull=True
+    ).first()
+    unit = (
+        None if decision is None else decision.batch.units.filter(purpose=ProductUnit.Purpose.PATIENT).first()
+    )
+    if unit is None or ClinicUnit.objects.filter(unit_id=unit.din).exists():
+        return
+    coi = decision.batch.intake.coi  # type: ignore[union-attr]
+    _journey, wristband = upstream.patient_wristband(world["physician_wang"], coi)
+    today = now.date()
+    course = services.course_plan(
+        actor=world["coordinator_zhou"],
+        site=world.sites[SITE],
+        product=product,
+        journey_ref="J-W2001-0011",
+        coi=coi + mod37_2_check_character(coi),
+        patient_wristband_id=wristband,
+        patient_label="Demo patient 11",
+        lymphodepletion_regimen="fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2, days -5 to -3",
+        lymphodepletion_start=today - dt.timedelta(days=4),
+        lymphodepletion_end=today - dt.timedelta(days=2),
+        infusion_window_start=today,
+        infusion_window_end=today + dt.timedelta(days=2),
+        physician=world["physician_wang"],
+        weight_kg=68.0,
+        protocol_ref="marketed use",
+    )
+    services.unit_admit_scanned(
+        actor=world["pharmacist_liu"],
+        course=course,
+        scanned_text=unit.din + mod37_2_check_character(unit.din),
+    )
 
 
 def _unit(

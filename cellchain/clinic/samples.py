@@ -12,6 +12,10 @@ from cellchain.domain.identity import coi_issue, din_issue
 
 __all__ = ["coi_issue", "din_issue"]
 
+SAMPLE_SEQUENCE = 800000
+"""Sample COIs and DINs are numbered from here, away from the identifiers the journeys and manufacturing
+contexts issue (their demos start at 1), so sample units never collide with real upstream records."""
+
 PRODUCT_DEFAULTS: dict[str, Any] = {
     "code": "S1395V00",
     "name": "Relmacabtagene autoleucel (demo IFU values)",
@@ -151,7 +155,7 @@ def course(
         site=site,
         product=profile,
         journey_ref=journey_ref,
-        coi=coi_issue(site.facility_id, 2026, number).keyboard_form,
+        coi=coi_issue(site.facility_id, 2026, SAMPLE_SEQUENCE + number).keyboard_form,
         patient_wristband_id=f"MRN{site.facility_id}{number:05d}",
         patient_label=label or f"Patient {number:03d}",
         lymphodepletion_regimen="fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2, days -5 to -3",
@@ -169,7 +173,7 @@ def course(
 def unit(
     actor: Any, treatment: TreatmentCourse, number: int, release: str = ClinicUnit.Release.RELEASED
 ) -> ClinicUnit:
-    din = din_issue("W1234", 2026, number)
+    din = din_issue("W1234", 2026, SAMPLE_SEQUENCE + number)
     existing = ClinicUnit.objects.filter(unit_id=din.data).first()
     if existing:
         return existing
@@ -185,4 +189,4 @@ def unit(
 
 
 def din_barcode(number: int) -> str:
-    return din_issue("W1234", 2026, number).barcode_data
+    return din_issue("W1234", 2026, SAMPLE_SEQUENCE + number).barcode_data

@@ -182,7 +182,7 @@ def test_unit_hand_over_page_scans_or_takes_typed_values(client_for: Any, course
         url,
         {
             "unit_id": factories.din_issue("W1234", 2026, 8).keyboard_form,
-            "coi": factories.coi_issue("W2001", 2026, 1).keyboard_form,
+            "coi": factories.coi_issue("W2001", 2026, factories.SAMPLE_SEQUENCE + 1).keyboard_form,
             "batch_number": "B-8",
             "release": "released",
         },
