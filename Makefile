@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install everything
 
 messages: $(STAMP) ## compile the zh-Hans/en translation catalogues
-	@$(PY) -m django compilemessages -v 0 --ignore=.venv --ignore=var --ignore=node_modules
+	@if command -v msgfmt >/dev/null; then $(PY) -m django compilemessages -v 0 --ignore=.venv --ignore=var; \
+	else echo "msgfmt (gettext) not found: using the committed .mo catalogues"; fi
 
 demo: $(STAMP) messages ## migrate a SQLite database under var/, load demo data, serve on 127.0.0.1:8000
 	@mkdir -p var
