@@ -171,3 +171,15 @@ def export(request: HttpRequest, size: int | None = None) -> StreamingHttpRespon
         f'attachment; filename="{settings.CELLCHAIN_LEDGER_LOG_ID}-ledger-bundle.json"'
     )
     return response
+
+
+@router.post("/verify", summary="Run the full ledger verification now")
+@requires("ledger.verify")
+def verify(request: HttpRequest) -> dict[str, Any]:
+    """`verify_ledger()`: leaves, tree, signed heads, consistency and the replay of every regulated table.
+
+    The report's `ok` is true only when every check holds; each finding names its check, entry and record.
+    """
+    from cellchain.ledger.verify import verify_ledger
+
+    return verify_ledger().to_json()

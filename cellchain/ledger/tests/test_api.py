@@ -148,3 +148,20 @@ class TestExport:
         assert json.loads(path.read_text())["entries"]
         assert main([str(path)]) == 0
         assert "Result: OK" in capsys.readouterr().out
+
+
+class TestVerifyApi:
+    def test_verify_reports_ok_and_then_the_tampered_record(self, world, client_for, tamper):
+        client = client_for("auditor_shenghe")
+        assert client.post("/api/ledger/verify").json()["ok"] is True
+        user = world["qc_he"]
+        with tamper() as cursor:
+            cursor.execute("UPDATE accounts_user SET printed_name = 'Someone Else' WHERE id = %s", [user.pk])
+        body = client.post("/api/ledger/verify").json()
+        assert body["ok"] is False
+        assert [(f["record_type"], f["record_id"]) for f in body["findings"]] == [
+            ("accounts.user", str(user.pk))
+        ]
+
+    def test_verify_needs_its_grant(self, world, client_for):
+        assert client_for("nurse_wang").post("/api/ledger/verify").status_code == 403
