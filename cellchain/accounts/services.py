@@ -342,11 +342,21 @@ def totp_begin(*, actor: User) -> str:
     """Start TOTP enrolment; returns the provisioning URI for an authenticator app."""
     from cellchain.accounts.models import TotpDevice
 
-    device, _ = TotpDevice.objects.get_or_create(user=actor, defaults={"secret": pyotp.random_base32()})
+    device, created = TotpDevice.objects.get_or_create(user=actor, defaults={"secret": pyotp.random_base32()})
     if device.confirmed_at:
         raise Conflict("A second factor is already set up for this account.")
-    device.secret = pyotp.random_base32()
-    device.save(update_fields=["secret"])
+    if created:
+        ledger_append(actor=actor, record=device, action="create", event="totp:begin")
+    else:
+        device.secret = pyotp.random_base32()  # the secret stays out of the ledger (ledger_exclude)
+        device.save(update_fields=["secret"])
+        ledger_append(
+            actor=actor,
+            record=device,
+            action="amend",
+            event="totp:begin",
+            reason="second-factor set-up restarted",
+        )
     return pyotp.TOTP(device.secret).provisioning_uri(name=actor.username, issuer_name="CellChain")
 
 
@@ -362,7 +372,9 @@ def totp_confirm(*, actor: User, code: str) -> None:
         )
     device.confirmed_at = clock.now()
     device.save(update_fields=["confirmed_at"])
-    ledger_append(actor=actor, record=device, action="create", event="totp:confirm")
+    ledger_append(
+        actor=actor, record=device, action="amend", event="totp:confirm", reason="second factor confirmed"
+    )
 
 
 # --- API tokens -------------------------------------------------------------------------------------------

@@ -67,8 +67,8 @@ def sign_in(page: Any) -> Callable[[str], Any]:
         page.click("button[type=submit]")
         page.wait_for_url(f"{page.base_url}/")
         if page.locator("html").get_attribute("lang") != "en":
-            page.select_option("select[name=language]", "en")
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                page.select_option("select[name=language]", "en")
         return page
 
     return do

@@ -14,8 +14,8 @@ def test_sign_in_switch_language_and_sign_out(page: Any, sign_in: Any) -> None:
     assert "Welcome" in page.content()
     page.click("text=Approved products")
     assert page.locator("h1").inner_text() == "Approved CAR-T products"
-    page.select_option("select[name=language]", "zh-hans")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "zh-hans")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.click("button:has-text('退出登录')")
     page.wait_for_url("**/accounts/login/")

@@ -186,6 +186,15 @@ class TestTotp:
         assert client.post("/accounts/login/mfa/", {"code": code}).status_code == 302
         assert client.get("/").status_code == 200
 
+    def test_totp_enrolment_is_ledgered_and_replays(self, world: Any) -> None:
+        from cellchain.ledger.verify import verify_ledger
+
+        user = world["qa_guo"]
+        services.totp_begin(actor=user)
+        services.totp_begin(actor=user)  # restarted before confirming
+        report = verify_ledger()
+        assert report.ok, report
+
 
 class TestApiTokens:
     def test_token_is_stored_as_a_digest_and_works_until_revoked(self, world: Any) -> None:
