@@ -3,6 +3,7 @@ audit-trail review, release, certificate of analysis, label and information pack
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -12,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cellchain.core.errors import ServiceError
+from cellchain.core.pages import run_service, submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.domain.certificate import key_process_warnings, label_print_check, missing_fields
 from cellchain.manufacturing.models import Batch, ProductUnit
@@ -35,10 +36,8 @@ def _items(batch: Batch) -> list[tuple[str, str]]:
     return [(item.code, _label(definition.item_labels[item.code])) for item in definition.specification.items]
 
 
-def _signer(request: HttpRequest, form: Any) -> SignerCredentials:
-    return SignerCredentials(
-        request.user, form.cleaned_data["password"], form.cleaned_data.get("totp_code") or None
-    )
+def _signer(request: HttpRequest, data: Mapping[str, Any]) -> SignerCredentials:
+    return SignerCredentials(request.user, data["password"], data.get("totp_code") or None)
 
 
 @requires("qc.view")
@@ -90,54 +89,49 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def result_enter(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.ResultForm(request.POST, items=_items(batch), samples=batch.qc_samples.all())
-    if not form.is_valid():
-        messages.error(request, _("The result form is incomplete."))
-        return redirect("qc:batch", batch_id=batch.pk)
-    data = form.cleaned_data
-    status = QcResult.Status.ORDERED if data["ordered"] else QcResult.Status.FINAL
-    try:
-        row = services.result_record(
+
+    def record(data: Mapping[str, Any]) -> QcResult:
+        return services.result_record(
             actor=request.user,
             batch=batch,
-            item_code=data["item_code"],
-            value=data["value"],
-            outcome=data["outcome"],
-            status=status,
-            method=data["method"],
-            sample=data["sample"],
-            issuing_lab=data["issuing_lab"],
-            third_party=data["third_party"],
-            reason=data["reason"],
+            status=QcResult.Status.ORDERED if data["ordered"] else QcResult.Status.FINAL,
+            **{k: data[k] for k in _RESULT_FIELDS},
         )
-        _report(request, row)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+
+    form = forms.ResultForm(request.POST, items=_items(batch), samples=batch.qc_samples.all())
+    submit(request, form, record, _report(request), invalid=_("The result form is incomplete."))
     return redirect("qc:batch", batch_id=batch.pk)
 
 
-def _report(request: HttpRequest, row: QcResult) -> None:
-    if row.investigation_id:
-        messages.warning(
-            request,
-            _("Out of specification: OOS investigation %(number)s opened.")
-            % {"number": row.investigation.number},
-        )
-    else:
-        messages.success(request, _("Result recorded: %(verdict)s.") % {"verdict": row.get_verdict_display()})
+_RESULT_FIELDS = ("item_code", "value", "outcome", "method", "sample", "issuing_lab", "third_party", "reason")
+
+
+def _report(request: HttpRequest) -> Callable[[QcResult], str | None]:
+    """A recorded result's message: OOS opens an investigation (a warning), otherwise its verdict."""
+
+    def message(row: QcResult) -> str | None:
+        if row.investigation_id:
+            messages.warning(
+                request,
+                _("Out of specification: OOS investigation %(number)s opened.")
+                % {"number": row.investigation.number},
+            )
+            return None
+        return _("Result recorded: %(verdict)s.") % {"verdict": row.get_verdict_display()}
+
+    return message
 
 
 @requires("qc.enter_results")
 @require_POST
 def sample_take(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.SampleForm(request.POST)
-    if form.is_valid():
-        try:
-            sample = services.sample_take(actor=request.user, batch=batch, **form.cleaned_data)
-            messages.success(request, _("Sample %(id)s registered.") % {"id": sample.identifier})
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+    submit(
+        request,
+        forms.SampleForm(request.POST),
+        lambda data: services.sample_take(actor=request.user, batch=batch, **data),
+        lambda sample: _("Sample %(id)s registered.") % {"id": sample.identifier},
+    )
     return redirect("qc:batch", batch_id=batch.pk)
 
 
@@ -147,22 +141,19 @@ def result_amend(request: HttpRequest, result_id: int) -> HttpResponse:
     """Correct a value with a reason; the certificate marks it as changed after first entry (item 6)."""
     query = QcResult.objects.filter(batch__site__organisation_id=request.user.organisation_id)
     row = get_object_or_404(query.select_related("batch__product_version__product"), pk=result_id)
-    form = forms.AmendForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.result_amend(
-                actor=request.user,
-                result=row,
-                reason=data["reason"],
-                value=data["value"],
-                outcome=data["outcome"] or None,
-            )
-            messages.success(request, _("Result corrected; the change is marked on the certificate."))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Give the corrected value and the reason."))
+    submit(
+        request,
+        forms.AmendForm(request.POST),
+        lambda data: services.result_amend(
+            actor=request.user,
+            result=row,
+            reason=data["reason"],
+            value=data["value"],
+            outcome=data["outcome"] or None,
+        ),
+        _("Result corrected; the change is marked on the certificate."),
+        invalid=_("Give the corrected value and the reason."),
+    )
     return redirect("qc:batch", batch_id=row.batch_id)
 
 
@@ -170,26 +161,21 @@ def result_amend(request: HttpRequest, result_id: int) -> HttpResponse:
 @require_POST
 def result_import(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.ImportForm(request.POST, request.FILES, items=_items(batch))
-    if not form.is_valid():
-        messages.error(request, _("Choose the test and the file."))
-        return redirect("qc:batch", batch_id=batch.pk)
-    data = form.cleaned_data
-    control = data["control"].read() if data["control"] else None
-    try:
-        row = imports.result_import(
+
+    def read(data: Mapping[str, Any]) -> QcResult:
+        return imports.result_import(
             actor=request.user,
             batch=batch,
             item_code=data["item_code"],
             content=data["file"].read(),
             name=data["file"].name,
             sample_name=data["sample_name"],
-            control=control,
+            control=data["control"].read() if data["control"] else None,
             reason=data["reason"],
         )
-        _report(request, row)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+
+    form = forms.ImportForm(request.POST, request.FILES, items=_items(batch))
+    submit(request, form, read, _report(request), invalid=_("Choose the test and the file."))
     return redirect("qc:batch", batch_id=batch.pk)
 
 
@@ -197,15 +183,13 @@ def result_import(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def retained(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.RetainedForm(request.POST, units=batch.units.filter(purpose=ProductUnit.Purpose.RETAINED))
-    if form.is_valid():
-        try:
-            services.retained_sample_register(actor=request.user, **form.cleaned_data)
-            messages.success(request, _("Retained sample registered."))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Give the unit and its full storage position."))
+    submit(
+        request,
+        forms.RetainedForm(request.POST, units=batch.units.filter(purpose=ProductUnit.Purpose.RETAINED)),
+        lambda data: services.retained_sample_register(actor=request.user, **data),
+        _("Retained sample registered."),
+        invalid=_("Give the unit and its full storage position."),
+    )
     return redirect("qc:batch", batch_id=batch.pk)
 
 
@@ -213,17 +197,15 @@ def retained(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def review(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.ReviewForm(request.POST)
-    if form.is_valid():
-        try:
-            services.audit_trail_review_record(
-                actor=request.user, batch=batch, signer=_signer(request, form), note=form.cleaned_data["note"]
-            )
-            messages.success(request, _("Audit-trail review signed."))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Your password is needed to sign."))
+    submit(
+        request,
+        forms.ReviewForm(request.POST),
+        lambda data: services.audit_trail_review_record(
+            actor=request.user, batch=batch, signer=_signer(request, data), note=data["note"]
+        ),
+        _("Audit-trail review signed."),
+        invalid=_("Your password is needed to sign."),
+    )
     return redirect("qc:batch", batch_id=batch.pk)
 
 
@@ -231,24 +213,18 @@ def review(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def release(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.ReleaseForm(request.POST)
-    if form.is_valid():
-        try:
-            decision = services.batch_release(
-                actor=request.user,
-                batch=batch,
-                signer=_signer(request, form),
-                outcome=form.cleaned_data["outcome"],
-            )
-            messages.success(
-                request,
-                _("Batch %(number)s: %(outcome)s, signed.")
-                % {"number": batch.number, "outcome": decision.get_outcome_display()},
-            )
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Your password is needed to sign."))
+    submit(
+        request,
+        forms.ReleaseForm(request.POST),
+        lambda data: services.batch_release(
+            actor=request.user, batch=batch, signer=_signer(request, data), outcome=data["outcome"]
+        ),
+        lambda decision: (
+            _("Batch %(number)s: %(outcome)s, signed.")
+            % {"number": batch.number, "outcome": decision.get_outcome_display()}
+        ),
+        invalid=_("Your password is needed to sign."),
+    )
     return redirect("qc:batch", batch_id=batch.pk)
 
 
@@ -256,20 +232,15 @@ def release(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def reject(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)
-    form = forms.RejectForm(request.POST)
-    if form.is_valid():
-        try:
-            services.batch_reject(
-                actor=request.user,
-                batch=batch,
-                signer=_signer(request, form),
-                reason=form.cleaned_data["reason"],
-            )
-            messages.success(request, _("Batch rejected."))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Give the reason and your password."))
+    submit(
+        request,
+        forms.RejectForm(request.POST),
+        lambda data: services.batch_reject(
+            actor=request.user, batch=batch, signer=_signer(request, data), reason=data["reason"]
+        ),
+        _("Batch rejected."),
+        invalid=_("Give the reason and your password."),
+    )
     return redirect("qc:batch", batch_id=batch.pk)
 
 
@@ -316,13 +287,11 @@ def package(request: HttpRequest, batch_id: int) -> HttpResponse:
         if not has_permission(request.user, "qc.release"):
             messages.error(request, _("Only QA issues the package."))
         else:
-            try:
-                issue = services.package_issue(actor=request.user, batch=batch)
-                messages.success(
-                    request, _("Package version %(v)s issued to the clinic.") % {"v": issue.version}
-                )
-            except ServiceError as exc:
-                messages.error(request, exc.message)
+            run_service(
+                request,
+                lambda: services.package_issue(actor=request.user, batch=batch),
+                lambda issue: _("Package version %(v)s issued to the clinic.") % {"v": issue.version},
+            )
         return redirect("qc:package", batch_id=batch.pk)
     draft = selectors.package_for(batch, batch.packages.count() + 1)
     context = {
