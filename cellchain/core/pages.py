@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 
 from cellchain.core.errors import ServiceError
 
-Success = str | Callable[[Any], str | None]
-"""The success message, or a function of the service's result giving it (None: no message)."""
+Success = str | Callable[[Any], str | None] | None
+"""The success message, a function of the service's result giving it, or None (no message, e.g. an htmx
+swap that shows the new state itself)."""
 
 
 def form_errors_text(form: forms.BaseForm) -> str:

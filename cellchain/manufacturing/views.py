@@ -3,6 +3,7 @@ record execution. Views parse, authorise, call one service and show its message 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from cellchain.accounts.models import User
 from cellchain.core.errors import ServiceError
+from cellchain.core.pages import run_service, submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.domain.product_information import Bilingual
 from cellchain.manufacturing import forms, selectors, services
@@ -25,10 +27,6 @@ from cellchain.signatures.services import SignerCredentials
 def text(value: Bilingual) -> str:
     """The text in the page's language."""
     return value.zh if (get_language() or "").startswith("zh") else value.en
-
-
-def _fail(request: HttpRequest, exc: ServiceError) -> None:
-    messages.error(request, exc.message)
 
 
 # --------------------------------------------------------------------------- products
@@ -54,12 +52,13 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         signer = SignerCredentials(
             request.user, form.cleaned_data["password"], form.cleaned_data["totp_code"] or None
         )
-        try:
-            services.product_version_approve(actor=request.user, version=version, signer=signer)
-            messages.success(request, _("The version is approved and signed."))
+        if run_service(
+            request,
+            lambda: services.product_version_approve(actor=request.user, version=version, signer=signer),
+            _("The version is approved and signed."),
+            form=form,
+        ):
             return redirect("manufacturing:version", version_id=version.pk)
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
     try:
         problems = services.product_version_problems(version).findings
         definition = selectors.product_definition(version)
@@ -126,17 +125,17 @@ def line_clearance(request: HttpRequest, area_id: int) -> HttpResponse:
     if verifier is None:
         messages.error(request, _("The verifier's username is not known here."))
         return redirect("manufacturing:areas")
-    try:
-        services.line_clearance_record(
+    run_service(
+        request,
+        lambda: services.line_clearance_record(
             actor=request.user,
             area=area,
             note=data["note"],
             performer=SignerCredentials(request.user, data["password"], data["totp_code"] or None),
             verifier=SignerCredentials(verifier, data["verifier_password"]),
-        )
-        messages.success(request, _("Line clearance recorded with a two-person check."))
-    except ServiceError as exc:
-        _fail(request, exc)
+        ),
+        _("Line clearance recorded with a two-person check."),
+    )
     return redirect("manufacturing:areas")
 
 
@@ -162,13 +161,13 @@ def intakes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not has_permission(request.user, "manufacturing.intake"):
             messages.error(request, _("You may not record a manufacturing receipt."))
-        elif form.is_valid():
-            try:
-                intake = services.apheresis_intake_record(actor=request.user, **form.cleaned_data)
-                messages.success(request, _("Unit %(din)s taken in.") % {"din": intake.din})
-                return redirect("manufacturing:intakes")
-            except ServiceError as exc:
-                form.add_error("scan" if exc.field == "scan" else None, exc.message)
+        elif form.is_valid() and run_service(
+            request,
+            lambda: services.apheresis_intake_record(actor=request.user, **form.cleaned_data),
+            lambda intake: _("Unit %(din)s taken in.") % {"din": intake.din},
+            form=form,
+        ):
+            return redirect("manufacturing:intakes")
     start = forms.BatchStartForm(
         versions=selectors.product_versions_approved(request.user),
         areas=selectors.areas_visible_to(request.user),
@@ -189,13 +188,14 @@ def batch_start(request: HttpRequest, intake_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose the product version and area, and scan the bag."))
         return redirect("manufacturing:intakes")
-    try:
-        batch = services.batch_start(actor=request.user, intake=intake, **form.cleaned_data)
-        messages.success(request, _("Batch %(number)s started.") % {"number": batch.number})
-        return redirect("manufacturing:batch", batch_id=batch.pk)
-    except ServiceError as exc:
-        _fail(request, exc)
-    return redirect("manufacturing:intakes")
+    batch = run_service(
+        request,
+        lambda: services.batch_start(actor=request.user, intake=intake, **form.cleaned_data),
+        lambda started: _("Batch %(number)s started.") % {"number": started.number},
+    )
+    if batch is None:
+        return redirect("manufacturing:intakes")
+    return redirect("manufacturing:batch", batch_id=batch.pk)
 
 
 # --------------------------------------------------------------------------- batch record
@@ -282,43 +282,45 @@ def _back(request: HttpRequest, batch_id: int) -> HttpResponse:
 def step_start(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = get_object_or_404(selectors.batches_visible_to(request.user), pk=batch_id)
     rooms = selectors.areas_visible_to(request.user).filter(mode=ProductionArea.Mode.ROOM_BASED)
-    form = forms.StepStartForm(request.POST, rooms=rooms)
-    if form.is_valid():
-        try:
-            services.step_start(
-                actor=request.user,
-                batch=batch,
-                step_code=form.cleaned_data["step"],
-                scan=form.cleaned_data["scan"],
-                area=form.cleaned_data["area"],
-            )
-            messages.success(request, _("Step started."))
-        except ServiceError as exc:
-            _fail(request, exc)
-    else:
-        messages.error(request, _("Scan the bag to start the step."))
+    submit(
+        request,
+        forms.StepStartForm(request.POST, rooms=rooms),
+        lambda data: services.step_start(
+            actor=request.user, batch=batch, step_code=data["step"], scan=data["scan"], area=data["area"]
+        ),
+        _("Step started."),
+        invalid=_("Scan the bag to start the step."),
+    )
     return _back(request, batch.pk)
+
+
+def _deviation_warning(request: HttpRequest) -> Callable[[Any], None]:
+    """An out-of-range entry opened a deviation: warn that QA must disposition it first (P-T2)."""
+
+    def warn(entry: Any) -> None:
+        if entry.deviation_id:
+            messages.warning(
+                request,
+                _(
+                    "Out of range: deviation %(number)s opened; QA must disposition it "
+                    "before the step can be completed."
+                )
+                % {"number": entry.deviation.number},
+            )
+
+    return warn
 
 
 @requires("manufacturing.execute")
 @require_POST
 def parameter(request: HttpRequest, step_id: int) -> HttpResponse:
     step = _step_of(request, step_id)
-    form = forms.ParameterForm(request.POST)
-    if form.is_valid():
-        try:
-            entry = services.parameter_record(actor=request.user, step=step, **form.cleaned_data)
-            if entry.deviation_id:
-                messages.warning(
-                    request,
-                    _(
-                        "Out of range: deviation %(number)s opened; QA must disposition it "
-                        "before the step can be completed."
-                    )
-                    % {"number": entry.deviation.number},
-                )
-        except ServiceError as exc:
-            _fail(request, exc)
+    submit(
+        request,
+        forms.ParameterForm(request.POST),
+        lambda data: services.parameter_record(actor=request.user, step=step, **data),
+        _deviation_warning(request),
+    )
     return _back(request, step.batch_id)
 
 
@@ -326,12 +328,12 @@ def parameter(request: HttpRequest, step_id: int) -> HttpResponse:
 @require_POST
 def equipment_use(request: HttpRequest, step_id: int) -> HttpResponse:
     step = _step_of(request, step_id)
-    form = forms.EquipmentUseForm(request.POST, equipment=selectors.equipment_visible_to(request.user))
-    if form.is_valid():
-        try:
-            services.equipment_use_record(actor=request.user, step=step, **form.cleaned_data)
-        except ServiceError as exc:
-            _fail(request, exc)
+    submit(
+        request,
+        forms.EquipmentUseForm(request.POST, equipment=selectors.equipment_visible_to(request.user)),
+        lambda data: services.equipment_use_record(actor=request.user, step=step, **data),
+        None,
+    )
     return _back(request, step.batch_id)
 
 
@@ -339,12 +341,12 @@ def equipment_use(request: HttpRequest, step_id: int) -> HttpResponse:
 @require_POST
 def material_use(request: HttpRequest, step_id: int) -> HttpResponse:
     step = _step_of(request, step_id)
-    form = forms.MaterialUseForm(request.POST, lots=selectors.lots_all())
-    if form.is_valid():
-        try:
-            services.material_use_record(actor=request.user, step=step, **form.cleaned_data)
-        except ServiceError as exc:
-            _fail(request, exc)
+    submit(
+        request,
+        forms.MaterialUseForm(request.POST, lots=selectors.lots_all()),
+        lambda data: services.material_use_record(actor=request.user, step=step, **data),
+        None,
+    )
     return _back(request, step.batch_id)
 
 
@@ -352,12 +354,12 @@ def material_use(request: HttpRequest, step_id: int) -> HttpResponse:
 @require_POST
 def fill(request: HttpRequest, step_id: int) -> HttpResponse:
     step = _step_of(request, step_id)
-    form = forms.FillForm(request.POST)
-    if form.is_valid():
-        try:
-            services.fill_record(actor=request.user, step=step, **form.cleaned_data)
-        except ServiceError as exc:
-            _fail(request, exc)
+    submit(
+        request,
+        forms.FillForm(request.POST),
+        lambda data: services.fill_record(actor=request.user, step=step, **data),
+        None,
+    )
     return _back(request, step.batch_id)
 
 
@@ -373,9 +375,9 @@ def step_complete(request: HttpRequest, step_id: int) -> HttpResponse:
         if password
         else None
     )
-    try:
-        services.step_complete(actor=request.user, step=step, signer=signer)
-        messages.success(request, _("Step completed."))
-    except ServiceError as exc:
-        _fail(request, exc)
+    run_service(
+        request,
+        lambda: services.step_complete(actor=request.user, step=step, signer=signer),
+        _("Step completed."),
+    )
     return _back(request, step.batch_id)
