@@ -2,7 +2,8 @@
 
 Source: Lee DW, Santomasso BD, Locke FL, et al. "ASTCT Consensus Grading for Cytokine Release Syndrome and
 Neurologic Toxicity Associated with Immune Effector Cells." Biol Blood Marrow Transplant. 2019;25(4):625-638.
-doi:10.1016/j.bbmt.2018.12.758 — Table 3 (CRS), Table 5 (ICANS, adults), ICE score in Table 4.
+doi:10.1016/j.bbmt.2018.12.758 — Table 3 (CRS), Table 5 (ICANS, adults), ICE score in Table 4; ICANS in
+children (CAPD instead of ICE) in the children's table, see `grade_icans` and `CAPD_MAX`.
 
 Used by the adverse-event record (T-8.2.7, T-9.2.4, T-9.2.7, T-10.8): the physician enters findings, the grade
 and the reasoning (which finding set which grade) are computed here so everyone grades the same way.
@@ -12,6 +13,7 @@ sedating medication, intracranial haemorrhage).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,7 +31,14 @@ ICE_MAX = 10
 
 
 class GradingInputError(ValueError):
-    """A finding is outside what the grading scale defines; the message says which and why."""
+    """A finding is outside what the grading scale defines; the message says which and why.
+
+    `field` names the finding at fault (e.g. "capd_score") so a form can show the message next to it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,12 +257,55 @@ RAISED_ICP_GRADE: dict[RaisedIcp, int] = {finding: 4 for finding in RaisedIcp} |
 """Raised ICP / cerebral oedema grades, ASTCT 2019 Table 5: focal/local oedema 3, every other sign 4."""
 
 
+class EncephalopathyTool(StrEnum):
+    """The encephalopathy assessment that grades ICANS: ICE in adults and older children, CAPD in children."""
+
+    ICE = "ice"  # Immune effector Cell-associated Encephalopathy score, 0-10, 10 = no impairment
+    CAPD = "capd"  # Cornell Assessment of Pediatric Delirium, 0-32, 0 = no sign of delirium
+
+
+CAPD_MAX = 32
+"""CAPD total: 8 observed items scored 0-4 (Traube C et al., Crit Care Med 2014;42(3):656-663)."""
+
+CAPD_DELIRIUM_MIN = 9
+"""A CAPD total >= 9 screens positive for delirium (Traube 2014); ASTCT 2019 children's table: >= 9 = grade 3."""
+
+CAPD_BANDS: tuple[tuple[int, int, int], ...] = ((0, 0, 0), (1, 8, 1), (CAPD_DELIRIUM_MIN, CAPD_MAX, 3))
+"""CAPD bands (low, high, grade), ASTCT 2019 ICANS grading for children.
+
+The table puts CAPD 1-8 under both grade 1 and grade 2: which of the two is decided by the level of
+consciousness (awakens spontaneously = 1, awakens to voice = 2), so a CAPD of 1-8 on its own is grade 1 and the
+consciousness domain lifts it to 2. "Unable to perform CAPD" is grade 4. A CAPD of 0 is no ICANS by this domain.
+"""
+
+ICE_MIN_AGE_YEARS = 12
+"""ASTCT 2019: the ICE score is not suitable for children under 12 (it needs writing and counting back from 100).
+
+The sources disagree at exactly 12: the consensus text as summarised by MDedge (Dec 2018) uses ICE from 12 and
+CAPD below 12; the NCI Thesaurus definition of ICANS grade 1 (C188936) uses CAPD "for children 12 and under"
+and ICE "for adults and children over 12". A child aged exactly 12 may therefore be graded with either tool.
+"""
+
+CAPD_MAX_AGE_YEARS = 12
+"""Above this age the CAPD is used only for patients with developmental delay (ASTCT 2019)."""
+
+MAX_AGE_YEARS = 130
+
+
 @dataclass(frozen=True, slots=True)
 class IcansFindings:
-    """What the physician enters for ICANS grading in adults (ICE score, ASTCT 2019 Table 5).
+    """What the physician enters for ICANS grading (ASTCT 2019): the ICE score, or in a child the CAPD score.
 
-    `ice_score` None means not performed; a patient too unarousable to do it is entered with
-    consciousness UNAROUSABLE, and the ICE score then counts as 0 for grade 4.
+    `ice_score` None means not performed; a patient too unarousable to do it is entered with consciousness
+    UNAROUSABLE, and the ICE score then counts as 0 for grade 4.
+
+    Children: `capd_score` (0-32) replaces the ICE score; `capd_not_possible` is "unable to perform CAPD"
+    (grade 4). `age_years` is the patient's age at onset in whole years: with it, an ICE score under 12 and a
+    CAPD over 12 (unless `developmental_delay`) are refused, since the consensus validated neither. Without an
+    age the tool is taken as entered (an ICE score alone grades as in adults, as before this field existed).
+    Level of consciousness, seizures, motor findings and raised ICP are graded as in adults: the children's
+    table repeats the adult rows (as summarised by MDedge; an infant-specific wording of the consciousness row
+    could not be confirmed from the paper's text here, so none is applied).
     """
 
     ice_score: int | None = None
@@ -263,13 +315,32 @@ class IcansFindings:
     motor: Motor = Motor.NONE
     raised_icp: frozenset[RaisedIcp] = field(default_factory=frozenset)
     death_from_icans: bool = False
+    capd_score: int | None = None
+    capd_not_possible: bool = False
+    age_years: int | None = None
+    developmental_delay: bool = False
 
     def __post_init__(self) -> None:
         validate_ice_score(self.ice_score)
+        validate_capd_score(self.capd_score)
+        validate_age(self.age_years)
         if self.seizure_minutes is not None and self.seizure_minutes < 0:
             raise GradingInputError(f"seizure duration {self.seizure_minutes} min cannot be negative")
         if self.seizure_minutes is not None and self.seizure is Seizure.NONE:
             raise GradingInputError("a seizure duration is entered but no seizure is recorded")
+        _check_tool_for_age(self)
+
+    @property
+    def tool(self) -> EncephalopathyTool:
+        """The tool entered; with no score entered, CAPD for a child aged 12 or under or a patient with
+        developmental delay, ICE otherwise (also when the age is not known, as for adults)."""
+        if self.capd_score is not None or self.capd_not_possible:
+            return EncephalopathyTool.CAPD
+        if self.ice_score is not None:
+            return EncephalopathyTool.ICE
+        if self.age_years is not None and (self.age_years <= CAPD_MAX_AGE_YEARS or self.developmental_delay):
+            return EncephalopathyTool.CAPD
+        return EncephalopathyTool.ICE
 
 
 def validate_ice_score(score: int | None) -> None:
@@ -277,25 +348,129 @@ def validate_ice_score(score: int | None) -> None:
     if score is None:
         return
     if isinstance(score, bool) or not isinstance(score, int):
-        raise GradingInputError(f"ICE score must be a whole number from 0 to 10, got {score!r}")
+        raise GradingInputError(
+            f"ICE score must be a whole number from 0 to 10, got {score!r}", field="ice_score"
+        )
     if not 0 <= score <= ICE_MAX:
         raise GradingInputError(
             f"ICE score {score} is out of range: the ICE score runs from 0 to 10 "
-            "(orientation 4, naming 3, commands 1, writing 1, attention 1)"
+            "(orientation 4, naming 3, commands 1, writing 1, attention 1)",
+            field="ice_score",
         )
+
+
+def validate_capd_score(score: int | None) -> None:
+    """The CAPD score is a whole number from 0 to 32 (0 = no sign of delirium); anything else is refused."""
+    if score is None:
+        return
+    if isinstance(score, bool) or not isinstance(score, int):
+        raise GradingInputError(
+            f"CAPD score must be a whole number from 0 to 32, got {score!r}", field="capd_score"
+        )
+    if not 0 <= score <= CAPD_MAX:
+        raise GradingInputError(
+            f"CAPD score {score} is out of range: the CAPD runs from 0 to 32 "
+            "(8 observed items scored 0-4 each; 9 or more screens positive for delirium)",
+            field="capd_score",
+        )
+
+
+def validate_age(age_years: int | None) -> None:
+    """The age at onset is a whole number of years from 0 (an infant) to 130."""
+    if age_years is None:
+        return
+    if isinstance(age_years, bool) or not isinstance(age_years, int):
+        raise GradingInputError(
+            f"age at onset must be a whole number of years, got {age_years!r}", field="age_years"
+        )
+    if not 0 <= age_years <= MAX_AGE_YEARS:
+        raise GradingInputError(
+            f"age at onset {age_years} years is not a patient's age (0-130); check the entry",
+            field="age_years",
+        )
+
+
+def _check_tool_for_age(findings: IcansFindings) -> None:
+    """One encephalopathy tool, and the one the consensus validated for the patient's age (ASTCT 2019)."""
+    capd = findings.capd_score is not None or findings.capd_not_possible
+    if findings.ice_score is not None and capd:
+        raise GradingInputError(
+            "enter either the ICE score or the CAPD, not both: ICE from age 12, CAPD for younger children",
+            field="capd_score",
+        )
+    if findings.capd_score is not None and findings.capd_not_possible:
+        raise GradingInputError(
+            f"a CAPD score of {findings.capd_score} is entered but the CAPD is marked as not possible; keep one",
+            field="capd_score",
+        )
+    age = findings.age_years
+    if age is None:
+        return
+    if findings.ice_score is not None and age < ICE_MIN_AGE_YEARS:
+        raise GradingInputError(
+            f"ICE score entered for a child aged {age}: the ICE score is not used under 12 years "
+            "(ASTCT 2019); enter the CAPD score (Cornell Assessment of Pediatric Delirium, 0-32) instead",
+            field="ice_score",
+        )
+    if capd and age > CAPD_MAX_AGE_YEARS and not findings.developmental_delay:
+        raise GradingInputError(
+            f"CAPD entered for a patient aged {age}: the CAPD grades ICANS in children aged 12 or under, or "
+            "in older patients with developmental delay (ASTCT 2019); enter the ICE score, or mark the "
+            "developmental delay",
+            field="capd_score",
+        )
+
+
+def age_in_years(birth_date: dt.date, on: dt.date) -> int:
+    """Completed years of age on a day (a 29 February birthday counts from 1 March in common years)."""
+    if on < birth_date:
+        raise GradingInputError(f"the day {on.isoformat()} is before the birth date", field="age_years")
+    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
+    return on.year - birth_date.year - int(before_birthday)
+
+
+def _who(findings: IcansFindings) -> str:
+    age = findings.age_years
+    if age is None:
+        return ""
+    delay = ", developmental delay" if findings.developmental_delay else ""
+    noun = "child" if age <= CAPD_MAX_AGE_YEARS else "patient"
+    return f" ({noun} aged {age}{delay})"
 
 
 def _icans_ice(findings: IcansFindings) -> tuple[int, str]:
     score = findings.ice_score
     unarousable = findings.consciousness is Consciousness.UNAROUSABLE
+    who = _who(findings)
     if score is None and unarousable:
-        return 4, "ICE score not possible (patient unarousable): counts as 0 with unarousable"
+        return 4, f"ICE score not possible (patient unarousable): counts as 0 with unarousable{who}"
     if score is None:
-        return 0, "ICE score not performed"
+        return 0, f"ICE score not performed{who}"
     if score == 0 and unarousable:
-        return 4, "ICE score 0 with the patient unarousable"
+        return 4, f"ICE score 0 with the patient unarousable{who}"
     grade = next(g for low, high, g in ICE_BANDS if low <= score <= high)
-    return grade, f"ICE score {score}/10"
+    return grade, f"ICE score {score}/10{who}"
+
+
+def _icans_capd(findings: IcansFindings) -> tuple[int, str]:
+    score = findings.capd_score
+    tool = "CAPD (Cornell Assessment of Pediatric Delirium)"
+    who = _who(findings)
+    if findings.capd_not_possible:
+        return 4, f"unable to perform the {tool}{who}"
+    if score is None and findings.consciousness is Consciousness.UNAROUSABLE:
+        return 4, f"{tool} not possible (patient unarousable){who}"
+    if score is None:
+        return 0, f"{tool} not performed{who}"
+    grade = next(g for low, high, g in CAPD_BANDS if low <= score <= high)
+    band = {0: "no sign of delirium", 1: "1-8", 3: ">= 9, screens positive for delirium"}[grade]
+    return grade, f"{tool} score {score}/32 ({band}){who}"
+
+
+def _icans_encephalopathy(findings: IcansFindings) -> tuple[int, str]:
+    if findings.tool is EncephalopathyTool.CAPD:
+        return _icans_capd(findings)
+    return _icans_ice(findings)
 
 
 def _icans_seizure(findings: IcansFindings) -> tuple[int, str]:
@@ -313,27 +488,33 @@ def _icans_raised_icp(findings: IcansFindings) -> tuple[int, str]:
     return max(RAISED_ICP_GRADE[f] for f in findings.raised_icp), f"raised ICP / cerebral oedema: {names}"
 
 
-def grade_icans(findings: IcansFindings) -> Grade:
-    """ASTCT 2019 ICANS grade (adults): the most severe of ICE, consciousness, seizure, motor, raised ICP.
-
-    Grade 5 is death due to ICANS where no other cause is the principal factor (ASTCT 2019 text).
-    """
-    if findings.death_from_icans:
-        return Grade(5, ("death due to ICANS -> grade 5",))
+def icans_domains(findings: IcansFindings) -> tuple[tuple[int, str], ...]:
+    """The five ICANS domains as (grade, reason): encephalopathy (ICE or CAPD), consciousness, seizure,
+    motor, raised ICP/cerebral oedema (ASTCT 2019, adults' and children's tables)."""
     consciousness = findings.consciousness
     motor = findings.motor
     motor_text = "motor: " + motor.value
     if motor is Motor.TREMOR_OR_MYOCLONUS:
         motor_text += " (graded by CTCAE v5, does not influence ICANS)"
-    return _worst(
-        (
-            _icans_ice(findings),
-            (CONSCIOUSNESS_GRADE[consciousness], "level of consciousness: " + consciousness.value),
-            _icans_seizure(findings),
-            (MOTOR_GRADE[motor], motor_text),
-            _icans_raised_icp(findings),
-        )
+    return (
+        _icans_encephalopathy(findings),
+        (CONSCIOUSNESS_GRADE[consciousness], "level of consciousness: " + consciousness.value),
+        _icans_seizure(findings),
+        (MOTOR_GRADE[motor], motor_text),
+        _icans_raised_icp(findings),
     )
+
+
+def grade_icans(findings: IcansFindings) -> Grade:
+    """ASTCT 2019 ICANS grade: the most severe of encephalopathy, consciousness, seizure, motor, raised ICP.
+
+    The encephalopathy domain is the ICE score (adults, children >= 12) or the CAPD (children <= 12, older
+    patients with developmental delay): CAPD 1-8 = 1, >= 9 = 3, unable to perform = 4 (children's table).
+    Grade 5 is death due to ICANS where no other cause is the principal factor (ASTCT 2019 text).
+    """
+    if findings.death_from_icans:
+        return Grade(5, ("death due to ICANS -> grade 5",))
+    return _worst(icans_domains(findings))
 
 
 # --------------------------------------------------------------------------- CTCAE v5
