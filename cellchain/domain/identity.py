@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 MOD37_2_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
@@ -35,6 +36,10 @@ DIN_LENGTH = 13
 COI_LENGTH = 15
 ISBT_DIN_DATA_IDENTIFIER = "="
 ISBT_PRODUCT_CODE_DATA_IDENTIFIER = "=<"
+ISBT_EXPIRY_DATA_IDENTIFIER = "&>"
+"""ISBT 128 Data Structure 005 "Expiration Date and Time": ``&>`` + ``cyyjjjhhmm`` (ST-001 §2.4.5, as listed in
+the public ISBT 128 data structure table; the standard's full text was not available to us). ``c`` counts
+centuries from 2000, ``jjj`` is the day of the year, the time is the local time printed on the label."""
 _ISBT_CHECK_FLAG_OFFSET = 60
 """Barcode flag characters carry the Mod 37-2 checksum plus 60 (JPAC Red Book Annex 2, step 7)."""
 
@@ -45,6 +50,7 @@ class IdentifierKind(StrEnum):
     DIN = "din"
     COI = "coi"
     PRODUCT_CODE = "product_code"
+    EXPIRY = "expiry"
     LABEL = "label"
 
 
@@ -380,44 +386,92 @@ def _require_check_character(kind: IdentifierKind, raw: str) -> None:
 
 @dataclass(frozen=True)
 class LabelPayload:
-    """What a unit label's 2-D DataMatrix carries: COI, DIN and product code (T-10.4, T-10.6).
+    """What a label's 2-D DataMatrix carries: COI, DIN and product code (T-10.4, T-10.6), and on a final
+    product label also the expiry (T-7.5-e).
 
-    Encoded as three space-separated tokens, each self-identifying: the COI with its check character,
-    the ISBT 128 DS 001 DIN with check flags, the ISBT 128 DS 003 product code. Spaces, not line breaks,
-    separate them, so a keyboard-wedge scanner does not submit the form half-way.
+    Encoded as space-separated tokens, each self-identifying: the COI with its check character, the
+    ISBT 128 DS 001 DIN with check flags, the ISBT 128 DS 003 product code, then - only when ``expires`` is
+    set - the ISBT 128 DS 005 expiry. Spaces, not line breaks, separate them, so a keyboard-wedge scanner
+    does not submit the form half-way. ``expires`` is the local wall-clock time printed next to the symbol,
+    to the minute and without time zone, as DS 005 carries it.
     """
 
     coi: ChainOfIdentityIdentifier
     din: DonationIdentificationNumber
     product_code: ProductCode
+    expires: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.expires is not None and (
+            self.expires.tzinfo is not None or self.expires.second or self.expires.microsecond
+        ):
+            raise ValueError(
+                "expires must be local wall-clock time to the minute, without time zone (DS 005)"
+            )
 
     def encode(self) -> str:
-        return f"{self.coi.keyboard_form} {self.din.barcode_data} {self.product_code.barcode_data}"
+        tokens = [self.coi.keyboard_form, self.din.barcode_data, self.product_code.barcode_data]
+        if self.expires is not None:
+            tokens.append(expiry_barcode_data(self.expires))
+        return " ".join(tokens)
+
+
+def expiry_barcode_data(expires: datetime) -> str:
+    """ISBT 128 DS 005 barcode data ``&>cyyjjjhhmm`` of a local expiry time (years 2000..2999)."""
+    _require_range("expiry year", expires.year, 2000, 2999)
+    century, year = divmod(expires.year - 2000, 100)
+    day = expires.timetuple().tm_yday
+    return f"{ISBT_EXPIRY_DATA_IDENTIFIER}{century}{year:02d}{day:03d}{expires.hour:02d}{expires.minute:02d}"
+
+
+_EXPIRY = re.compile(r"&>(?P<c>[0-9])(?P<yy>[0-9]{2})(?P<jjj>[0-9]{3})(?P<hh>[0-9]{2})(?P<mm>[0-9]{2})")
+
+
+def parse_expiry(text: str) -> datetime:
+    """Read ISBT 128 DS 005 barcode data ``&>cyyjjjhhmm`` as local wall-clock time (no time zone)."""
+    raw = text.strip()
+    match = _EXPIRY.fullmatch(raw)
+    if match is None:
+        fault = IdentifierFault.CHARACTER if len(raw) == 12 else IdentifierFault.LENGTH
+        raise _error(IdentifierKind.EXPIRY, fault, raw, None, raw or "nothing", "'&>' + 10 digits cyyjjjhhmm")
+    year = 2000 + 100 * int(match["c"]) + int(match["yy"])
+    start = datetime(year, 1, 1)
+    day, hour, minute = int(match["jjj"]), int(match["hh"]), int(match["mm"])
+    if not 1 <= day <= (datetime(year + 1, 1, 1) - start).days:
+        raise _error(
+            IdentifierKind.EXPIRY, IdentifierFault.CHARACTER, raw, 6, match["jjj"], f"a day of {year}"
+        )
+    if hour > 23 or minute > 59:
+        raise _error(IdentifierKind.EXPIRY, IdentifierFault.CHARACTER, raw, 9, raw[8:12], "a time 0000..2359")
+    return start + timedelta(days=day - 1, hours=hour, minutes=minute)
 
 
 def parse_label_payload(text: str) -> LabelPayload:
-    """Read the three tokens of a label DataMatrix in their fixed order."""
+    """Read the tokens of a label DataMatrix in their fixed order: COI, DIN, product code[, expiry]."""
     tokens = text.strip().split()
-    if len(tokens) != 3:
+    if len(tokens) not in (3, 4):
         raise _error(
             IdentifierKind.LABEL, IdentifierFault.LENGTH, text.strip(), None, f"{len(tokens)} tokens",
-            "3 space-separated tokens: COI, =DIN, =<product code",
+            "3 or 4 space-separated tokens: COI, =DIN, =<product code[, &>expiry]",
         )  # fmt: skip
-    return LabelPayload(parse_coi(tokens[0]), parse_din(tokens[1]), parse_product_code(tokens[2]))
+    expires = parse_expiry(tokens[3]) if len(tokens) == 4 else None
+    return LabelPayload(parse_coi(tokens[0]), parse_din(tokens[1]), parse_product_code(tokens[2]), expires)
 
 
 @dataclass(frozen=True)
 class ScannedIdentifiers:
-    """What one scan or typed entry yielded: a DIN, and the COI and product code when a label was read."""
+    """What one scan or typed entry yielded: a DIN, and the COI and product code when a label was read (and
+    the local expiry when that label was a final product label)."""
 
     din: DonationIdentificationNumber
     coi: ChainOfIdentityIdentifier | None
     product_code: ProductCode | None
+    expires: datetime | None = None
 
 
 def parse_unit_scan(text: str) -> ScannedIdentifiers:
     """Read the unit a scan refers to: a label DataMatrix, a DIN barcode, or a typed DIN (G-4)."""
-    if len(text.split()) == 3 and compact(text).startswith(COI_PREFIX):
+    if len(text.split()) in (3, 4) and compact(text).startswith(COI_PREFIX):
         payload = parse_label_payload(text)
-        return ScannedIdentifiers(payload.din, payload.coi, payload.product_code)
+        return ScannedIdentifiers(payload.din, payload.coi, payload.product_code, payload.expires)
     return ScannedIdentifiers(parse_din(text), None, None)

@@ -1,5 +1,6 @@
 """Printed outputs of the QC context: certificate of analysis and final product label as PDF, Chinese and
-English, with signatures shown (T-7.2, T-7.3, T-7.5; REGULATORY items 5, 6, 15).
+English, with signatures shown (T-7.2, T-7.3, T-7.5; REGULATORY items 5, 6, 15). The final label carries each
+unit's DataMatrix, drawn by the labels app's encoder (T-10.6, G-4).
 
 Chinese is set in reportlab's built-in CID font STSong-Light (as the unit labels are), so no font file ships.
 """
@@ -8,19 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cellchain.domain.certificate import CertificateOfAnalysis, LabelData
 from cellchain.domain.findings import format_decimal
+from cellchain.domain.identity import LabelPayload
 from cellchain.domain.product_information import Bilingual
+from cellchain.labels.datamatrix import datamatrix_image
 
 FONT = "STSong-Light"
 VERDICT_TEXT = {
@@ -174,9 +179,25 @@ def _signature_table(certificate: CertificateOfAnalysis, zone: str, body: Paragr
     return table
 
 
-def label_pdf(label: LabelData, zone: str) -> bytes:
-    """The final product label's text (T-7.5 a-f, T-7.6-a) on a 100 x 70 mm page."""
-    _title, body, _small = _styles()
+LABEL_SYMBOL_SIZE = 20 * mm
+"""Side of the final label's DataMatrix, quiet zone included (the unit label's is 24 mm on a larger field)."""
+
+
+class _DataMatrix(Flowable):
+    """A DataMatrix of ``content`` as a fixed-size flowable, drawn by the labels app's encoder."""
+
+    def __init__(self, content: str, size: float) -> None:
+        super().__init__()
+        self.content, self.width, self.height = content, size, size
+
+    def draw(self) -> None:
+        self.canv.drawImage(ImageReader(datamatrix_image(self.content)), 0, 0, self.width, self.height)
+
+
+def label_pdf(label: LabelData, zone: str, units: Sequence[LabelPayload]) -> bytes:
+    """The final product label (T-7.5 a-f, T-7.6-a) on 100 x 70 mm pages, one per patient-dose unit: its
+    identifiers eye-readable and as a DataMatrix in the unit label's scan format, with the expiry (T-10.6)."""
+    _title, body, small = _styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -188,12 +209,41 @@ def label_pdf(label: LabelData, zone: str) -> bytes:
         title=f"Label {label.batch_number}",
         invariant=True,
     )
-    story = [
-        Paragraph(f"<b>{line}</b>" if i == 0 else line, body)
-        for i, line in enumerate(label_lines(label, zone))
-    ]
+    lines = label_lines(label, zone)
+    story: list[Flowable] = []
+    for index, payload in enumerate(units):
+        if index:
+            story.append(PageBreak())
+        story += _label_page(payload, lines, body, small)
     doc.build(story)
     return buffer.getvalue()
+
+
+def _label_page(
+    payload: LabelPayload, lines: list[str], body: ParagraphStyle, small: ParagraphStyle
+) -> list[Flowable]:
+    identifiers = [
+        Paragraph(f"<b>{lines[0]}</b>", body),
+        Paragraph(f"DIN {payload.din.eye_readable}", body),
+        Paragraph(f"COI {payload.coi.eye_readable}", body),
+        Paragraph(f"产品代码 / Product code {payload.product_code.code}", small),
+    ]
+    head = Table(
+        [[identifiers, _DataMatrix(payload.encode(), LABEL_SYMBOL_SIZE)]],
+        colWidths=[92 * mm - LABEL_SYMBOL_SIZE - 2 * mm, LABEL_SYMBOL_SIZE + 2 * mm],
+    )
+    head.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+            ]
+        )
+    )
+    return [head, Spacer(1, 1 * mm), *(Paragraph(line, small) for line in lines[1:])]
 
 
 def label_lines(label: LabelData, zone: str) -> list[str]:

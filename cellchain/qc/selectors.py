@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
+from cellchain.core.errors import Conflict
 from cellchain.domain import specification as specs
 from cellchain.domain.certificate import (
     CertificateOfAnalysis,
@@ -17,6 +18,14 @@ from cellchain.domain.certificate import (
     build_certificate,
     build_information_package,
     build_label,
+)
+from cellchain.domain.identity import (
+    IdentifierError,
+    LabelPayload,
+    ProductCode,
+    mod37_2_check_character,
+    parse_coi,
+    parse_din,
 )
 from cellchain.domain.product_information import (
     BatchFacts,
@@ -223,6 +232,39 @@ def label_for(batch: Batch, definition: ProductDefinition | None = None) -> Labe
     """The final label data (T-7.5 a-f); the release time appears only after release (T-7.5-b)."""
     definition = definition or product_definition(batch.product_version)
     return build_label(definition.information, batch_facts(batch, definition), release_decision_domain(batch))
+
+
+def label_payloads(batch: Batch, label: LabelData, zone: str) -> list[LabelPayload]:
+    """What each patient dose's final label DataMatrix carries: COI, unit DIN, product code and the expiry in
+    the label's local time, in the unit label's scan format so custody, receipt and bedside scans read it
+    (T-7.5-e, T-10.4, T-10.6, G-4). Raises Conflict when a symbol cannot be made, naming what is missing."""
+    units = [
+        unit.din
+        for unit in batch.units.filter(purpose=ProductUnit.Purpose.PATIENT, voided_at__isnull=True).order_by(
+            "din"
+        )
+    ]
+    product_code = batch.product_version.product.isbt_product_code
+    if not units:
+        raise Conflict(f"Batch {batch.number} has no patient-dose unit to label: record the fill first.")
+    if not product_code:
+        raise Conflict(
+            f"Product {batch.product_version.product.code} has no ISBT 128 product code, so the label's "
+            "DataMatrix cannot be made: QA sets it on the product master (T-10.6)."
+        )
+    expires = None
+    if label.expires_at is not None:
+        expires = label.expires_at.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
+    try:
+        coi = parse_coi(batch.intake.coi + mod37_2_check_character(batch.intake.coi))
+        return [
+            LabelPayload(
+                coi, parse_din(din + mod37_2_check_character(din)), ProductCode(product_code), expires
+            )
+            for din in units
+        ]
+    except (IdentifierError, ValueError) as error:
+        raise Conflict(f"Batch {batch.number}: the label's identifiers are not valid ({error}).") from None
 
 
 def _journey_unit(batch: Batch) -> Any:

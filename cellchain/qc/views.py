@@ -270,7 +270,11 @@ def label(request: HttpRequest, batch_id: int) -> HttpResponse:
         if not gate.allowed:
             messages.error(request, _("The label cannot be printed while a field is empty."))
             return redirect("qc:label", batch_id=batch.pk)
-        response = HttpResponse(documents.label_pdf(data, _zone(request)), content_type="application/pdf")
+        zone = _zone(request)
+        units = run_service(request, lambda: selectors.label_payloads(batch, data, zone), None)
+        if units is None:
+            return redirect("qc:label", batch_id=batch.pk)
+        response = HttpResponse(documents.label_pdf(data, zone, units), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="label-{batch.number}.pdf"'
         return response
     return render(

@@ -1,5 +1,7 @@
 """Identifier rules: COI and DIN layout, Mod 37-2 check characters (T-10.4, T-10.6; REGULATORY item 35)."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,11 +17,13 @@ from cellchain.domain.identity import (
     ProductCode,
     coi_issue,
     din_issue,
+    expiry_barcode_data,
     mod37_2_check_character,
     mod37_2_checksum,
     mod37_2_is_valid,
     parse_coi,
     parse_din,
+    parse_expiry,
     parse_label_payload,
     parse_product_code,
     parse_unit_scan,
@@ -270,3 +274,69 @@ def test_unit_scan_reads_label_din_barcode_and_typed_din():
     )  # fmt: skip
     assert parse_unit_scan(payload.din.barcode_data).din == payload.din
     assert parse_unit_scan(payload.din.eye_readable).coi is None
+
+
+# --------------------------------------------------------------------------- final product label expiry (T-7.5-e)
+
+
+def test_expiry_uses_isbt_128_ds_005_day_of_year_layout():
+    """DS 005 ``&>cyyjjjhhmm``: 2018-12-31 23:59 is day 365 of 2018; 2024 is a leap year with day 366."""
+    assert expiry_barcode_data(datetime(2018, 12, 31, 23, 59)) == "&>0183652359"
+    assert parse_expiry("&>0243660000") == datetime(2024, 12, 31, 0, 0)
+    assert parse_expiry("&>0250011305") == datetime(2025, 1, 1, 13, 5)
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2999, 12, 31, 23, 59)))
+def test_expiry_round_trips_to_the_minute(moment):
+    local = moment.replace(second=0, microsecond=0)
+    assert parse_expiry(expiry_barcode_data(local)) == local
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("&>025001130", IdentifierFault.LENGTH),
+        ("=>0250011305", IdentifierFault.CHARACTER),
+        ("&>0253660000", IdentifierFault.CHARACTER),  # 2025 has 365 days
+        ("&>0250012400", IdentifierFault.CHARACTER),
+    ],
+)
+def test_malformed_expiry_is_rejected_naming_the_fault(text, fault):
+    with pytest.raises(IdentifierError) as caught:
+        parse_expiry(text)
+    assert caught.value.problem.kind is IdentifierKind.EXPIRY
+    assert caught.value.problem.fault is fault
+
+
+def test_final_label_payload_with_expiry_round_trips_and_scans_as_the_unit():
+    """A final product label's DataMatrix adds the expiry as a fourth token; unit scans still read it (G-4)."""
+    payload = LabelPayload(
+        coi_issue("W1234", 2025, 7), din_issue("W1234", 2025, 42), ProductCode("S1395V00"),
+        expires=datetime(2025, 9, 30, 23, 59),
+    )  # fmt: skip
+    encoded = payload.encode()
+    assert encoded.split()[3] == "&>0252732359"
+    assert parse_label_payload(encoded) == payload
+    scanned = parse_unit_scan(encoded)
+    assert (scanned.din, scanned.coi, scanned.expires) == (payload.din, payload.coi, payload.expires)
+    assert parse_unit_scan(_payload().encode()).expires is None
+
+
+def test_label_payload_refuses_an_expiry_with_time_zone_or_seconds():
+    base = _payload()
+    with pytest.raises(ValueError, match="wall-clock"):
+        LabelPayload(base.coi, base.din, base.product_code, datetime(2025, 9, 30, 23, 59, 30))
+    with pytest.raises(ValueError, match="wall-clock"):
+        aware = datetime(2025, 9, 30, 23, 59).astimezone()
+        LabelPayload(base.coi, base.din, base.product_code, aware)
+
+
+def test_label_payload_with_a_fifth_token_is_rejected():
+    with pytest.raises(IdentifierError) as caught:
+        parse_label_payload(_payload().encode() + " &>0252732359 extra")
+    assert caught.value.problem.kind is IdentifierKind.LABEL
+
+
+def test_expiry_timedelta_sanity():
+    """Day-of-year arithmetic holds across a year boundary."""
+    assert parse_expiry("&>0250010000") - parse_expiry("&>0243660000") == timedelta(days=1)
