@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from cellchain.domain.clinical_timing import OvertimeHandling
 from cellchain.domain.findings import format_decimal
 from cellchain.domain.specification import (
     ReleaseOutcome,
@@ -149,6 +150,7 @@ class UseTimes:
     after_dilution: timedelta | None  # T-7.8-c, if applicable
     overtime_handling: Bilingual  # T-7.8-d
     evidence: str  # report reference(s) the values come from
+    overtime_action: OvertimeHandling | None = None  # T-7.8-d as a rule the bedside applies; None = not coded
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,15 @@ class KeyProcess:
 
 
 @dataclass(frozen=True, slots=True)
+class DilutionRequirement:
+    """The manufacturer's dilution or mixing values the clinic enforces (T-7.14-c, T-8.2.5-a/b)."""
+
+    diluents: tuple[str, ...]  # allowed diluents or mixing solutions (T-8.2.5-a)
+    ratio: Decimal  # diluent volume : product volume (T-8.2.5-b)
+    tolerance: Decimal = Decimal(0)  # relative tolerance of the ratio
+
+
+@dataclass(frozen=True, slots=True)
 class ThawPreparation:
     """Thaw and preparation principles (T-7.14 a-e)."""
 
@@ -204,6 +215,17 @@ class ThawPreparation:
     dilution: Bilingual  # T-7.14-c, if applicable
     pre_infusion_checks: tuple[Bilingual, ...]  # T-7.14-e
     no_refreeze: bool = True  # T-7.14-d: never returned to frozen stock
+    thaw_methods: tuple[str, ...] = ()  # T-7.14-a as method codes the thaw record picks from; () = the text
+    dilution_spec: DilutionRequirement | None = None  # T-7.14-c, T-8.2.5-a/b; None = no dilution offered
+
+
+@dataclass(frozen=True, slots=True)
+class Administration:
+    """How the product is given, where the manufacturer states it (T-8.2.6-a/b, T-8.2.7-a); None = not stated."""
+
+    route: str = ""  # T-8.2.6-a, e.g. "intravenous"
+    leukocyte_filter_forbidden: bool | None = None  # T-8.2.6-b
+    observation: timedelta | None = None  # T-8.2.7-a, the recommended post-infusion observation
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +245,7 @@ class ProductInformation:
     cell_source: CellSource
     key_process: KeyProcess
     thaw_preparation: ThawPreparation
+    administration: Administration | None = None  # T-8.2.6-a/b, T-8.2.7-a; older versions do not carry it
 
 
 @dataclass(frozen=True, slots=True)

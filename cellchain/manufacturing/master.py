@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from cellchain.core.errors import ValidationFailed
+from cellchain.domain.clinical_timing import OvertimeHandling
 from cellchain.domain.process import (
     Activator,
     DurationLimits,
@@ -28,9 +29,11 @@ from cellchain.domain.process import (
     StepTemplate,
 )
 from cellchain.domain.product_information import (
+    Administration,
     AdverseEventReporting,
     Bilingual,
     CellSource,
+    DilutionRequirement,
     DonorType,
     KeyProcess,
     ProductInformation,
@@ -363,6 +366,7 @@ def information_from_json(data: Any) -> ProductInformation:
         cell_source=_cell_source(reader.child("cell_source")),
         key_process=_key_process(reader.child("key_process")),
         thaw_preparation=_thaw(reader.child("thaw_preparation")),
+        administration=_administration(reader),
     )
     reader.done()
     return info
@@ -390,9 +394,18 @@ def _use_times(r: _Reader) -> UseTimes:
         r.hours("after_dilution_hours"),
         r.bilingual("overtime_handling"),
         r.text("evidence", required=False),
+        _optional_choice(r, "overtime_action", OvertimeHandling),
     )
     r.done()
     return value
+
+
+def _optional_choice[T: StrEnum](r: _Reader, key: str, enum: type[T]) -> T | None:
+    """An optional coded value: absent or null = not stated (keys added after the first versions)."""
+    if r.data.get(key) is None:
+        r.used.add(key)
+        return None
+    return r.choice(key, enum)
 
 
 def _risks(r: _Reader) -> RiskWarnings:
@@ -446,8 +459,48 @@ def _thaw(r: _Reader) -> ThawPreparation:
         r.bilingual("further_processing", required=False),
         r.bilingual("dilution", required=False),
         r.bilinguals("pre_infusion_checks"),
+        thaw_methods=tuple(str(x) for x in r.items("thaw_methods")),
+        dilution_spec=_dilution_spec(r),
     )
     r.done()
+    return value
+
+
+def _dilution_spec(r: _Reader) -> DilutionRequirement | None:
+    """Optional coded dilution values (T-7.14-c, T-8.2.5-a/b): allowed diluents, ratio and its tolerance."""
+    if r.data.get("dilution_spec") is None:
+        r.used.add("dilution_spec")
+        return None
+    child = r.child("dilution_spec")
+    diluents = tuple(str(x) for x in child.items("diluents", required=True))
+    ratio = child.decimal("ratio", required=True)
+    tolerance = child.decimal("tolerance") or Decimal(0)
+    child.done()
+    path = child.path
+    if not diluents:
+        raise ValidationFailed(f"{path}.diluents: name at least one diluent.", field=f"{path}.diluents")
+    if ratio is None or ratio <= 0 or tolerance < 0:
+        raise ValidationFailed(f"{path}: the ratio must be > 0 and the tolerance ≥ 0.", field=path)
+    return DilutionRequirement(diluents, ratio, tolerance)
+
+
+def _administration(reader: _Reader) -> Administration | None:
+    """Optional section (T-8.2.6-a/b, T-8.2.7-a): route, leukocyte filter, recommended observation."""
+    if reader.data.get("administration") is None:
+        reader.used.add("administration")
+        return None
+    r = reader.child("administration")
+    filter_forbidden = r.data.get("leukocyte_filter_forbidden")
+    value = Administration(
+        r.text("route", required=False),
+        None if filter_forbidden is None else r.flag("leukocyte_filter_forbidden"),
+        r.hours("observation_hours"),
+    )
+    r.used.add("leukocyte_filter_forbidden")
+    r.done()
+    if value.observation is not None and value.observation.total_seconds() < 0:
+        path = f"{r.path}.observation_hours"
+        raise ValidationFailed(f"{path}: expected a duration ≥ 0.", field=path)
     return value
 
 

@@ -397,6 +397,7 @@ INFORMATION: dict[str, Any] = {
         "preparation_hours": "0.5",
         "after_dilution_hours": None,
         "overtime_handling": _bi("超时不得使用", "do not use after the time limit"),
+        "overtime_action": "reject",
         "evidence": "Stability study STAB-2025-02; process validation PV-2025-04",
     },
     "risks": {
@@ -452,11 +453,17 @@ INFORMATION: dict[str, Any] = {
     "thaw_preparation": {
         "thaw_temperature": {"min": "36", "max": "38"},
         "thaw_method": _bi("37 °C 水浴复苏", "37 °C water bath"),
+        "thaw_methods": ["water_bath"],
         "use_immediately": True,
         "pre_infusion_checks": [
             _bi("外观无异常", "appearance normal"),
             _bi("包装完整", "bag intact"),
             _bi("标签与患者一致", "label matches the patient"),
         ],
+    },
+    "administration": {
+        "route": "intravenous",
+        "leukocyte_filter_forbidden": True,
+        "observation_hours": "0.5",
     },
 }

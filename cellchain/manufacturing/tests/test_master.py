@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -78,3 +79,60 @@ def test_bad_value_is_refused_with_its_path(
         return
     with pytest.raises(ValidationFailed, match=message):
         readers[document](mutated(source, path, value))
+
+
+def without(document: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
+    copy_ = copy.deepcopy(document)
+    for path in paths:
+        target = copy_
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+    return copy_
+
+
+def test_clinic_keys_are_read_and_optional_so_older_versions_stay_valid() -> None:
+    """T-7.8-d, T-7.14-a/c, T-8.2.6-a/b, T-8.2.7-a: coded values for the bedside; absent in older versions."""
+    from cellchain.domain.clinical_timing import OvertimeHandling
+
+    info = master.information_from_json(INFORMATION)
+    assert info.use_times.overtime_action is OvertimeHandling.REJECT
+    assert info.thaw_preparation.thaw_methods == ("water_bath",)
+    assert info.administration is not None and info.administration.route == "intravenous"
+    assert info.administration.observation is not None and info.administration.observation.seconds == 1800
+    older = master.information_from_json(
+        without(
+            INFORMATION,
+            ("use_times", "overtime_action"),
+            ("thaw_preparation", "thaw_methods"),
+            ("administration",),
+        )
+    )
+    assert older.use_times.overtime_action is None and older.thaw_preparation.thaw_methods == ()
+    assert older.administration is None and older.thaw_preparation.dilution_spec is None
+    diluted = master.information_from_json(
+        mutated(
+            INFORMATION,
+            ["thaw_preparation", "dilution_spec"],
+            {"diluents": ["0.9% NaCl"], "ratio": "1", "tolerance": "0.02"},
+        )
+    )
+    assert diluted.thaw_preparation.dilution_spec is not None
+    assert diluted.thaw_preparation.dilution_spec.ratio == Decimal(1)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["use_times", "overtime_action"], "ignore", r"use_times\.overtime_action: 'ignore' is not one of"),
+        (["thaw_preparation", "dilution_spec"], {"diluents": [], "ratio": "1"}, r"dilution_spec\.diluents"),
+        (["thaw_preparation", "dilution_spec"], {"diluents": ["NaCl"], "ratio": "0"}, r"ratio must be > 0"),
+        (["thaw_preparation", "dilution_spec"], {"diluents": ["NaCl"]}, r"dilution_spec\.ratio: required"),
+        (["administration", "observation_hours"], "-1", r"administration\.observation_hours"),
+        (["administration", "leukocyte_filter_forbidden"], "yes", r"expected true or false"),
+        (["administration", "speed"], "fast", r"administration: unknown key\(s\) speed"),
+    ],
+)
+def test_bad_clinic_key_is_refused_with_its_path(path: list[Any], value: Any, message: str) -> None:
+    with pytest.raises(ValidationFailed, match=message):
+        master.information_from_json(mutated(INFORMATION, path, value))
