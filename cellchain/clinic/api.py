@@ -119,6 +119,10 @@ def bedside_scan(request: HttpRequest, course_id: int, payload: ScanIn) -> Any:
 
 
 class GradeIn(Schema):
+    """Findings by category. ICANS: `ice_score` (0-10) or, for a child, `capd_score` (0-32) or
+    `capd_not_possible`, with `age_years` at onset and `developmental_delay` (ASTCT 2019); then
+    `consciousness`, `seizure`, `seizure_minutes`, `motor`, `raised_icp`, `death`."""
+
     category: str
     findings: dict[str, Any] = {}
     term: str = "-"
@@ -139,6 +143,9 @@ def grade(request: HttpRequest, payload: GradeIn) -> GradeOut:
 
 
 class EventIn(Schema):
+    """`findings` as for grading; for ICANS the age at onset comes from the enrolment record when the journey
+    is enrolled in CellChain (an `age_years` that contradicts it is refused)."""
+
     category: str
     term: str
     description: str

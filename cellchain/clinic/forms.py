@@ -218,7 +218,31 @@ class GradingFindingsForm(forms.Form):
         label=_("Oxygen for hypoxia"), choices=_choices(grading.OxygenDevice), required=False
     )
     oxygen_flow_l_min = forms.FloatField(label=_("Oxygen flow (L/min)"), required=False, min_value=0)
-    ice_score = forms.CharField(label=_("ICE score (0-10)"), required=False, max_length=4)
+    ice_score = forms.CharField(
+        label=_("ICE score (0-10)"),
+        required=False,
+        max_length=4,
+        help_text=_("Adults and children aged 12 or over."),
+    )
+    capd_score = forms.CharField(
+        label=_("CAPD score (0-32)"),
+        required=False,
+        max_length=4,
+        help_text=_(
+            "Cornell Assessment of Pediatric Delirium, instead of the ICE score for children aged 12 or under."
+        ),
+    )
+    capd_not_possible = forms.BooleanField(label=_("Unable to perform the CAPD"), required=False)
+    age_years = forms.IntegerField(
+        label=_("Age at onset (years)"),
+        required=False,
+        min_value=0,
+        max_value=130,
+        help_text=_("Taken from the enrolment birth date when the journey is enrolled in CellChain."),
+    )
+    developmental_delay = forms.BooleanField(
+        label=_("Developmental delay (CAPD used above age 12)"), required=False
+    )
     consciousness = forms.ChoiceField(
         label=_("Level of consciousness"), choices=_choices(grading.Consciousness), required=False
     )
@@ -244,6 +268,10 @@ class GradingFindingsForm(forms.Form):
     )
     ICANS_FIELDS = (
         "ice_score",
+        "capd_score",
+        "capd_not_possible",
+        "age_years",
+        "developmental_delay",
         "consciousness",
         "seizure",
         "seizure_minutes",

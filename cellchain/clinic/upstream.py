@@ -4,7 +4,8 @@ calls"; docs/decisions/0005-clinic-use.md):
 * manufacturing - the product unit by DIN, its batch and the COI of the apheresis unit it was made from;
 * qc - the batch's latest release decision (full or conditional) and any open recall hold (Q-2.5-c);
 * logistics - the unit's hospital receipt outcome (accepted, quarantined, rejected; T-8.1.6);
-* journeys - the journey by COI and, for the patient's own hospital only, the wristband id (T-10.4, X-7).
+* journeys - the journey by COI and, for the patient's own hospital only, the wristband id (T-10.4, X-7)
+  and the birth date (the age at ICANS onset decides ICE or CAPD, ASTCT 2019).
 
 A unit the manufacturing context does not know (e.g. entered by hand from paper records) is judged on the
 clinic's own record alone. When both know it, the stricter status wins: the bedside never sees a unit as more
@@ -114,3 +115,20 @@ def patient_wristband(viewer: Any, coi: str) -> tuple[Any, str]:
 
     journey = journey_get_for(viewer, coi)
     return journey, patient_identity_for(viewer, journey).wristband_id
+
+
+def patient_birth_date(viewer: Any, coi: str) -> dt.date | None:
+    """The patient's birth date from the enrolment record, for the patient's own hospital (X-7), or None when
+    the journeys context does not know the COI (paper enrolment) or the viewer may not see the identity.
+
+    Used for the patient's age at the onset of ICANS (CAPD under 12, ASTCT 2019); only the age in years
+    leaves the clinic, never the birth date.
+    """
+    from cellchain.core.errors import NotAllowed, NotFound
+    from cellchain.journeys.selectors import journey_get_for, patient_identity_for
+
+    try:
+        journey = journey_get_for(viewer, coi)
+        return patient_identity_for(viewer, journey).birth_date
+    except (NotFound, NotAllowed):
+        return None

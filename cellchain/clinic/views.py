@@ -478,7 +478,9 @@ def monitoring_day(request: HttpRequest, course_id: int, day: int) -> HttpRespon
 def event_new(request: HttpRequest, course_id: int) -> HttpResponse:
     item = _found(selectors.course_get, request.user, course_id)
     form = forms.AdverseEventForm(request.POST or None)
-    findings = forms.GradingFindingsForm(request.POST or None)
+    # The age decides ICE or CAPD for ICANS (ASTCT 2019): shown from the enrolment record when there is one.
+    age = services.course_patient_age(request.user, item, _today(request))
+    findings = forms.GradingFindingsForm(request.POST or None, initial={"age_years": age})
     if request.method == "POST" and form.is_valid() and findings.is_valid():
         data = dict(form.cleaned_data)
         category = data["category"]

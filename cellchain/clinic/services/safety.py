@@ -64,13 +64,18 @@ def crs_findings(data: Mapping[str, Any]) -> grading.CrsFindings:
     )
 
 
+def _whole(value: Any) -> Any:
+    """A typed whole number as int; anything else goes on unchanged so the grading names what is wrong."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None if value in (None, "") else value
+
+
 def icans_findings(data: Mapping[str, Any]) -> grading.IcansFindings:
-    """ICANS findings from a form or API payload (ASTCT 2019 Table 5)."""
-    ice = data.get("ice_score")
-    if isinstance(ice, str) and ice.strip().lstrip("-").isdigit():
-        ice = int(ice)
+    """ICANS findings from a form or API payload (ASTCT 2019): the ICE score, or for a child the CAPD score
+    (`capd_score` 0-32, `capd_not_possible`) with `age_years` at onset and `developmental_delay`."""
     return grading.IcansFindings(
-        ice_score=None if ice in (None, "") else ice,
+        ice_score=_whole(data.get("ice_score")),
         consciousness=_choice(grading.Consciousness, data.get("consciousness") or "alert", "consciousness"),
         seizure=_choice(grading.Seizure, data.get("seizure") or "none", "seizure"),
         seizure_minutes=_number(data.get("seizure_minutes"), "seizure_minutes"),
@@ -79,6 +84,10 @@ def icans_findings(data: Mapping[str, Any]) -> grading.IcansFindings:
             _choice(grading.RaisedIcp, v, "raised_icp") for v in data.get("raised_icp") or ()
         ),
         death_from_icans=bool(data.get("death")),
+        capd_score=_whole(data.get("capd_score")),
+        capd_not_possible=bool(data.get("capd_not_possible")),
+        age_years=_whole(data.get("age_years")),
+        developmental_delay=bool(data.get("developmental_delay")),
     )
 
 
@@ -94,8 +103,41 @@ def grade_event(category: str, findings: Mapping[str, Any], term: str, ctcae_gra
             value.grade, (f"CTCAE v5 grade {value.grade} entered by the physician: {value.meaning}",)
         )
     except grading.GradingInputError as exc:
-        field = "ice_score" if "ICE" in str(exc) else "findings"
+        field = exc.field or ("ice_score" if "ICE" in str(exc) else "findings")
         raise ValidationFailed(str(exc)[:1].upper() + str(exc)[1:] + ".", field=field) from None
+
+
+def course_patient_age(viewer: Any, course: TreatmentCourse, on: dt.date) -> int | None:
+    """The patient's age in whole years on a day from the enrolment birth date (journeys, own hospital only),
+    or None when the journey is not enrolled in CellChain and the physician enters the age."""
+    from cellchain.clinic import upstream
+
+    birth_date = upstream.patient_birth_date(viewer, course.coi)
+    return None if birth_date is None else grading.age_in_years(birth_date, on)
+
+
+def _icans_age_at_onset(
+    actor: Any, course: TreatmentCourse, category: str, findings: Mapping[str, Any], onset_at: dt.datetime
+) -> dict[str, Any]:
+    """ICANS findings with the age at onset from the enrolment record when known (ASTCT 2019: the age decides
+    ICE or CAPD). An entered age that contradicts the record is refused rather than silently replaced."""
+    data = dict(findings)
+    if category != AdverseEvent.Category.ICANS:
+        return data
+    age = course_patient_age(actor, course, _local_date(onset_at, course))
+    if age is None:
+        data.pop("age_source", None)
+        return data
+    entered = _whole(data.get("age_years"))
+    if entered is not None and entered != age:
+        raise ValidationFailed(
+            f"Age at onset {entered} does not match the enrolment record of journey {course.journey_ref}, "
+            f"which gives {age} years on {_local_date(onset_at, course).isoformat()}; correct the age or leave "
+            "it blank.",
+            field="age_years",
+        )
+    data["age_years"], data["age_source"] = age, "enrolment"
+    return data
 
 
 # --------------------------------------------------------------------------- adverse events
@@ -161,7 +203,8 @@ def adverse_event_record(
     if optional.get("fatal") and not serious:
         raise ValidationFailed("A fatal event is serious by definition; mark it serious.", field="serious")
     _choice(AdverseEvent.Category, category, "category")
-    result = grade_event(category, findings or {}, term, ctcae_grade)
+    findings = _icans_age_at_onset(actor, course, category, findings or {}, onset_at)
+    result = grade_event(category, findings, term, ctcae_grade)
     event = AdverseEvent(
         number=_next_ae_number(course.site, now.year),
         course=course,
@@ -260,9 +303,10 @@ def adverse_event_regrade(
 ) -> AdverseEvent:
     """New findings or outcome as the event evolves; the manufacturer receives the update (T-10.8)."""
     _hospital_actor(actor, event.course.site)
-    result = grade_event(event.category, findings or {}, event.term, ctcae_grade)
+    findings = _icans_age_at_onset(actor, event.course, event.category, findings or {}, event.onset_at)
+    result = grade_event(event.category, findings, event.term, ctcae_grade)
     event.findings, event.grade, event.grade_reasons = (
-        dict(findings or {}),
+        findings,
         result.grade,
         list(result.reasons),
     )
