@@ -5,6 +5,16 @@ Neurologic Toxicity Associated with Immune Effector Cells." Biol Blood Marrow Tr
 doi:10.1016/j.bbmt.2018.12.758 — Table 3 (CRS), Table 5 (ICANS, adults), ICE score in Table 4; ICANS in
 children (CAPD instead of ICE) in the children's table, see `grade_icans` and `CAPD_MAX`.
 
+The children's cells were checked against secondary sources, not the paper's own table text, which was not
+available here: the consensus summary in MDedge Hematology/Oncology (Dec 2018, "Group proposes new grading
+systems for CRS, neurotoxicity": CAPD < 9 with awakening spontaneously = 1, to voice = 2; CAPD >= 9 = 3;
+unable to perform CAPD = 4; seizure, motor and raised-ICP rows as in adults; CAPD for children under 12 and
+older patients with developmental delay), the NCI Thesaurus definition C188936 (ICANS grade 1: ICE 7-9 for
+adults and children over 12, CAPD < 9 for children 12 and under) and the CAPD instrument itself (Traube C et
+al., Crit Care Med 2014;42(3):656-663; 8 items scored 0-4, >= 9 screens positive). Not confirmed: the number
+of the children's table in the paper, and any infant-specific wording of the consciousness row (the adult row
+is applied). The age boundary at exactly 12 differs between the two sources; both tools are accepted at 12.
+
 Used by the adverse-event record (T-8.2.7, T-9.2.4, T-9.2.7, T-10.8): the physician enters findings, the grade
 and the reasoning (which finding set which grade) are computed here so everyone grades the same way.
 Findings entered must be those not attributable to another cause (the consensus excludes e.g. sepsis,
