@@ -19,7 +19,7 @@ from cellchain.core.errors import NotFound, ValidationFailed
 from cellchain.core.permissions import requires
 from cellchain.domain.merkle import ProofError
 from cellchain.ledger import proofs, selectors
-from cellchain.ledger.export import b64, bundle_chunks, bundle_size
+from cellchain.ledger.export import b64, bundle_chunks, bundle_size, key_history
 from cellchain.ledger.heads import head_issue, latest_head
 from cellchain.ledger.models import SignedTreeHead
 from cellchain.verifier.signing import key_fingerprint
@@ -35,6 +35,16 @@ class HeadOut(Schema):
     signature: str
     public_key: str
     key_sha256: str
+    key_id: str | None
+    next_key_id: str | None = None
+
+
+class KeyOut(Schema):
+    key_id: str
+    public_key: str
+    activated_at: str
+    retired_at: str | None
+    predecessor: str | None
 
 
 class InclusionOut(Schema):
@@ -69,6 +79,8 @@ def _head_out(sth: SignedTreeHead) -> dict[str, Any]:
         "signature": b64(sth.signature),
         "public_key": b64(sth.public_key),
         "key_sha256": key_fingerprint(bytes(sth.public_key)),
+        "key_id": sth.key_id,
+        "next_key_id": sth.next_key_id,
     }
 
 
@@ -100,6 +112,14 @@ def head_at_size(request: HttpRequest, size: int) -> dict[str, Any]:
             f"No signed tree head of size {size}; ask for /heads/latest or a size that was signed."
         )
     return _head_out(sth)
+
+
+@router.get("/keys", response=list[KeyOut], summary="The log's signing-key history (public keys)")
+@requires("ledger.view_proofs")
+def keys(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every signing key of this log, oldest first: key id (SHA-256 of the raw Ed25519 key), public key,
+    activation and retirement, the key it replaced (decision 0008). Heads name their key by `key_id`."""
+    return key_history()
 
 
 @router.get("/proofs/inclusion/{seq}", response=InclusionOut, summary="Inclusion proof of an entry")

@@ -1,13 +1,15 @@
-"""Export the ledger as a `cellchain-ledger-bundle/1` for `cellchain-verify` (issue 3 item 5; REGULATORY #45).
+"""Export the ledger as a `cellchain-ledger-bundle/2` for `cellchain-verify` (issue 3 item 5; REGULATORY #45).
 
 The format is the verifier's (`cellchain.verifier.bundle`): entries as base64 of the stored canonical bytes,
-this installation's signed heads, and the countersignatures partners made of them. The JSON is produced as a
-stream of text chunks, reading entries a chunk at a time, so a large ledger never sits in memory.
+this installation's signed heads (each naming its signing key), the key history (public keys only, decision
+0008), and the countersignatures partners made of the heads. The JSON is produced as a stream of text chunks,
+reading entries a chunk at a time, so a large ledger never sits in memory.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -17,8 +19,7 @@ from django.db import connection
 
 from cellchain.domain.treehead import tree_head_to_json
 from cellchain.ledger.heads import latest_head, to_tree_head
-from cellchain.ledger.keys import public_key_bytes
-from cellchain.ledger.models import HeadCountersignature, LedgerEntry, SignedTreeHead
+from cellchain.ledger.models import HeadCountersignature, LedgerEntry, LedgerSigningKey, SignedTreeHead
 from cellchain.verifier.bundle import BUNDLE_FORMAT
 
 
@@ -27,8 +28,47 @@ def b64(data: bytes) -> str:
 
 
 def signed_head_json(sth: SignedTreeHead) -> dict[str, Any]:
-    """A signed head as the bundle and the API write it: the four head fields plus the signature."""
-    return {**tree_head_to_json(to_tree_head(sth)), "signature": b64(sth.signature)}
+    """A signed head as the bundle and the API write it: the signed fields, the signing key's id, the signature."""
+    return {**tree_head_to_json(to_tree_head(sth)), "key_id": sth.key_id, "signature": b64(sth.signature)}
+
+
+def _rfc3339(moment: Any) -> str | None:
+    if moment is None:
+        return None
+    return str(moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"))
+
+
+def key_history(size: int | None = None) -> list[dict[str, Any]]:
+    """The log's signing keys, oldest first, public halves only, as the bundle and the API write them.
+
+    With `size`, the history as of the head of that size: a key appears once its handover head (signed by the
+    key before it) is within `size`, and is shown retired only when its own handover is.
+    """
+    keys = list(LedgerSigningKey.objects.select_related("predecessor").order_by("activated_at", "pk"))
+    handover_sizes = dict(
+        SignedTreeHead.objects.filter(log_id=settings.CELLCHAIN_LEDGER_LOG_ID, next_key_id__isnull=False)
+        .order_by("-size")
+        .values_list("next_key_id", "size")
+    )
+    shown = [
+        key
+        for key in keys
+        if key.predecessor_id is None or size is None or handover_sizes.get(key.key_id, size + 1) <= size
+    ]
+    history = []
+    for key in shown:
+        successor = next((later for later in shown if later.predecessor_id == key.pk), None)
+        retired = key.retired_at if size is None or successor is not None else None
+        history.append(
+            {
+                "key_id": key.key_id,
+                "public_key": b64(key.public_key),
+                "activated_at": _rfc3339(key.activated_at),
+                "retired_at": _rfc3339(retired),
+                "predecessor": key.predecessor.key_id if key.predecessor is not None else None,
+            }
+        )
+    return history
 
 
 def countersignature_json(countersignature: HeadCountersignature) -> dict[str, Any]:
@@ -81,7 +121,7 @@ def bundle_chunks(size: int | None = None, *, chunk: int = 2000) -> Iterator[str
     opening = {
         "format": BUNDLE_FORMAT,
         "log_id": settings.CELLCHAIN_LEDGER_LOG_ID,
-        "public_key": b64(public_key_bytes()),
+        "keys": key_history(size),
     }
     yield json.dumps(opening)[:-1] + ', "entries": ['
     for number, text in enumerate(_entry_texts(size, chunk)):

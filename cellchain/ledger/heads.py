@@ -1,20 +1,34 @@
-"""Signed tree heads: issued every N entries or T seconds, and on demand (issue 3 item 3)."""
+"""Signed tree heads: issued every N entries or T seconds, and on demand (issue 3 item 3).
+
+Each head is signed with the key history's active key and records its key id (decision 0008).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import transaction
 
 from cellchain.core import clock
 from cellchain.domain.treehead import TreeHead, tree_head_bytes
-from cellchain.ledger.keys import public_key_bytes, signing_key
-from cellchain.ledger.models import LedgerHead, SignedTreeHead
+from cellchain.ledger import keys
+from cellchain.ledger.models import LedgerHead, LedgerSigningKey, SignedTreeHead
 from cellchain.ledger.proofs import tree_root
 
-__all__ = ["current_size", "head_issue", "issue_head_if_due", "latest_head", "to_tree_head", "tree_root"]
+__all__ = [
+    "active_key",
+    "active_signer",
+    "current_size",
+    "head_issue",
+    "issue_head_if_due",
+    "latest_head",
+    "sign_head",
+    "to_tree_head",
+    "tree_root",
+]
 
 # The newest head this process has seen: (log id, size, time). It lets the after-commit hook of every append
 # decide "not due yet" without a query; a stale value only causes one extra check against the database.
@@ -37,7 +51,60 @@ def _parse_time(value: str) -> dt.datetime:
 
 
 def to_tree_head(sth: SignedTreeHead) -> TreeHead:
-    return TreeHead(log_id=sth.log_id, size=sth.size, root=bytes(sth.root), time=sth.time)
+    """The signed part of a stored head (with `next_key_id` on a key handover)."""
+    return TreeHead(
+        log_id=sth.log_id,
+        size=sth.size,
+        root=bytes(sth.root),
+        time=sth.time,
+        next_key_id=sth.next_key_id or None,
+    )
+
+
+def active_key() -> LedgerSigningKey | None:
+    """The key history's active key, or None before the log's first key was registered."""
+    return LedgerSigningKey.objects.filter(state=LedgerSigningKey.State.ACTIVE).first()
+
+
+def active_signer() -> tuple[LedgerSigningKey, Ed25519PrivateKey]:
+    """The active key and its private key; registers the key file's key as the first key when the history is
+    empty (a ledgered event). Call inside the transaction that signs."""
+    key = active_key()
+    if key is None:
+        from cellchain.ledger.services import signing_key_register
+
+        key = signing_key_register(actor=None, reason="first signing key of this log")
+    return key, keys.private_key_for(key.key_id)
+
+
+def sign_head(
+    *,
+    size: int,
+    key: LedgerSigningKey,
+    private_key: Ed25519PrivateKey,
+    moment: dt.datetime,
+    next_key_id: str | None = None,
+) -> SignedTreeHead:
+    """Sign the tree at `size` with `private_key` (the private half of `key`) and store the head."""
+    head = TreeHead(
+        log_id=settings.CELLCHAIN_LEDGER_LOG_ID,
+        size=size,
+        root=tree_root(size),
+        time=_time(moment),
+        next_key_id=next_key_id,
+    )
+    sth = SignedTreeHead.objects.create(
+        log_id=head.log_id,
+        size=head.size,
+        root=head.root,
+        time=head.time,
+        signature=private_key.sign(tree_head_bytes(head)),
+        public_key=bytes(key.public_key),
+        key_id=key.key_id,
+        next_key_id=next_key_id,
+    )
+    transaction.on_commit(lambda: _remember(sth))
+    return sth
 
 
 def latest_head() -> SignedTreeHead | None:
@@ -54,25 +121,16 @@ def _remember(sth: SignedTreeHead) -> None:
 
 @transaction.atomic
 def head_issue() -> SignedTreeHead:
-    """Sign the tree as it stands now; returns the existing head when the size has not moved."""
-    size = LedgerHead.objects.select_for_update().get_or_create(pk=1)[0].size
+    """Sign the tree as it stands now with the active key; returns the existing head when the size has not
+    moved. The head row lock serialises this with appends and with key rotation."""
+    LedgerHead.objects.select_for_update().get_or_create(pk=1)
+    key, private_key = active_signer()
+    size = current_size()
     existing = SignedTreeHead.objects.filter(log_id=settings.CELLCHAIN_LEDGER_LOG_ID, size=size).first()
     if existing is not None:
         _remember(existing)
         return existing
-    head = TreeHead(
-        log_id=settings.CELLCHAIN_LEDGER_LOG_ID, size=size, root=tree_root(size), time=_time(clock.now())
-    )
-    sth = SignedTreeHead.objects.create(
-        log_id=head.log_id,
-        size=head.size,
-        root=head.root,
-        time=head.time,
-        signature=signing_key().sign(tree_head_bytes(head)),
-        public_key=public_key_bytes(),
-    )
-    transaction.on_commit(lambda: _remember(sth))
-    return sth
+    return sign_head(size=size, key=key, private_key=private_key, moment=clock.now())
 
 
 def _due(last_size: int, last_time: dt.datetime | None, size: int) -> bool:

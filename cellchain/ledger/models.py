@@ -110,7 +110,12 @@ class LedgerHead(models.Model):
 
 
 class SignedTreeHead(models.Model):
-    """A tree head signed with the installation's Ed25519 key (issue 3 item 3)."""
+    """A tree head signed with the log's Ed25519 key of its time (issue 3 item 3; decision 0008).
+
+    `key_id` names the key of the key history (`LedgerSigningKey`) that signed it; heads signed before key
+    rotation existed got it from their `public_key` in migration 0006. `next_key_id` is set only on a key
+    handover: the head signed by the retiring key that names its successor (it is part of the signed bytes).
+    """
 
     log_id = models.CharField(_("log id"), max_length=100)
     size = models.BigIntegerField(_("tree size"))
@@ -118,6 +123,15 @@ class SignedTreeHead(models.Model):
     time = models.CharField(_("time (RFC 3339 UTC)"), max_length=40)
     signature = models.BinaryField(_("Ed25519 signature"), max_length=64)
     public_key = models.BinaryField(_("public key"), max_length=32)
+    # Nullable so that adding them is a plain ALTER TABLE on SQLite (a table rebuild would drop the triggers);
+    # every head has a key id once migration 0006 ran.
+    key_id = models.CharField(  # noqa: DJ001 - see above
+        _("signing key id (SHA-256 of the public key)"), max_length=64, null=True, db_index=True
+    )
+    # NULL, not "", on every head but a handover: the signed bytes carry the key only when there is one.
+    next_key_id = models.CharField(  # noqa: DJ001
+        _("next key id (key handover)"), max_length=64, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("signed tree head")
@@ -187,3 +201,69 @@ class HeadCountersignature(RegulatedModel):
 
     def __str__(self) -> str:
         return f"{self.witness_id} countersigned size {self.head.size}"
+
+
+class LedgerSigningKey(RegulatedModel):
+    """One Ed25519 key of this log's signing-key history: the public half, when and why it took over and
+    retired, and who did it (decision 0008). The private key lives only in the key file
+    (`CELLCHAIN_LEDGER_KEY_PATH`), never in the database.
+
+    Exactly one key is active (a partial unique index); a rotation retires the active key and activates its
+    successor in one transaction, and the retiring key signs a head that names the successor (the handover).
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
+
+    key_id = models.CharField(_("key id (SHA-256 of the raw public key, hex)"), max_length=64, unique=True)
+    public_key = models.BinaryField(_("Ed25519 public key"), max_length=32)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    predecessor = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="successor",
+        verbose_name=_("key it replaced"),
+    )
+    activated_at = models.DateTimeField(_("activated at"))
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("activated by"),
+    )
+    activation_reason = models.TextField(_("reason for activation"))
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("retired by"),
+    )
+    retirement_reason = models.TextField(_("reason for retirement"), blank=True)
+
+    class Meta:
+        verbose_name = _("ledger signing key")
+        verbose_name_plural = _("ledger signing keys")
+        ordering = ["activated_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"], condition=models.Q(state="active"), name="ledger_signing_key_one_active"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(state="active", retired_at__isnull=True)
+                    | models.Q(state="retired", retired_at__isnull=False)
+                ),
+                name="ledger_signing_key_retired_iff_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_id[:16]} ({self.state})"

@@ -11,7 +11,7 @@ from typing import Any
 from django.apps import apps
 from django.db.models import Q, QuerySet
 
-from cellchain.ledger.models import LedgerEntry, LedgerHead, RegulatedModel, SignedTreeHead
+from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerSigningKey, RegulatedModel, SignedTreeHead
 
 TRAIL_FILTERS = ("user", "record_type", "record_id", "event", "action", "from", "to")
 
@@ -141,3 +141,10 @@ def ledger_status() -> LedgerStatus:
 
     head = LedgerHead.objects.filter(pk=1).first()
     return LedgerStatus(size=head.size if head else 0, latest_head=latest_head())
+
+
+def signing_key_list() -> QuerySet[LedgerSigningKey]:
+    """The log's signing keys, oldest first, with who activated and retired them (decision 0008)."""
+    return LedgerSigningKey.objects.select_related("activated_by", "retired_by", "predecessor").order_by(
+        "activated_at", "pk"
+    )

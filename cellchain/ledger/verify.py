@@ -6,8 +6,12 @@ Checks, in one pass over the entries (streamed in chunks, never all in memory):
 2. leaves: SHA-256(0x00 || stored bytes) equals the stored leaf hash and node (0, seq) (RFC 9162 §2.1.1);
 3. columns: the record type, id and seq columns say what the hashed bytes say;
 4. tree: every stored subtree hash equals the one recomputed from the leaves, and no other node is stored;
-5. signed heads: Ed25519 signature by this installation's key, root recomputed at the head's size, and a
-   consistency proof from the stored nodes between each pair of consecutive heads (RFC 9162 §2.1.4.2);
+5. signed heads: Ed25519 signature by the key of the key history each head names, root recomputed at the
+   head's size, and a consistency proof from the stored nodes between each pair of consecutive heads
+   (RFC 9162 §2.1.4.2);
+6. signing keys (decision 0008): the key history is one chain of keys, each key id the SHA-256 of its key;
+   every key after the first took over by a handover head validly signed by the key before it; no head is
+   signed by an unknown key, by a key before it took over, or by a retired key after its handover;
 
 then REPLAY: for every regulated table (`replay.replay_sources()`), each row's `ledger_state()` must equal the
 state of its record's last entry; a row changed, inserted or deleted behind the application's back is named
@@ -16,6 +20,7 @@ state of its record's last entry; a row changed, inserted or deleted behind the 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -28,10 +33,10 @@ from django.conf import settings
 from django.db import connection
 
 from cellchain.domain import merkle
+from cellchain.domain.treehead import HEAD_KEY, KEY_HANDOVER, HeadKeyUse, LogKey, key_chain
 from cellchain.ledger.canonical import canonical_bytes
-from cellchain.ledger.heads import to_tree_head
-from cellchain.ledger.keys import public_key_bytes
-from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerNode, SignedTreeHead
+from cellchain.ledger.heads import active_key, to_tree_head
+from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerNode, LedgerSigningKey, SignedTreeHead
 from cellchain.ledger.proofs import MissingNode, consistency_proof
 from cellchain.ledger.replay import ReplaySource, replay_sources
 from cellchain.verifier.signing import SignatureError, key_fingerprint, verify_head_signature
@@ -72,6 +77,8 @@ class LedgerReport:
     nodes: int = 0
     heads: int = 0
     consistency_pairs: int = 0
+    keys: int = 0
+    handovers: int = 0
     records: int = 0
     record_types: int = 0
     findings: list[Finding] = field(default_factory=list)
@@ -97,6 +104,7 @@ class LedgerReport:
             f"CellChain ledger {self.log_id} (key SHA-256 {self.key_fingerprint})",
             f"  {self.entries} entries rehashed (head row says {self.head_size}); {self.nodes} tree nodes compared",
             f"  {self.heads} signed tree heads checked; {self.consistency_pairs} consistency proofs verified",
+            f"  {self.keys} signing keys in the key history; {self.handovers} key handovers verified",
             f"  {self.records} rows of {self.record_types} regulated tables replayed against the ledger",
         ]
         if self.ok:
@@ -328,33 +336,72 @@ class _Verifier:
     # --- signed heads -------------------------------------------------------------------------------------
 
     def signed_heads(self) -> None:
-        report, our_key = self.report, public_key_bytes()
+        report = self.report
+        rows = list(LedgerSigningKey.objects.order_by("activated_at", "pk"))
+        log_keys = _log_keys(rows)
+        by_id = {key.key_id: key for key in log_keys}
+        report.keys = len(rows)
+        uses: list[HeadKeyUse] = []
         previous = None
         for number, sth in enumerate(self.heads, start=1):
             report.heads += 1
             label = f"signed head of size {sth.size} ({sth.time})"
             if sth.log_id != report.log_id:
                 report.add(Finding("head", f"{label} names log {sth.log_id!r}, not {report.log_id!r}"))
-            if bytes(sth.public_key) != our_key:
-                report.add(
-                    Finding(
-                        "head signature",
-                        f"{label} carries key {key_fingerprint(bytes(sth.public_key))[:16]}, "
-                        "not this installation's key",
+            key = by_id.get(sth.key_id) if sth.key_id else None
+            valid = False
+            if key is not None:
+                if bytes(sth.public_key) != key.public_key:
+                    report.add(
+                        Finding(
+                            "head signature",
+                            f"{label} carries public key {key_fingerprint(bytes(sth.public_key))[:16]}, not the "
+                            f"key {key.key_id[:16]} it names",
+                            record_type=HEAD_RECORD,
+                            record_id=str(sth.pk),
+                        )
                     )
+                valid = self._head_signature(sth, label, key.public_key)
+            uses.append(
+                HeadKeyUse(
+                    position=number - 1,
+                    size=sth.size,
+                    time=sth.time,
+                    key_id=sth.key_id or None,
+                    next_key_id=sth.next_key_id or None,
+                    signature_valid=valid,
                 )
-            self._head_signature(sth, label, our_key)
+            )
             self._head_root(sth, label)
             if previous is not None and previous.size > 0:
                 self._consistency(previous, sth)
             previous = sth
             self._tick("heads", number, len(self.heads))
+        self._key_history(rows, log_keys, uses)
 
-    def _head_signature(self, sth: SignedTreeHead, label: str, key: bytes) -> None:
+    def _key_history(
+        self, rows: list[LedgerSigningKey], log_keys: list[LogKey], uses: list[HeadKeyUse]
+    ) -> None:
+        """Report every rule of key use a head or the key history breaks, naming the head or the key record."""
+        chain = key_chain(log_keys, uses)
+        self.report.handovers = len(chain.handovers)
+        row_of = {row.key_id: row for row in rows}
+        for problem in chain.problems:
+            if problem.position is not None and problem.check in (HEAD_KEY, KEY_HANDOVER):
+                record_type, record_id = HEAD_RECORD, str(self.heads[problem.position].pk)
+            elif problem.key_id in row_of:
+                record_type, record_id = KEY_RECORD, str(row_of[problem.key_id].pk)
+            else:
+                record_type, record_id = None, None
+            self.report.add(Finding(problem.check, problem.message, None, record_type, record_id))
+
+    def _head_signature(self, sth: SignedTreeHead, label: str, key: bytes) -> bool:
         try:
             verify_head_signature(key, to_tree_head(sth), bytes(sth.signature))
         except (SignatureError, ValueError) as error:
-            self.report.add(Finding("head signature", f"{label}: {error}"))
+            self.report.add(Finding("head signature", f"{label}: {error}", None, HEAD_RECORD, str(sth.pk)))
+            return False
+        return True
 
     def _head_root(self, sth: SignedTreeHead, label: str) -> None:
         recomputed = self.roots_at.get(sth.size)
@@ -486,6 +533,33 @@ class _Verifier:
         self.report.add(Finding("replay", message, seq, source.record_type, str(row.pk)))
 
 
+HEAD_RECORD = SignedTreeHead._meta.label_lower
+KEY_RECORD = LedgerSigningKey.ledger_record_type()
+
+
+def _rfc3339(moment: Any) -> str | None:
+    if moment is None:
+        return None
+    return str(moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"))
+
+
+def _log_keys(rows: list[LedgerSigningKey]) -> list[LogKey]:
+    """The key history as the domain checks it; a predecessor row that is gone shows as `row N`."""
+    ids = {row.pk: row.key_id for row in rows}
+    return [
+        LogKey(
+            key_id=row.key_id,
+            public_key=bytes(row.public_key),
+            activated_at=_rfc3339(row.activated_at) or "",
+            retired_at=_rfc3339(row.retired_at),
+            predecessor=None
+            if row.predecessor_id is None
+            else ids.get(row.predecessor_id, f"row {row.predecessor_id}"),
+        )
+        for row in rows
+    ]
+
+
 def _state_bytes(seq: int, data: bytes) -> bytes | None:
     """The canonical bytes of the entry's state: between the top-level `"seq":N,"state":` and `,"time":"`
     (RFC 8785 sorts the keys: ... record, seq, state, time)."""
@@ -527,8 +601,10 @@ def verify_ledger(
 ) -> LedgerReport:
     """Verify the whole ledger and replay it against the regulated tables; returns the report (never raises
     for a finding). `chunk` is how many entries or rows are read per query."""
+    active = active_key()
     report = LedgerReport(
-        log_id=settings.CELLCHAIN_LEDGER_LOG_ID, key_fingerprint=key_fingerprint(public_key_bytes())
+        log_id=settings.CELLCHAIN_LEDGER_LOG_ID,
+        key_fingerprint=active.key_id if active is not None else "(no signing key registered yet)",
     )
     head = LedgerHead.objects.filter(pk=1).first()
     report.head_size = head.size if head else 0

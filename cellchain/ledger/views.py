@@ -148,6 +148,7 @@ def status(request: HttpRequest) -> HttpResponse:
             "head": head,
             "root_hex": bytes(head.root).hex() if head else "",
             "key_sha256": key_fingerprint(bytes(head.public_key)) if head else "",
+            "signing_keys": selectors.signing_key_list(),
         },
     )
 

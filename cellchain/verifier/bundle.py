@@ -1,33 +1,53 @@
 """Offline verification of an exported ledger bundle (REGULATORY.md #9 and #45, T-6.3, X-3).
 
-An inspector receives one JSON file, ``cellchain-ledger-bundle/1``::
+An inspector receives one JSON file, ``cellchain-ledger-bundle/2``::
 
-    {"format": "cellchain-ledger-bundle/1", "log_id": "...", "public_key": "<base64 raw Ed25519 key>",
+    {"format": "cellchain-ledger-bundle/2", "log_id": "...",
+     "keys": [{"key_id", "public_key": "<base64 raw Ed25519 key>", "activated_at", "retired_at",
+               "predecessor"}, ...],
      "entries": ["<base64 of the stored canonical entry bytes>", ...],
-     "heads": [{"log_id", "size", "root", "time", "signature"}, ...],
+     "heads": [{"log_id", "size", "root", "time", ["next_key_id"], "key_id", "signature"}, ...],
      "witnesses": [{"witness_id", "public_key", "head": {...}, "signature"}, ...]}
 
 and checks it with nothing but the standard library, ``cryptography`` and the pure Merkle arithmetic:
 every entry is rehashed into an RFC 9162 tree, the sequence numbers run 0, 1, 2... without gap,
 duplicate or reordering, every signed head's root is recomputed at its size and its Ed25519 signature
-verified, every pair of heads is shown consistent by a consistency proof built from the entries, and
-every witness countersignature is verified against the same tree.
+verified with the key it names, every pair of heads is shown consistent by a consistency proof built from
+the entries, and every witness countersignature is verified against the same tree.
+
+The key history (decision 0008) lists the log's signing keys, public halves only, oldest first. Each key id is
+the SHA-256 of the raw key; every key after the first took over by a *handover*, a head signed by the previous
+key whose signed bytes name the next key (``next_key_id``); no head may be signed by a key before its handover
+or by a retired key after it. The history must also agree with the ledger's own records of its keys (entries
+of record type ``ledger.ledgersigningkey``), which the signed heads cover.
+
+Bundles in the earlier format ``cellchain-ledger-bundle/1`` (one ``public_key`` for every head, no key
+history) are still verified as they always were.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from itertools import combinations, pairwise
 from typing import Any
 
 from cellchain.domain.merkle import MemoryNodeStore, ProofError, consistency_proof, verify_consistency
 from cellchain.domain.treehead import (
+    HEAD_KEY,
+    KEY_HISTORY,
     Countersignature,
+    HeadKeyUse,
+    KeyChain,
+    LogKey,
     SignedTreeHead,
     TreeHead,
     decode_base64,
+    key_chain,
+    key_id,
     tree_head_from_json,
 )
 from cellchain.verifier.signing import (
@@ -38,7 +58,12 @@ from cellchain.verifier.signing import (
     verify_head_signature,
 )
 
-BUNDLE_FORMAT = "cellchain-ledger-bundle/1"
+BUNDLE_FORMAT = "cellchain-ledger-bundle/2"
+"""The format exports are written in: a key history, and the signing key's id on every head."""
+BUNDLE_FORMAT_V1 = "cellchain-ledger-bundle/1"
+"""The format before key rotation: one ``public_key`` signs every head."""
+KEY_RECORD_TYPE = "ledger.ledgersigningkey"
+"""The record type of the ledger's entries about its own signing keys."""
 
 ENTRY_FIELDS = ("seq", "time", "actor", "record", "action", "state", "reason")
 """Keys every ledger entry carries (DESIGN.md "Records and the ledger"; X-1 actor, X-2 time, X-3 reason)."""
@@ -58,13 +83,19 @@ class Witness:
 
 @dataclass(frozen=True)
 class Bundle:
-    """A parsed ``cellchain-ledger-bundle/1``: entry bytes in sequence order, signed heads, witnesses."""
+    """A parsed bundle: entry bytes in sequence order, signed heads, witnesses, and the log's keys.
+
+    ``public_key`` is the single key of a ``/1`` bundle (None in ``/2``); ``keys`` the key history of a ``/2``
+    bundle (empty in ``/1``).
+    """
 
     log_id: str
-    public_key: bytes
+    public_key: bytes | None
     entries: tuple[bytes, ...]
     heads: tuple[SignedTreeHead, ...]
     witnesses: tuple[Witness, ...]
+    format: str = BUNDLE_FORMAT_V1
+    keys: tuple[LogKey, ...] = ()
 
 
 def _field(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -103,9 +134,29 @@ def _object(data: object, field: str) -> Mapping[str, Any]:
     return data
 
 
-def _signed_head(data: object, field: str) -> SignedTreeHead:
-    signature = _base64(_field(_object(data, field), "signature", str, f"{field}."), f"{field}.signature")
-    return SignedTreeHead(head=_head(data, field), signature=signature)
+def _signed_head(data: object, field: str, *, named_key: bool = False) -> SignedTreeHead:
+    fields = _object(data, field)
+    signature = _base64(_field(fields, "signature", str, f"{field}."), f"{field}.signature")
+    signer = _field(fields, "key_id", str, f"{field}.") if named_key else None
+    return SignedTreeHead(head=_head(data, field), signature=signature, key_id=signer)
+
+
+def _optional_text(fields: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = fields.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BundleError(f"{where}{key}: expected str or null, got {type(value).__name__}")
+    return value
+
+
+def _log_key(data: object, field: str) -> LogKey:
+    fields = _object(data, field)
+    return LogKey(
+        key_id=_field(fields, "key_id", str, f"{field}."),
+        public_key=_public_key(fields.get("public_key"), f"{field}.public_key"),
+        activated_at=_field(fields, "activated_at", str, f"{field}."),
+        retired_at=_optional_text(fields, "retired_at", f"{field}."),
+        predecessor=_optional_text(fields, "predecessor", f"{field}."),
+    )
 
 
 def _witness(data: object, field: str) -> Witness:
@@ -128,21 +179,28 @@ def _witness(data: object, field: str) -> Witness:
 def parse_bundle(data: object) -> Bundle:
     """Read the bundle's structure; ``BundleError`` names the first field that is missing or malformed."""
     fields = _object(data, "bundle")
-    if fields.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"format: expected {BUNDLE_FORMAT!r}, got {fields.get('format')!r}")
+    kind = fields.get("format")
+    if kind not in (BUNDLE_FORMAT, BUNDLE_FORMAT_V1):
+        raise BundleError(f"format: expected {BUNDLE_FORMAT!r} or {BUNDLE_FORMAT_V1!r}, got {kind!r}")
     entries = _field(fields, "entries", list, "")
     heads = _field(fields, "heads", list, "")
     witnesses = fields.get("witnesses", [])
     if not isinstance(witnesses, list):
         raise BundleError(f"witnesses: expected list, got {type(witnesses).__name__}")
+    current = kind == BUNDLE_FORMAT
+    keys = _field(fields, "keys", list, "") if current else []
     return Bundle(
         log_id=_field(fields, "log_id", str, ""),
-        public_key=_public_key(fields.get("public_key"), "public_key"),
+        public_key=None if current else _public_key(fields.get("public_key"), "public_key"),
         entries=tuple(_base64(entry, f"entries[{position}]") for position, entry in enumerate(entries)),
-        heads=tuple(_signed_head(head, f"heads[{number}]") for number, head in enumerate(heads)),
+        heads=tuple(
+            _signed_head(head, f"heads[{number}]", named_key=current) for number, head in enumerate(heads)
+        ),
         witnesses=tuple(
             _witness(witness, f"witnesses[{number}]") for number, witness in enumerate(witnesses)
         ),
+        format=str(kind),
+        keys=tuple(_log_key(key, f"keys[{number}]") for number, key in enumerate(keys)),
     )
 
 
@@ -178,6 +236,7 @@ class VerifyReport:
     checked: tuple[str, ...]
     notes: tuple[str, ...]
     failures: tuple[Finding, ...]
+    key_history: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -199,6 +258,8 @@ class VerifyReport:
             f"CellChain ledger bundle ({BUNDLE_FORMAT})",
             f"Log {self.log_id}, key SHA-256 {self.key_fingerprint}",
         ]
+        if self.key_history:
+            lines += ["Signing keys (SHA-256, oldest first):", *(f"  - {line}" for line in self.key_history)]
         lines += ["Checked:", *(f"  - {line}" for line in self.checked)]
         if self.notes:
             lines += ["Notes:", *(f"  - {note}" for note in self.notes)]
@@ -290,32 +351,44 @@ def _label(number: int, head: TreeHead) -> str:
 
 @dataclass(frozen=True)
 class _HeadStatus:
-    """One log head after the two checks everything else leans on: its signature and its root."""
+    """One log head after the checks everything else leans on: its signature, its key, its root.
+
+    ``key_error`` is set when the head breaks a rule of key use (unknown key, retired key, no handover).
+    """
 
     number: int
     head: TreeHead
     signature_error: str | None
     reproduced: bool
+    key_error: str | None = None
 
     @property
     def signed(self) -> bool:
-        return self.signature_error is None
+        return self.signature_error is None and self.key_error is None
 
     @property
     def label(self) -> str:
         return _label(self.number, self.head)
 
 
-def _head_statuses(bundle: Bundle, store: MemoryNodeStore, key: bytes) -> list[_HeadStatus]:
+def _head_statuses(
+    bundle: Bundle, store: MemoryNodeStore, key_for: Callable[[SignedTreeHead], bytes | None]
+) -> list[_HeadStatus]:
+    """Verify each head's signature with the key ``key_for`` gives it (None: the head names no known key,
+    which the key history check reports) and recompute its root."""
     statuses = []
     for number, signed in enumerate(bundle.heads):
-        try:
-            verify_head_signature(key, signed.head, signed.signature)
-            signature_error = None
-        except SignatureError as error:
-            signature_error = str(error)
+        key = key_for(signed)
+        signature_error, key_error = None, None
+        if key is None:
+            key_error = f"signed by key {signed.key_id!r}, which is not in the key history"
+        else:
+            try:
+                verify_head_signature(key, signed.head, signed.signature)
+            except SignatureError as error:
+                signature_error = str(error)
         reproduced = signed.head.size <= store.size and store.root(signed.head.size) == signed.head.root
-        statuses.append(_HeadStatus(number, signed.head, signature_error, reproduced))
+        statuses.append(_HeadStatus(number, signed.head, signature_error, reproduced, key_error))
     return statuses
 
 
@@ -460,8 +533,9 @@ def _notes(
 ) -> list[str]:
     notes = []
     if trusted_log_key is None:
+        what = "key was" if bundle.format == BUNDLE_FORMAT_V1 else "keys were"
         notes.append(
-            "the log key was taken from the bundle itself: compare its SHA-256 above with the value the "
+            f"the log {what} taken from the bundle itself: compare the SHA-256 above with the value the "
             "installation published, or pass the trusted key"
         )
     newest = max((signed.head.size for signed in bundle.heads), default=0)
@@ -475,17 +549,205 @@ def _notes(
     return notes
 
 
+@dataclass(frozen=True)
+class _RecordedKey:
+    """What the ledger's own entries say about one of its signing keys (record type ``ledger.ledgersigningkey``)."""
+
+    seq: int
+    key_id: str
+    public_key: str
+    predecessor: str | None
+    activated_at: str | None
+    retired_at: str | None
+    retired_seq: int | None
+
+
+def _recorded_keys(entries: Sequence[bytes]) -> dict[str, _RecordedKey]:
+    """The last state of every key record in the entries, by key id; predecessors resolved to key ids."""
+    states: dict[str, tuple[int, dict[str, Any], int | None]] = {}
+    marker = f'"type":"{KEY_RECORD_TYPE}"'.encode("ascii")
+    for raw in entries:
+        if marker not in raw:
+            continue
+        try:
+            entry = json.loads(raw)
+            record_id, state, seq = entry["record"]["id"], entry["state"], entry["seq"]
+        except (ValueError, KeyError, TypeError):
+            continue  # the entry checks report unreadable entries
+        if not isinstance(state, dict) or not isinstance(seq, int):
+            continue
+        first_seq, _state, retired_seq = states.get(record_id, (seq, state, None))
+        if retired_seq is None and state.get("retired_at") is not None:
+            retired_seq = seq
+        states[record_id] = (first_seq, state, retired_seq)
+    ids = {record_id: str(state.get("key_id")) for record_id, (_seq, state, _r) in states.items()}
+    recorded = {}
+    for _record_id, (seq, state, retired_seq) in states.items():
+        predecessor = state.get("predecessor_id")
+        recorded[str(state.get("key_id"))] = _RecordedKey(
+            seq=seq,
+            key_id=str(state.get("key_id")),
+            public_key=str(state.get("public_key")),
+            predecessor=None if predecessor is None else ids.get(str(predecessor), f"record {predecessor}"),
+            activated_at=state.get("activated_at"),
+            retired_at=state.get("retired_at"),
+            retired_seq=retired_seq,
+        )
+    return recorded
+
+
+def _same_instant(first: str | None, second: str | None) -> bool:
+    """Two RFC 3339 times name the same instant (the ledger writes microseconds, heads whole seconds)."""
+    if first is None or second is None:
+        return first is second
+    try:
+        return datetime.fromisoformat(first.replace("Z", "+00:00")) == datetime.fromisoformat(
+            second.replace("Z", "+00:00")
+        )
+    except ValueError:
+        return False
+
+
+def _recorded_key_findings(
+    bundle: Bundle, statuses: Sequence[_HeadStatus], recorded: Mapping[str, _RecordedKey]
+) -> tuple[list[Finding], set[int]]:
+    """The key history must say what the ledger recorded about its keys, in entries the heads cover; and no
+    head covering a key's retirement entry may be signed by that key unless it hands over to the successor
+    the ledger recorded. Returns the findings and the numbers of the heads refused."""
+    findings, refused = [], set()
+    for number, key in enumerate(bundle.keys):
+        where = f"keys[{number}] (key {key.key_id[:16]})"
+        record = recorded.get(key.key_id)
+        if record is None:
+            message = f"{where} has no record in the ledger's entries: the key history was altered"
+            findings.append(Finding(KEY_HISTORY, message))
+            continue
+        differences = [
+            name
+            for name, same in (
+                ("public key", record.public_key == base64.b64encode(key.public_key).decode("ascii")),
+                ("previous key", record.predecessor == key.predecessor),
+                ("activation time", _same_instant(record.activated_at, key.activated_at)),
+                (
+                    "retirement time",
+                    key.retired_at is None or _same_instant(record.retired_at, key.retired_at),
+                ),
+            )
+            if not same
+        ]
+        if differences:
+            message = (
+                f"{where}: {', '.join(differences)} differ from the ledger's record of the key (entry seq "
+                f"{record.seq}): the key history was altered"
+            )
+            findings.append(Finding(KEY_HISTORY, message, record.seq))
+    successors = {record.predecessor: record.key_id for record in recorded.values() if record.predecessor}
+    for status, signed in zip(statuses, bundle.heads, strict=True):
+        record = recorded.get(signed.key_id or "")
+        if record is None or record.retired_seq is None or status.head.size <= record.retired_seq:
+            continue
+        successor = successors.get(record.key_id)
+        if status.head.next_key_id is None or status.head.next_key_id != successor:
+            message = (
+                f"{status.label} is signed by key {record.key_id[:16]}, which the ledger records as retired at "
+                f"entry seq {record.retired_seq} (successor {(successor or '(none)')[:16]}), and is not its "
+                "handover to that successor"
+            )
+            findings.append(Finding(HEAD_KEY, message, record.retired_seq))
+            refused.add(status.number)
+    return findings, refused
+
+
+def _key_history(
+    bundle: Bundle, store: MemoryNodeStore, trusted_log_key: bytes | None
+) -> tuple[list[_HeadStatus], bytes, list[Finding], list[str], tuple[str, ...]]:
+    """``/2``: each head verified with the key it names; the key history and its handovers checked
+    (decision 0008). Returns the head statuses, the key shown in the report, findings, notes and a line per
+    key."""
+    by_id = {key.key_id: key for key in bundle.keys}
+
+    def key_for(signed: SignedTreeHead) -> bytes | None:
+        key = by_id.get(signed.key_id or "")
+        return key.public_key if key is not None else None
+
+    statuses = _head_statuses(bundle, store, key_for)
+    uses = [
+        HeadKeyUse(
+            position=status.number,
+            size=status.head.size,
+            time=status.head.time,
+            key_id=signed.key_id,
+            next_key_id=status.head.next_key_id,
+            signature_valid=status.key_error is None and status.signature_error is None,
+        )
+        for status, signed in zip(statuses, bundle.heads, strict=True)
+    ]
+    chain = key_chain(bundle.keys, uses)
+    findings, notes = [], []
+    for problem in chain.problems:
+        label = f"{statuses[problem.position].label}: " if problem.position is not None else ""
+        findings.append(Finding(problem.check, label + problem.message))
+    broken = chain.head_problems()
+    statuses = [
+        replace(status, key_error=status.key_error or "breaks a rule of key use (reported above)")
+        if status.number in broken
+        else status
+        for status in statuses
+    ]
+    recorded = _recorded_keys(bundle.entries)
+    if recorded:
+        more, flagged = _recorded_key_findings(bundle, statuses, recorded)
+        findings += more
+        statuses = [
+            replace(status, key_error=status.key_error or "signed by a key the ledger records as retired")
+            if status.number in flagged
+            else status
+            for status in statuses
+        ]
+    elif bundle.keys:
+        notes.append(
+            "the bundle's entries hold no record of the log's signing keys (heads older than the key history): "
+            "the key history is checked against the heads only"
+        )
+    shown = chain.keys[-1].public_key if chain.keys else (bundle.keys[-1].public_key if bundle.keys else b"")
+    if trusted_log_key is not None:
+        shown = trusted_log_key
+        trusted = chain.trusted_from(key_id(trusted_log_key))
+        if not trusted:
+            findings.append(Finding("log key", "the trusted log key is not in the bundle's key history"))
+        else:
+            older = sorted({s.key_id or "" for s in bundle.heads} - trusted - {""})
+            if older:
+                notes.append(
+                    f"heads signed by {len(older)} key(s) older than the trusted key were checked with keys "
+                    "taken from the bundle; the trusted key's heads vouch for every entry they cover"
+                )
+    return statuses, shown, findings, notes, _history_lines(chain)
+
+
+def _history_lines(chain: KeyChain) -> tuple[str, ...]:
+    lines = []
+    for key in chain.keys:
+        handover = chain.handovers.get(key.key_id)
+        since = f"from size {handover.size}" if handover is not None else "first key"
+        until = f"retired {key.retired_at}" if key.retired_at else "active"
+        lines.append(f"{key.key_id} ({since}, activated {key.activated_at}, {until})")
+    return tuple(lines)
+
+
 def verify_bundle(
     data: object,
     *,
     trusted_log_key: bytes | None = None,
     trusted_witness_keys: Mapping[str, bytes] | None = None,
 ) -> VerifyReport:
-    """Verify a ``cellchain-ledger-bundle/1`` (parsed JSON) and report every check and failure.
+    """Verify a ledger bundle (parsed JSON, ``/2`` or ``/1``) and report every check and failure.
 
-    Raises ``BundleError`` when the data does not have the bundle's shape. ``trusted_log_key`` and
-    ``trusted_witness_keys`` (raw 32-byte Ed25519 keys) replace the keys the bundle carries, so that a
-    bundle re-signed with another key is caught.
+    Raises ``BundleError`` when the data does not have the bundle's shape. ``trusted_log_key`` (a raw 32-byte
+    Ed25519 key the log published) must be a key of the bundle's key history: it and the keys it handed over
+    to are then trusted, not just taken from the bundle (in a ``/1`` bundle it replaces the bundle's key).
+    ``trusted_witness_keys`` replace the witness keys the bundle carries. A bundle re-signed with another key
+    is caught either way.
     """
     bundle = parse_bundle(data)
     store, seqs, findings = MemoryNodeStore(), [], []
@@ -495,19 +757,26 @@ def verify_bundle(
         seqs.append(seq)
         findings += entry_findings
     findings += _sequence_findings(seqs)
-    key = bundle.public_key if trusted_log_key is None else trusted_log_key
-    if key != bundle.public_key:
-        findings.append(Finding("log key", "the bundle's public key is not the trusted log key"))
     if not bundle.heads:
         findings.append(
             Finding("head", "the bundle has no signed tree head, so nothing binds its entries to the log")
         )
-    statuses = _head_statuses(bundle, store, key)
+    key_notes: list[str] = []
+    history: tuple[str, ...] = ()
+    if bundle.format == BUNDLE_FORMAT_V1:
+        assert bundle.public_key is not None
+        key = bundle.public_key if trusted_log_key is None else trusted_log_key
+        if key != bundle.public_key:
+            findings.append(Finding("log key", "the bundle's public key is not the trusted log key"))
+        statuses = _head_statuses(bundle, store, lambda _signed: key)
+    else:
+        statuses, key, key_findings, key_notes, history = _key_history(bundle, store, trusted_log_key)
+        findings += key_findings
     findings += _head_findings(bundle, statuses, store)
     consistency, pairs, unchecked = _consistency_findings(statuses, store)
     findings += consistency
     findings += _witness_findings(bundle, statuses, store, trusted_witness_keys)
-    notes = _notes(bundle, trusted_log_key, trusted_witness_keys)
+    notes = _notes(bundle, trusted_log_key, trusted_witness_keys) + key_notes
     if unchecked:
         notes.append(
             f"{unchecked} pairs of heads not checked for consistency: the newer head's root is not "
@@ -523,15 +792,24 @@ def verify_bundle(
         checked=_checked(bundle, pairs),
         notes=tuple(notes),
         failures=tuple(findings),
+        key_history=history,
     )
 
 
 def _checked(bundle: Bundle, pairs: int) -> tuple[str, ...]:
+    keys: tuple[str, ...] = ()
+    if bundle.format != BUNDLE_FORMAT_V1:
+        keys = (
+            f"{len(bundle.keys)} signing keys: each key id the SHA-256 of its key, one chain of keys each taking "
+            "over by a handover head the previous key signed, each head signed by the key of its size and time, "
+            "the history equal to the ledger's own records of its keys",
+        )
     return (
         f"{len(bundle.entries)} entries rehashed as RFC 9162 leaves (SHA-256 of 0x00 || entry); each read as "
         f"JSON with {', '.join(ENTRY_FIELDS)}, and seq i at position i (no gap, duplicate or reordering)",
         f"{len(bundle.heads)} signed tree heads: root recomputed from the entries at the head's size, "
-        "Ed25519 signature verified",
+        "Ed25519 signature verified with the key the head names",
+        *keys,
         f"{pairs} pairs of validly signed heads (every pair up to {ALL_PAIRS_UP_TO} heads, else each with "
         "the next and with the newest): consistency proof built from the entries and verified (RFC 9162 §2.1.4)",
         f"{len(bundle.witnesses)} witness countersignatures: Ed25519 signature verified, root recomputed",

@@ -75,7 +75,13 @@ def _writers(count: int, per_writer: int, *, fast_commit: bool) -> list[BaseExce
     return errors
 
 
+def _registrations() -> int:
+    """Entries the writers did not make: the first signed head registers the log's first key (decision 0008)."""
+    return LedgerEntry.objects.filter(event="ledger_key:register").count()
+
+
 def _assert_contiguous(expected: int) -> None:
+    expected += _registrations()
     seqs = list(LedgerEntry.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(expected)), "gap or duplicate in the sequence numbers"
     assert LedgerHead.objects.get().size == expected
@@ -91,7 +97,7 @@ def test_eight_writers_times_500_entries_on_postgresql(ledger_transactional_db):
     head_issue()
     report = verify_ledger()
     assert report.ok, report.lines()
-    assert report.entries == 4000 and report.heads >= 1
+    assert report.entries == 4000 + _registrations() and report.heads >= 1
 
 
 def test_concurrent_threads_on_postgresql(ledger_transactional_db):
@@ -119,7 +125,8 @@ head_issue()
 report = verify_ledger()
 print(json.dumps({"errors": [repr(e) for e in errors], "ok": report.ok, "findings": report.lines(),
                   "seqs": list(LedgerEntry.objects.order_by("seq").values_list("seq", flat=True)),
-                  "size": LedgerHead.objects.get().size}))
+                  "size": LedgerHead.objects.get().size,
+                  "registered": LedgerEntry.objects.filter(event="ledger_key:register").count()}))
 """
 
 
@@ -151,7 +158,9 @@ def test_concurrent_threads_on_sqlite_with_begin_immediate(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["errors"] == []
-    assert result["seqs"] == list(range(200)) and result["size"] == 200
+    # The first signed head registered the log's first signing key: one entry (decision 0008).
+    assert result["registered"] == 1
+    assert result["seqs"] == list(range(201)) and result["size"] == 201
     assert result["ok"], result["findings"]
 
 

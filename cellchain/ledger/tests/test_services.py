@@ -125,7 +125,8 @@ class TestSignedHeads:
         for _ in range(9):
             with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
                 ledger_append(actor=None, record=organisation, action="amend", event="x:y", reason="r")
-        assert list(SignedTreeHead.objects.values_list("size", flat=True)) == [1, 5, 9]
+        # The first head registers the log's first signing key, itself a ledger entry (decision 0008): 1 + 1.
+        assert list(SignedTreeHead.objects.values_list("size", flat=True)) == [2, 6, 10]
 
     def test_head_signature_verifies_and_reissue_at_same_size_returns_it(self, organisation):
         from cellchain.verifier.signing import verify_head_signature
@@ -143,9 +144,5 @@ class TestSignedHeads:
         from cellchain.ledger import keys
 
         settings.CELLCHAIN_LEDGER_KEY_PATH = tmp_path / "key.pem"
-        keys.signing_key.cache_clear()
-        try:
-            keys.signing_key()
-            assert stat.S_IMODE((tmp_path / "key.pem").stat().st_mode) == 0o600
-        finally:
-            keys.signing_key.cache_clear()
+        keys.signing_key()
+        assert stat.S_IMODE((tmp_path / "key.pem").stat().st_mode) == 0o600

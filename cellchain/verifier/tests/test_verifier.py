@@ -345,7 +345,7 @@ class TestMalformedBundles:
         ("mutate", "field"),
         [
             (lambda b: b.pop("heads"), "heads: missing"),
-            (lambda b: b.update(format="cellchain-ledger-bundle/2"), "format: expected"),
+            (lambda b: b.update(format="cellchain-ledger-bundle/9"), "format: expected"),
             (lambda b: b["entries"].__setitem__(2, "not base64!"), "entries[2]: not valid base64"),
             (lambda b: b.update(public_key=b64(b"short")), "public_key: 5 bytes"),
             (lambda b: b["heads"][1].pop("signature"), "heads[1].signature: missing"),

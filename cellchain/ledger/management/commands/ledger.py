@@ -9,6 +9,8 @@ ledger witness countersign FILE [--fingerprint SHA256] [--output FILE] [--actor 
 ledger witness check FILE [--fingerprint SHA256]
 ledger witness receive FILE [--actor USERNAME]
 ledger witness list
+ledger keys [--json]                      the signing-key history (public keys)
+ledger rotate-key --reason TEXT [--actor USERNAME] [--json]
 ledger grants --role ROLE [--schema public] [--apply]
 """
 
@@ -109,13 +111,22 @@ class Command(BaseCommand):
         receive.add_argument("--actor")
         actions.add_parser("list", help="partner heads we countersigned and countersignatures we hold")
 
+        keys = commands.add_parser("keys", help="the log's signing-key history (public keys)")
+        keys.add_argument("--json", action="store_true")
+        rotate = commands.add_parser(
+            "rotate-key", help="replace the signing key: the old key signs a handover head naming the new one"
+        )
+        rotate.add_argument("--reason", required=True, help="why the key is rotated (kept in the ledger)")
+        rotate.add_argument("--actor", help="username recorded as the person who rotated the key")
+        rotate.add_argument("--json", action="store_true")
+
         grants = commands.add_parser("grants", help="PostgreSQL GRANT/REVOKE for the application role")
         grants.add_argument("--role", required=True, help="the role the application connects as")
         grants.add_argument("--schema", default="public")
         grants.add_argument("--apply", action="store_true", help="run the statements (as the tables' owner)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        handler = getattr(self, f"_{options['subcommand']}")
+        handler = getattr(self, f"_{options['subcommand'].replace('-', '_')}")
         try:
             handler(options)
         except ServiceError as error:
@@ -169,6 +180,51 @@ class Command(BaseCommand):
         self.stdout.write(
             f"log {sth.log_id}\nsize {sth.size}\nroot {bytes(sth.root).hex()}\ntime {sth.time}\n"
             f"key SHA-256 {key_fingerprint(bytes(sth.public_key))}"
+            + (f"\nhands over to key {sth.next_key_id}" if sth.next_key_id else "")
+        )
+
+    # --- signing keys -------------------------------------------------------------------------------------
+
+    def _keys(self, options: dict[str, Any]) -> None:
+        from cellchain.ledger.export import key_history
+        from cellchain.ledger.selectors import signing_key_list
+
+        if options["json"]:
+            self.stdout.write(json.dumps(key_history(), indent=2))
+            return
+        rows = list(signing_key_list())
+        if not rows:
+            self.stdout.write("no signing key registered yet (the first signed head registers one)")
+        for key in rows:
+            retired = f"retired {key.retired_at:%Y-%m-%d %H:%M:%S}Z" if key.retired_at else "ACTIVE"
+            self.stdout.write(
+                f"{key.key_id}  activated {key.activated_at:%Y-%m-%d %H:%M:%S}Z  {retired}  "
+                f"{key.retirement_reason or key.activation_reason}"
+            )
+
+    def _rotate_key(self, options: dict[str, Any]) -> None:
+        from cellchain.ledger.export import b64
+        from cellchain.ledger.services import signing_key_rotate
+
+        rotation = signing_key_rotate(actor=self._actor(options["actor"]), reason=options["reason"])
+        handover = rotation.handover
+        if options["json"]:
+            document = {
+                "retired_key_id": rotation.retired.key_id,
+                "active_key_id": rotation.activated.key_id,
+                "active_public_key": b64(rotation.activated.public_key),
+                "handover_size": handover.size,
+                "handover_time": handover.time,
+            }
+            self.stdout.write(json.dumps(document, indent=2))
+            return
+        self.stdout.write(
+            f"retired key  {rotation.retired.key_id}\n"
+            f"active key   {rotation.activated.key_id}\n"
+            f"public key   {b64(rotation.activated.public_key)}\n"
+            f"handover     head of size {handover.size} ({handover.time}), signed by the retired key\n"
+            "Publish the new key's SHA-256 beside the old one, send partners a new head "
+            "(ledger witness export-head --from-size <their last size>) and back up the key file."
         )
 
     def _proof(self, options: dict[str, Any]) -> None:
