@@ -18,6 +18,18 @@ from cellchain.signatures.services import SignerCredentials
 router = Router(tags=["logistics"])
 
 
+class ReservationOut(Schema):
+    id: int
+    shipment: str
+    location: str
+    positions: int
+    status: str
+    reserved_at: dt.datetime
+    reserved_by: str
+    closed_at: dt.datetime | None
+    cancel_reason: str
+
+
 class ShipmentOut(Schema):
     number: str
     kind: str
@@ -31,11 +43,48 @@ class ShipmentOut(Schema):
     min_c: Decimal | None
     max_c: Decimal | None
     max_transit_hours: Decimal
+    allowed_containers: list[str]
     container_type: str
     container_code: str
+    expires_at: dt.datetime | None
+    limits_source: str
+    storage_mode: str
     dispatched_at: dt.datetime | None
     arrived_at: dt.datetime | None
     loggers: list[str]
+    reservation: ReservationOut | None
+
+
+class ShipmentIn(Schema):
+    """A product shipment: `batch_number`, `kind`, `container_type`, `container_code` (and optionally the units
+    and stricter limits); an apheresis shipment: no batch, with `to_site`, `product_name`, `expected_units`,
+    `max_transit_hours`."""
+
+    kind: str
+    container_type: str
+    container_code: str
+    batch_number: str = ""
+    expected_units: list[str] = []
+    to_site: str | None = None
+    product_name: str = ""
+    coi: str = ""
+    max_transit_hours: Decimal | None = None
+    min_c: Decimal | None = None
+    max_c: Decimal | None = None
+
+
+class ShippingPreviewOut(Schema):
+    batch_number: str
+    source: str
+    destination: str
+    units: list[str]
+    transport: str
+    max_transport_hours: Decimal | None
+    containers: list[str]
+    shipper_kinds: list[str]
+    storage_mode: str
+    storage_note: str
+    expires_at: dt.datetime | None
 
 
 class LoggerVerdictOut(Schema):
@@ -67,6 +116,8 @@ class AnswerIn(Schema):
 class ReceiptIn(Schema):
     scanned_units: list[str]
     answers: dict[str, AnswerIn]
+    monitoring_device: str  # T-8.1.2-c: the device ID of a registered, calibrated device of the site
+    receiving_area: str  # T-8.1.2-d
     anomaly_handling: str = ""
 
 
@@ -77,6 +128,9 @@ class ReceiptOut(Schema):
     triggers: list[str]
     deviation_number: str
     received_at: dt.datetime
+    monitoring_device: str
+    receiving_area: str
+    limits_source: str
 
 
 class ScanIn(Schema):
@@ -88,16 +142,27 @@ class SignIn(Schema):
     totp_code: str | None = None
 
 
+def _reservation_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.pk, "shipment": row.shipment.number, "location": row.location.code, "positions": row.positions,
+        "status": row.status, "reserved_at": row.reserved_at, "reserved_by": row.reserved_by.printed_name,
+        "closed_at": row.closed_at, "cancel_reason": row.cancel_reason,
+    }  # fmt: skip
+
+
 def _shipment_out(shipment: Any) -> dict[str, Any]:
+    active = next((r for r in shipment.reservations.all() if r.status == "active"), None)
     return {
         **{f: getattr(shipment, f) for f in ShipmentOut.model_fields if hasattr(shipment, f)},
         "from_site": shipment.from_site.code,
         "to_site": shipment.to_site.code,
         "loggers": [link.serial for link in shipment.loggers.all()],
+        "reservation": None if active is None else _reservation_out(active),
     }
 
 
 def _receipt_out(inspection: Any) -> dict[str, Any]:
+    device = inspection.monitoring_device
     return {
         "shipment": inspection.shipment.number,
         "outcome": inspection.outcome,
@@ -105,6 +170,9 @@ def _receipt_out(inspection: Any) -> dict[str, Any]:
         "triggers": inspection.triggers,
         "deviation_number": inspection.deviation_number,
         "received_at": inspection.received_at,
+        "monitoring_device": "" if device is None else device.code,
+        "receiving_area": inspection.receiving_area,
+        "limits_source": inspection.shipment.limits_source,
     }
 
 
@@ -122,10 +190,39 @@ def _excursion_out(e: Any) -> dict[str, Any]:
 @router.get("/shipments", response=list[ShipmentOut])
 @requires("logistics.view")
 def shipment_list(request: HttpRequest) -> list[dict[str, Any]]:
-    return [
-        _shipment_out(s)
-        for s in selectors.shipments_visible_to(request.user).prefetch_related("loggers")[:200]
-    ]
+    rows = selectors.shipments_visible_to(request.user).prefetch_related(
+        "loggers", "reservations__location", "reservations__reserved_by"
+    )
+    return [_shipment_out(s) for s in rows[:200]]
+
+
+@router.get("/shipments/plan", response=ShippingPreviewOut)
+@requires("logistics.ship")
+def shipment_plan(request: HttpRequest, batch: str) -> Any:
+    """The limits, containers, compatible shipper kinds, storage mode and expiry a shipment of the batch gets
+    from its product version (T-7.5-e, T-7.7-a..d, T-7.15-a..c)."""
+    return selectors.batch_shipping_preview(request.user, batch)
+
+
+@router.post("/shipments", response={201: ShipmentOut})
+@requires("logistics.ship")
+def shipment_create(request: HttpRequest, payload: ShipmentIn) -> Any:
+    """Open a shipment. With a batch the limits come from its product version; a wider range, a longer
+    transit or another container is refused (400) naming the version and the value (T-7.7)."""
+    from cellchain.accounts.models import Site
+
+    data = payload.dict()
+    site_code = data.pop("to_site")
+    to_site = None if site_code is None else Site.objects.filter(code=site_code).first()
+    if site_code is not None and to_site is None:
+        raise ValidationFailed(f"No site {site_code!r}.", field="to_site")
+    shipment = services.shipment_create(
+        actor=request.user,
+        data=services.ShipmentInput(
+            **{**data, "expected_units": tuple(data["expected_units"]), "to_site": to_site}
+        ),
+    )
+    return 201, _shipment_out(shipment)
 
 
 @router.get("/shipments/{number}", response=ShipmentOut)
@@ -190,11 +287,14 @@ def receipt_checks(request: HttpRequest) -> list[dict[str, Any]]:
 @requires("logistics.receive")
 def receipt_create(request: HttpRequest, number: str, payload: ReceiptIn) -> Any:
     shipment = selectors.shipment_get_for(request.user, number)
+    device = selectors.monitoring_device_get_for(request.user, payload.monitoring_device)
     inspection = services.receipt_inspect(
         actor=request.user,
         shipment=shipment,
         scanned_units=payload.scanned_units,
         answers={k: v.dict() for k, v in payload.answers.items()},
+        monitoring_device=device,
+        receiving_area=payload.receiving_area,
         anomaly_handling=payload.anomaly_handling,
     )
     return 201, _receipt_out(inspection)
@@ -219,7 +319,8 @@ class StorageLocationIn(Schema):
     code: str
     name: str
     storage_mode: str
-    monitoring_reference: str
+    monitoring_device: str  # the device ID of a registered, calibrated device of the site (T-8.1.2-c)
+    capacity: int  # unit positions (T-8.1.2-e)
 
 
 class StorageLocationOut(Schema):
@@ -227,6 +328,49 @@ class StorageLocationOut(Schema):
     name: str
     storage_mode: str
     monitoring_reference: str
+    monitoring_device: str | None
+    capacity: int | None
+    occupied: int
+
+
+class ReservationIn(Schema):
+    location: str
+
+
+class CancelIn(Schema):
+    reason: str
+
+
+class DeviceIn(Schema):
+    code: str
+    kind: str
+    name: str
+    calibrated_on: dt.date | None = None
+    calibration_due: dt.date | None = None
+    calibration_certificate: str = ""
+
+
+class CalibrationIn(Schema):
+    calibrated_on: dt.date
+    calibration_due: dt.date
+    certificate: str
+
+
+class ServiceIn(Schema):
+    in_service: bool
+    reason: str
+
+
+class DeviceOut(Schema):
+    code: str
+    kind: str
+    name: str
+    in_service: bool
+    calibrated_on: dt.date | None
+    calibration_due: dt.date | None
+    calibration_certificate: str
+    usable: bool
+    problems: list[str]
 
 
 class StockInIn(Schema):
@@ -261,7 +405,22 @@ class WatchOut(StockEventOut):
 
 
 def _location_out(row: Any) -> dict[str, Any]:
-    return {f: getattr(row, f) for f in StorageLocationOut.model_fields}
+    return {
+        "code": row.code, "name": row.name, "storage_mode": row.storage_mode,
+        "monitoring_reference": row.monitoring_reference,
+        "monitoring_device": None if row.monitoring_device is None else row.monitoring_device.code,
+        "capacity": row.capacity, "occupied": services.location_occupied(row),
+    }  # fmt: skip
+
+
+def _device_out(device: Any) -> dict[str, Any]:
+    gate = services.device_gate(device, clock.now().date())
+    return {
+        "code": device.code, "kind": device.kind, "name": device.name, "in_service": device.in_service,
+        "calibrated_on": device.calibrated_on, "calibration_due": device.calibration_due,
+        "calibration_certificate": device.calibration_certificate, "usable": gate.allowed,
+        "problems": [f.message for f in gate.findings],
+    }  # fmt: skip
 
 
 def _stock_event_out(e: Any) -> dict[str, Any]:
@@ -280,9 +439,71 @@ def storage_location_list(request: HttpRequest) -> list[dict[str, Any]]:
 @router.post("/storage/locations", response={201: StorageLocationOut})
 @requires("logistics.storage_admin")
 def storage_location_create(request: HttpRequest, payload: StorageLocationIn) -> Any:
-    """Add a location with its storage mode (T-7.7-d) and temperature monitoring reference."""
-    row = services.storage_location_create(actor=request.user, **payload.dict())
+    """Add a location with its storage mode (T-7.7-d), capacity (T-8.1.2-e) and monitoring device (T-8.1.2-c)."""
+    data = payload.dict()
+    device = selectors.monitoring_device_get_for(request.user, data.pop("monitoring_device"))
+    row = services.storage_location_create(actor=request.user, monitoring_device=device, **data)
     return 201, _location_out(row)
+
+
+@router.post("/shipments/{number}/reservation", response={201: ReservationOut})
+@requires("logistics.reserve")
+def reservation_create(request: HttpRequest, number: str, payload: ReservationIn) -> Any:
+    """Reserve a location of the product's storage mode at the destination before dispatch (T-8.1.2-e)."""
+    shipment = selectors.shipment_get_for(request.user, number)
+    location = selectors.storage_location_get_for(request.user, payload.location)
+    row = services.storage_reservation_create(actor=request.user, shipment=shipment, location=location)
+    return 201, _reservation_out(row)
+
+
+@router.get("/storage/reservations", response=list[ReservationOut])
+@requires("logistics.storage_view")
+def reservation_list(request: HttpRequest) -> list[dict[str, Any]]:
+    """Reservations at the caller's site, newest first (T-8.1.2-e)."""
+    return [_reservation_out(r) for r in selectors.reservations_for(request.user)[:200]]
+
+
+@router.post("/storage/reservations/{reservation_id}/cancel", response=ReservationOut)
+@requires("logistics.reserve")
+def reservation_cancel(request: HttpRequest, reservation_id: int, payload: CancelIn) -> dict[str, Any]:
+    reservation = selectors.reservation_get_for(request.user, reservation_id)
+    return _reservation_out(
+        services.storage_reservation_cancel(
+            actor=request.user, reservation=reservation, reason=payload.reason
+        )
+    )
+
+
+@router.get("/storage/devices", response=list[DeviceOut])
+@requires("logistics.storage_view")
+def device_list(request: HttpRequest) -> list[dict[str, Any]]:
+    """The site's temperature-monitoring devices and whether each may be selected today (T-10.12)."""
+    return [_device_out(d) for d in selectors.monitoring_devices_for(request.user)]
+
+
+@router.post("/storage/devices", response={201: DeviceOut})
+@requires("logistics.devices")
+def device_register(request: HttpRequest, payload: DeviceIn) -> Any:
+    return 201, _device_out(services.monitoring_device_register(actor=request.user, **payload.dict()))
+
+
+@router.post("/storage/devices/{code}/calibration", response=DeviceOut)
+@requires("logistics.devices")
+def device_calibrate(request: HttpRequest, code: str, payload: CalibrationIn) -> dict[str, Any]:
+    """Record a calibration with its certificate and next due date (T-10.12)."""
+    device = selectors.monitoring_device_get_for(request.user, code)
+    return _device_out(
+        services.monitoring_device_calibrate(actor=request.user, device=device, **payload.dict())
+    )
+
+
+@router.post("/storage/devices/{code}/service", response=DeviceOut)
+@requires("logistics.devices")
+def device_service(request: HttpRequest, code: str, payload: ServiceIn) -> dict[str, Any]:
+    device = selectors.monitoring_device_get_for(request.user, code)
+    return _device_out(
+        services.monitoring_device_set_in_service(actor=request.user, device=device, **payload.dict())
+    )
 
 
 @router.get("/storage/stock", response=list[StockEventOut])

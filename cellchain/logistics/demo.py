@@ -1,5 +1,9 @@
-"""Demo shipments (issue 6): a clean LN2 shipment accepted at Xiehe, and one whose logger shows an excursion,
-so the receipt quarantines the product and opens a nonconformance at the manufacturer.
+"""Demo shipments (issue 6): the QC demo's released batch shipped to Xiehe in an LN2 dry shipper, accepted and
+stocked, and its conditionally released batch, whose logger shows an excursion, so the receipt quarantines the
+product and opens a nonconformance at the manufacturer. Both shipments take their limits from the batch's
+product version (T-7.7), leave only after Xiehe reserved its LN2 tank (T-8.1.2-e), and are received with a
+calibrated thermometer (T-8.1.2-c); Xiehe's device register also holds one thermometer overdue for calibration,
+which the receipt form does not offer (T-10.12).
 
 The same story builders serve the tests (`cellchain/logistics/tests/`), so what the demo shows is tested.
 """
@@ -7,14 +11,13 @@ The same story builders serve the tests (`cellchain/logistics/tests/`), so what 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from cellchain.core import clock
-from cellchain.logistics import services
-from cellchain.logistics.models import Shipment
+from cellchain.logistics import selectors, services
+from cellchain.logistics.models import MonitoringDevice, Shipment, StorageLocation
 from cellchain.signatures.services import SignerCredentials
 
 LOGGER_INTERVAL_S = 300
@@ -47,23 +50,62 @@ def logger_csv(serial: str, start: dt.datetime, end: dt.datetime, excursion: boo
     return (head + "\n".join(lines) + "\n").encode()
 
 
+TANK = "LN2-01"
+RECEIPT_THERMOMETER = "THERM-XH-01"
+RECEIVING_AREA = "药剂科细胞治疗接收间 / Pharmacy cell-therapy receiving room"
+DEVICES = (
+    # code, kind, name, days since calibration (None: never), days until due (negative: overdue)
+    ("TMON-XH-01", "continuous_monitor", "液氮罐 1 温度监测 / LN2 tank 1 monitor", 60, 305),
+    (RECEIPT_THERMOMETER, "probe_thermometer", "接收用探针温度计 / Receipt probe thermometer", 30, 335),
+    ("THERM-XH-02", "probe_thermometer", "探针温度计 2（校准过期）/ Probe thermometer 2 (overdue)", 380, -15),
+)
+
+
+def xiehe_storage(world: Any) -> StorageLocation:
+    """Idempotent: Xiehe's temperature-monitoring devices (T-8.1.2-c, T-10.12) and its LN2 tank LN2-01 with
+    20 unit positions, monitored by TMON-XH-01 (T-7.7-d, T-8.1.2-e)."""
+    pharmacist = world["pharmacist_liu"]
+    today = clock.now().date()
+    for code, kind, name, since, until in DEVICES:
+        if not MonitoringDevice.objects.filter(site=pharmacist.site, code=code).exists():
+            services.monitoring_device_register(
+                actor=pharmacist, code=code, kind=kind, name=name,
+                calibrated_on=today - dt.timedelta(days=since), calibration_due=today + dt.timedelta(days=until),
+                calibration_certificate=f"JL-{code}-{today.year}",
+            )  # fmt: skip
+    tank = StorageLocation.objects.filter(site=pharmacist.site, code=TANK).first()
+    if tank is None:
+        tank = services.storage_location_create(
+            actor=pharmacist, code=TANK, name="液氮罐 1 / LN2 tank 1", storage_mode="liquid_nitrogen",
+            monitoring_device=MonitoringDevice.objects.get(site=pharmacist.site, code="TMON-XH-01"), capacity=20,
+        )  # fmt: skip
+    return tank
+
+
 def ship_and_arrive(
-    world: Any, *, tag: str, excursion: bool, password: str, now: dt.datetime | None = None
+    world: Any,
+    *,
+    batch_number: str,
+    tag: str,
+    excursion: bool,
+    password: str,
+    now: dt.datetime | None = None,
+    location: StorageLocation | None = None,
 ) -> Shipment:
-    """Create, pack (two-person check), link a logger, hand over, arrive and import the logger file."""
+    """Create the batch's product shipment (limits from its product version, T-7.7), pack it (two-person
+    check), link a logger, let Xiehe reserve storage (T-8.1.2-e; the LN2 tank unless `location` is given), hand
+    it over, arrive and import the logger file."""
     now = now or clock.now()
     packer, checker = world["logistics_zhao"], world["logistics_qian"]
-    units = (f"W123426{tag}01", f"W123426{tag}02")
+    receiver = world["pharmacist_liu"]
+    tank = location or xiehe_storage(world)
+    preview = selectors.batch_shipping_preview(packer, batch_number)
     shipment = services.shipment_create(
         actor=packer,
-        data=services.ShipmentInput(
-            to_site=world.sites["xiehe-main"], kind=Shipment.Kind.LN2_DRY_SHIPPER, coi=f"CHW123426{tag}",
-            product_name="赛恩凯特 CAR-T (demo)", batch_number=f"B26-{tag}", expected_units=units,
-            container_type="ln2_dry_shipper", container_code=f"DS-{tag}", max_transit_hours=Decimal(72),
-            expires_at=now + dt.timedelta(days=180),
-        ),
+        data=services.ShipmentInput(batch_number=batch_number, kind=Shipment.Kind.LN2_DRY_SHIPPER,
+                                    container_type=preview.containers[0], container_code=f"DS-{tag}"),
     )  # fmt: skip
-    for din in units:
+    for din in shipment.expected_units:
         services.shipment_pack_scan(actor=packer, shipment=shipment, scanned_text=din)
     services.shipment_pack_verify(
         shipment=shipment,
@@ -74,10 +116,10 @@ def ship_and_arrive(
     link = services.logger_link(
         actor=packer, shipment=shipment, serial=f"TL-{tag}", interval_s=LOGGER_INTERVAL_S, armed_at=armed
     )
+    services.storage_reservation_create(actor=receiver, shipment=shipment, location=tank)
     services.shipment_dispatch(
         actor=packer, shipment=shipment, courier="SF Cold Chain", at=armed + dt.timedelta(minutes=20)
     )
-    receiver = world["pharmacist_liu"]
     arrived = now - dt.timedelta(hours=2)
     services.shipment_arrive(actor=receiver, shipment=shipment, scanned_text=shipment.number, at=arrived)
     data = logger_csv(link.serial, armed, arrived + dt.timedelta(minutes=30), excursion, seed=int(tag))
@@ -86,26 +128,52 @@ def ship_and_arrive(
     return shipment
 
 
+def receipt_device(world: Any) -> MonitoringDevice:
+    xiehe_storage(world)
+    return MonitoringDevice.objects.get(site=world["pharmacist_liu"].site, code=RECEIPT_THERMOMETER)
+
+
 def inspect(world: Any, shipment: Shipment, password: str, anomaly_handling: str = "") -> Any:
-    """The receiver scans both units, answers every check "yes", and signs the record."""
+    """The receiver scans every unit, answers every check "yes" with the calibrated receipt thermometer in the
+    receiving room (T-8.1.2-c/d), and signs the record."""
     receiver = world["pharmacist_liu"]
     inspection = services.receipt_inspect(
         actor=receiver, shipment=shipment, scanned_units=shipment.expected_units, answers=ALL_YES,
-        anomaly_handling=anomaly_handling,
+        monitoring_device=receipt_device(world), receiving_area=RECEIVING_AREA, anomaly_handling=anomaly_handling,
     )  # fmt: skip
     return services.receipt_sign(inspection=inspection, signer=SignerCredentials(receiver, password))
 
 
+def _demo_batches(world: Any) -> list[tuple[str, str, bool]]:
+    """The QC demo's released batch (clean shipment) and conditionally released one (excursion), if made."""
+    from cellchain.manufacturing.selectors import batches_visible_to
+
+    stories = (("released", "000901", False), ("conditionally_released", "000902", True))
+    batches = batches_visible_to(world["logistics_zhao"]).filter(
+        product_version__product__code="cd19-cart-demo"
+    )
+    found = []
+    for status, tag, excursion in stories:
+        batch = batches.filter(status=status).order_by("number").first()
+        if batch is not None:
+            found.append((batch.number, tag, excursion))
+    return found
+
+
 def load(world: Any, password: str | None = None) -> None:
-    """Idempotent: the two demo shipments are made once (checked by their batch numbers); the accepted one's
-    units are stocked at Xiehe. `password` is the personas' (the demo world's by default)."""
+    """Idempotent: Xiehe's devices and LN2 tank; the two demo shipments, made once per batch (when the
+    manufacturing and QC demos made the batches); the accepted one's units are stocked at Xiehe. `password` is
+    the personas' (the demo world's by default)."""
     from cellchain.accounts.world import DEMO_PASSWORD
 
     password = password or DEMO_PASSWORD
-    for tag, excursion in (("000901", False), ("000902", True)):
-        if Shipment.objects.filter(batch_number=f"B26-{tag}").exists():
+    xiehe_storage(world)
+    for batch_number, tag, excursion in _demo_batches(world):
+        if Shipment.objects.filter(batch_number=batch_number).exists():
             continue
-        shipment = ship_and_arrive(world, tag=tag, excursion=excursion, password=password)
+        shipment = ship_and_arrive(
+            world, batch_number=batch_number, tag=tag, excursion=excursion, password=password
+        )
         note = (
             "Logger shows an excursion above -150 °C: units quarantined, manufacturer informed."
             if excursion
@@ -116,20 +184,18 @@ def load(world: Any, password: str | None = None) -> None:
 
 
 def stock_accepted(world: Any) -> None:
-    """Idempotent: Xiehe's LN2 tank, holding the accepted demo shipment's units with a 30-day storage limit
-    (T-7.7-e); the quarantined shipment's units stay out of stock (T-8.1.6)."""
-    from cellchain.logistics.models import StockEvent, StorageLocation
+    """Idempotent: the accepted demo shipment's units go into Xiehe's LN2 tank reserved for them, with the
+    product's storage time limit (T-7.7-e, T-8.1.2-e); the quarantined shipment's units stay out of stock
+    (T-8.1.6)."""
+    from cellchain.logistics.models import StockEvent
     from cellchain.logistics.selectors import stock_open_in
 
     pharmacist = world["pharmacist_liu"]
-    tank = StorageLocation.objects.filter(site=pharmacist.site, code="LN2-01").first()
-    if tank is None:
-        tank = services.storage_location_create(
-            actor=pharmacist, code="LN2-01", name="液氮罐 1 / LN2 tank 1", storage_mode="liquid_nitrogen",
-            monitoring_reference="TMON-XH-01",
-        )  # fmt: skip
-    shipment = Shipment.objects.filter(batch_number="B26-000901", status=Shipment.Status.ACCEPTED).first()
-    for din in shipment.expected_units if shipment else ():
-        if stock_open_in(din, tank.site_id) is None and not StockEvent.objects.filter(din=din).exists():
-            services.stock_in(actor=pharmacist, location=tank, scanned_text=din,
-                              storage_time_limit=dt.timedelta(days=30))  # fmt: skip
+    tank = xiehe_storage(world)
+    shipments = Shipment.objects.filter(
+        to_site=pharmacist.site, status=Shipment.Status.ACCEPTED, stock_events__isnull=True
+    ).distinct()
+    for shipment in shipments.filter(batch_number__in=[b for b, _, _ in _demo_batches(world)]):
+        for din in shipment.expected_units:
+            if stock_open_in(din, tank.site_id) is None and not StockEvent.objects.filter(din=din).exists():
+                services.stock_in(actor=pharmacist, location=tank, scanned_text=din)

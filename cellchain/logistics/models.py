@@ -19,8 +19,21 @@ from cellchain.logistics.storage_rules import StorageMode
 USER = settings.AUTH_USER_MODEL
 
 
+class StorageModeChoices(models.TextChoices):
+    """The storage modes of cellchain.logistics.storage_rules.StorageMode (same values, T-7.7-d)."""
+
+    LIQUID_NITROGEN = StorageMode.LIQUID_NITROGEN.value, _("Liquid nitrogen (vapour phase)")
+    MINUS_80 = StorageMode.MINUS_80.value, _("-80 °C freezer")
+    FRIDGE_2_8 = StorageMode.FRIDGE_2_8.value, _("2-8 °C refrigerator")
+
+
 class Shipment(RegulatedModel):
-    """One shipment in a shipper: limits, transit limit, units packed, courier, arrival (T-7.7, T-7.15)."""
+    """One shipment in a shipper: limits, transit limit, units packed, courier, arrival (T-7.7, T-7.15).
+
+    A product shipment (a batch's units to the hospital) takes its limits, containers, expiry and storage mode
+    from the batch's product version; `limits_source` names that version (e.g. "cd19-cart v3"). An apheresis
+    shipment (no batch yet) has an empty source: its limits are the shipper kind's reference values.
+    """
 
     class Status(models.TextChoices):
         PACKING = "packing", _("Packing")
@@ -60,6 +73,18 @@ class Shipment(RegulatedModel):
     container_type = models.CharField(_("container type"), max_length=40)
     container_code = models.CharField(_("container serial"), max_length=40)
     expires_at = models.DateTimeField(_("product expiry or use-by"), null=True, blank=True)
+    limits_source = models.CharField(
+        _("limits from"),
+        max_length=200,
+        blank=True,
+        help_text=_("The product version the limits come from; empty: the shipper kind's reference values."),
+    )
+    storage_mode = models.CharField(
+        _("storage mode needed at the clinic"), max_length=20, choices=StorageModeChoices.choices, blank=True
+    )
+    storage_time_limit_hours = models.DecimalField(
+        _("storage time limit (h)"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
     status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.PACKING)
     created_at = models.DateTimeField(_("created at"))
     created_by = models.ForeignKey(
@@ -98,6 +123,11 @@ class Shipment(RegulatedModel):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def is_product_shipment(self) -> bool:
+        """Limits from a product version (True) or the shipper kind's reference values (apheresis)."""
+        return bool(self.limits_source)
 
 
 class PackedUnit(RegulatedModel):
@@ -224,6 +254,15 @@ class ReceiptInspection(RegulatedModel):
     anomaly_handling = models.TextField(_("anomalies and their handling"), blank=True)  # T-8.1.7-g
     deviation_number = models.CharField(_("nonconformance"), max_length=40, blank=True)
     retain_until = models.DateField(_("retain record until"))  # T-8.1.7-h
+    monitoring_device = models.ForeignKey(
+        "MonitoringDevice",
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        null=True,
+        blank=True,
+        verbose_name=_("temperature-monitoring device used"),
+    )  # T-8.1.2-c; empty on receipts recorded before the device register
+    receiving_area = models.CharField(_("receiving area"), max_length=120, blank=True)  # T-8.1.2-d
 
     class Meta:
         verbose_name = _("receipt inspection")
@@ -232,22 +271,65 @@ class ReceiptInspection(RegulatedModel):
         return f"{self.shipment.number} receipt"
 
 
+class MonitoringDevice(RegulatedModel):
+    """A hospital's temperature-monitoring device with its calibration (T-8.1.2-c, T-10.12).
+
+    A device out of service or overdue for calibration cannot be selected for a receipt or a location.
+    """
+
+    class Kind(models.TextChoices):
+        PROBE_THERMOMETER = "probe_thermometer", _("Probe thermometer")
+        INFRARED_THERMOMETER = "infrared_thermometer", _("Infrared thermometer")
+        DATA_LOGGER = "data_logger", _("Temperature data logger")
+        CONTINUOUS_MONITOR = "continuous_monitor", _("Continuous storage monitor")
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
+    code = models.CharField(_("device ID or serial"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    in_service = models.BooleanField(_("in service"), default=True)
+    calibrated_on = models.DateField(_("last calibrated on"), null=True, blank=True)
+    calibration_due = models.DateField(_("calibration due"), null=True, blank=True)
+    calibration_certificate = models.CharField(_("calibration certificate"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("registered at"))
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("registered by")
+    )
+
+    class Meta:
+        verbose_name = _("temperature-monitoring device")
+        ordering = ["site", "code"]
+        constraints = [models.UniqueConstraint(fields=["site", "code"], name="monitoring_device_code_once")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class StorageLocation(RegulatedModel):
-    """A storage place at the hospital with its storage mode and temperature-monitoring reference (T-7.7-d,
-    T-8.1.2-c/e, issue 6 item 5)."""
+    """A storage place at the hospital with its storage mode, capacity and temperature-monitoring device
+    (T-7.7-d, T-8.1.2-c/e, issue 6 item 5)."""
 
-    class Mode(models.TextChoices):
-        """The storage modes of cellchain.logistics.storage_rules.StorageMode (same values)."""
-
-        LIQUID_NITROGEN = StorageMode.LIQUID_NITROGEN.value, _("Liquid nitrogen (vapour phase)")
-        MINUS_80 = StorageMode.MINUS_80.value, _("-80 °C freezer")
-        FRIDGE_2_8 = StorageMode.FRIDGE_2_8.value, _("2-8 °C refrigerator")
+    Mode = StorageModeChoices
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
     code = models.CharField(_("location code"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
     storage_mode = models.CharField(_("storage mode"), max_length=20, choices=Mode.choices)
     monitoring_reference = models.CharField(_("temperature monitoring reference"), max_length=80)
+    monitoring_device = models.ForeignKey(
+        MonitoringDevice,
+        on_delete=models.PROTECT,
+        related_name="locations",
+        null=True,
+        blank=True,
+        verbose_name=_("temperature-monitoring device"),
+    )  # empty on locations made before the device register: their reference stays free text
+    capacity = models.PositiveIntegerField(
+        _("capacity (unit positions)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty on locations made before capacities were recorded: reservations are not counted."),
+    )
     created_at = models.DateTimeField(_("created at"))
     created_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
@@ -316,3 +398,54 @@ class StockEvent(RegulatedModel):
 
     def __str__(self) -> str:
         return f"{self.din} {self.kind} {self.location.code}"
+
+
+class StorageReservation(RegulatedModel):
+    """Storage reserved at the receiving hospital for a shipment's units before dispatch (T-8.1.2-e).
+
+    One active reservation per shipment; it holds one position per unit of the shipment that is not yet in
+    stock, and is fulfilled when every unit of the shipment has been stocked in at the site.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Reserved")
+        FULFILLED = "fulfilled", _("Fulfilled at stock-in")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("shipment")
+    )
+    location = models.ForeignKey(
+        StorageLocation, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("location")
+    )
+    positions = models.PositiveIntegerField(_("positions"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    reserved_at = models.DateTimeField(_("reserved at"))
+    reserved_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("reserved by")
+    )
+    closed_at = models.DateTimeField(_("fulfilled or cancelled at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("fulfilled or cancelled by"),
+    )
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("storage reservation")
+        ordering = ["-reserved_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment"], condition=models.Q(status="active"), name="reservation_one_active"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(positions__gte=1), name="reservation_positions_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment.number} -> {self.location.code}"

@@ -24,4 +24,9 @@ GRANTS: dict[str, set[str]] = {
     "logistics.storage_view": {*_RECEIVERS, Role.PHYSICIAN, Role.AUDITOR, Role.SITE_ADMIN},
     "logistics.stock": set(_RECEIVERS),
     "logistics.storage_admin": {Role.PHARMACIST, Role.SITE_ADMIN},
+    # T-8.1.2-e: the receivers who stock units also reserve storage for a shipment before it is handed over
+    # (the service also needs the "stock" qualification and the destination site).
+    "logistics.reserve": set(_RECEIVERS),
+    # T-8.1.2-c, T-10.12: the register of temperature-monitoring devices and their calibration.
+    "logistics.devices": {Role.PHARMACIST, Role.SITE_ADMIN},
 }

@@ -87,6 +87,12 @@ def _draw_chart(w: _Writer, chart: Chart) -> None:
     w.y = top - height - 6 * mm
 
 
+def _limits_source(shipment: Any) -> str:
+    if shipment.limits_source:
+        return f"product version 产品版本 {shipment.limits_source}"
+    return "shipper kind reference values 运输容器参考值 (apheresis)"
+
+
 def receipt_pdf(inspection: ReceiptInspection, chart: Chart, signatures: list[Any]) -> bytes:
     """The receipt record as PDF: fields T-8.1.7-a..h, every answer, the cold-chain result and chart."""
     buffer = io.BytesIO()
@@ -100,6 +106,11 @@ def receipt_pdf(inspection: ReceiptInspection, chart: Chart, signatures: list[An
     w.line(f"c. Product 产品: {shipment.product_name}; batch 批号: {shipment.batch_number or '-'}; "
            f"quantity 数量: {len(inspection.scanned_units)} of {len(shipment.expected_units)}")  # fmt: skip
     w.line(f"   Units scanned: {', '.join(inspection.scanned_units) or '-'}")
+    w.line(f"   Limits from 限度来源 (T-7.7): {_limits_source(shipment)}")
+    device = inspection.monitoring_device
+    w.line("   Temperature-monitoring device 温度监测设备 (T-8.1.2-c): "
+           + (f"{device.code} {device.name}, calibration due {device.calibration_due or '-'}" if device else "-"))  # fmt: skip
+    w.line(f"   Receiving area 接收区域 (T-8.1.2-d): {inspection.receiving_area or '-'}")
     w.line(f"Outcome 结论: {inspection.outcome.upper()}"
            + (f"   Nonconformance 不合格报告: {inspection.deviation_number}" if inspection.deviation_number else ""),
            size=11, gap=6 * mm,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -20,10 +22,12 @@ from cellchain.domain.coldchain import (
 )
 from cellchain.logistics.models import (
     LoggerLink,
+    MonitoringDevice,
     ReceiptInspection,
     Shipment,
     StockEvent,
     StorageLocation,
+    StorageReservation,
     TemperatureReading,
 )
 from cellchain.logistics.storage_rules import WatchEntry, watch_entry
@@ -100,7 +104,11 @@ def shipment_coldchain(shipment: Shipment) -> list[tuple[LoggerLink, ColdChainVe
 
 
 def receipt_get(shipment: Shipment) -> ReceiptInspection | None:
-    return ReceiptInspection.objects.filter(shipment=shipment).select_related("receiver").first()
+    return (
+        ReceiptInspection.objects.filter(shipment=shipment)
+        .select_related("receiver", "monitoring_device")
+        .first()
+    )
 
 
 def unit_clinic_status(din: str) -> str:
@@ -166,8 +174,12 @@ def shipment_chart_series(
 
 
 def storage_locations_for(viewer: Any) -> QuerySet[StorageLocation]:
-    """The storage locations of the viewer's site (a hospital keeps its own stock)."""
-    return StorageLocation.objects.filter(site_id=getattr(viewer, "site_id", None)).order_by("code")
+    """The storage locations of the viewer's site (a hospital keeps its own stock), with their device."""
+    return (
+        StorageLocation.objects.filter(site_id=getattr(viewer, "site_id", None))
+        .select_related("monitoring_device")
+        .order_by("code")
+    )
 
 
 def storage_location_get_for(viewer: Any, code: str) -> StorageLocation:
@@ -179,10 +191,10 @@ def storage_location_get_for(viewer: Any, code: str) -> StorageLocation:
 
 def shipment_of_unit(site_id: Any, scanned_text: str) -> tuple[Shipment, str] | None:
     """The latest shipment to the site carrying the scanned unit, and the unit's DIN (check character or not)."""
-    from cellchain.logistics.services import _din_of
+    from cellchain.logistics.services._common import din_of
 
     for shipment in Shipment.objects.filter(to_site_id=site_id).order_by("-created_at", "-pk"):
-        din = _din_of(scanned_text, shipment.expected_units)
+        din = din_of(scanned_text, shipment.expected_units)
         if din is not None:
             return shipment, din
     return None
@@ -225,3 +237,147 @@ def expiry_watch(viewer: Any, within: dt.timedelta, now: dt.datetime) -> list[tu
         if (entry := watch_entry(event.expires_at, event.storage_until, now, within)) is not None
     ]
     return sorted(rows, key=lambda row: row[1].due_at)
+
+
+# --- limits of a product shipment (T-7.7, T-7.15) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShippingPreview:
+    """What a product shipment of a batch would be created with, before the shipper is chosen (T-7.7)."""
+
+    batch_number: str
+    source: str
+    destination: str
+    units: tuple[str, ...]
+    transport: str
+    max_transport_hours: Decimal | None
+    containers: tuple[str, ...]
+    shipper_kinds: tuple[str, ...]  # the kinds that can keep the product's transport range
+    storage_mode: str  # "" when the product's storage requirements match no clinic mode
+    storage_note: str
+    expires_at: dt.datetime | None
+
+
+def batch_shipping_preview(viewer: Any, batch_number: str) -> ShippingPreview:
+    """The limits, containers, shipper kinds, storage mode and expiry a shipment of the batch would use, read
+    from the batch's product version (T-7.5-e, T-7.7-a..d, T-7.15-a..c)."""
+    from cellchain.domain.shipping_limits import product_expiry, shipper_fits
+    from cellchain.logistics.storage_rules import product_storage_mode
+    from cellchain.manufacturing.selectors import batch_for_shipping
+
+    found = batch_for_shipping(batch_number.strip())
+    if found is None or found[0].site.organisation_id != getattr(viewer, "organisation_id", None):
+        raise NotFound(f"No batch {batch_number.strip()} of your organisation.")
+    batch, info = found
+    storage, source = info.storage_transport, str(batch.product_version)
+    mode = product_storage_mode(storage.storage_temperature.minimum_c, storage.storage_temperature.maximum_c,
+                                (storage.storage_mode.zh, storage.storage_mode.en), source)  # fmt: skip
+    hours = storage.max_transport_time
+    return ShippingPreview(
+        batch_number=batch.number,
+        source=source,
+        destination=batch.intake.collection_site.name,
+        units=tuple(sorted(u.din for u in batch.units.all() if u.purpose == "patient")),
+        transport=storage.transport_temperature.describe(),
+        max_transport_hours=None if hours is None else Decimal(str(hours.total_seconds() / 3600)).normalize(),
+        containers=tuple(storage.containers),
+        shipper_kinds=tuple(k.value for k in ShipperKind if shipper_fits(k, storage.transport_temperature)),
+        storage_mode="" if mode.mode is None else mode.mode.value,
+        storage_note=mode.reason,
+        expires_at=None
+        if batch.manufactured_at is None
+        else product_expiry(batch.manufactured_at, info.shelf_life),
+    )
+
+
+# --- reservations and monitoring devices (T-8.1.2-c/e, T-10.12) ---------------------------------------
+
+
+def shipment_reservations(shipment: Shipment) -> QuerySet[StorageReservation]:
+    """Every reservation of the shipment, newest first (active, fulfilled and cancelled ones)."""
+    return shipment.reservations.select_related("location", "reserved_by", "closed_by").order_by(
+        "-reserved_at", "-pk"
+    )
+
+
+def shipment_active_reservation(shipment: Shipment) -> StorageReservation | None:
+    return shipment_reservations(shipment).filter(status=StorageReservation.Status.ACTIVE).first()
+
+
+def incoming_shipments(viewer: Any) -> QuerySet[Shipment]:
+    """Shipments on their way to the viewer's site and not yet received: those storage is reserved for."""
+    return (
+        Shipment.objects.filter(
+            to_site_id=getattr(viewer, "site_id", None),
+            status__in=[
+                Shipment.Status.PACKING,
+                Shipment.Status.PACKED,
+                Shipment.Status.IN_TRANSIT,
+                Shipment.Status.ARRIVED,
+            ],
+        )
+        .select_related("from_site", "to_site")
+        .prefetch_related("reservations__location")
+        .order_by("created_at", "pk")
+    )
+
+
+def reservations_for(viewer: Any) -> QuerySet[StorageReservation]:
+    """The reservations at the viewer's site, newest first."""
+    return (
+        StorageReservation.objects.filter(location__site_id=getattr(viewer, "site_id", None))
+        .select_related("shipment", "location", "reserved_by", "closed_by")
+        .order_by("-reserved_at", "-pk")
+    )
+
+
+def reservation_get_for(viewer: Any, pk: int) -> StorageReservation:
+    reservation = reservations_for(viewer).filter(pk=pk).first()
+    if reservation is None:
+        raise NotFound(f"No storage reservation {pk} at your site.")
+    return reservation
+
+
+def locations_for_shipment(viewer: Any, shipment: Shipment) -> list[tuple[StorageLocation, int | None]]:
+    """The viewer's locations of the shipment's storage mode (T-7.7-d) with their free positions (None: the
+    capacity is not recorded)."""
+    from cellchain.logistics.services import location_occupied
+    from cellchain.logistics.storage_rules import shipment_storage_mode
+
+    mode = shipment_storage_mode(shipment.storage_mode, shipment.kind)
+    return [
+        (loc, None if loc.capacity is None else loc.capacity - location_occupied(loc, excluding=shipment))
+        for loc in storage_locations_for(viewer).filter(storage_mode=mode.value)
+    ]
+
+
+def monitoring_devices_for(viewer: Any) -> QuerySet[MonitoringDevice]:
+    """The temperature-monitoring devices of the viewer's site (T-8.1.2-c)."""
+    return MonitoringDevice.objects.filter(site_id=getattr(viewer, "site_id", None)).order_by("code")
+
+
+def usable_devices_for(viewer: Any, on: dt.date) -> list[MonitoringDevice]:
+    """Devices that may be selected in a record today: in service, calibrated, not overdue (T-10.12)."""
+    from cellchain.logistics.services import device_gate
+
+    return [d for d in monitoring_devices_for(viewer) if device_gate(d, on).allowed]
+
+
+def monitoring_device_get_for(viewer: Any, code: str) -> MonitoringDevice:
+    device = monitoring_devices_for(viewer).filter(code=code).first()
+    if device is None:
+        raise NotFound(f"No monitoring device {code} at your site.")
+    return device
+
+
+def last_receiving_area(viewer: Any) -> str:
+    """The receiving area of the site's latest receipt, to prefill the next one (T-8.1.2-d)."""
+    return (
+        ReceiptInspection.objects.filter(shipment__to_site_id=getattr(viewer, "site_id", None))
+        .exclude(receiving_area="")
+        .order_by("-received_at")
+        .values_list("receiving_area", flat=True)
+        .first()
+        or ""
+    )

@@ -78,6 +78,56 @@ def product_versions_approved(viewer: Any) -> QuerySet[ProductVersion]:
     ).select_related("product")
 
 
+# --------------------------------------------------------------------------- for the clinic (T-7.4)
+# The clinic reads a version's information document only: the process template and the specification stay with
+# the manufacturer (T-7.11: no process-parameter values or production-sensitive detail go to the clinic).
+
+
+def _versions_for_clinic() -> QuerySet[ProductVersion]:
+    return ProductVersion.objects.filter(voided_at__isnull=True).select_related("product__site__organisation")
+
+
+def product_versions_for_clinic() -> QuerySet[ProductVersion]:
+    """Every manufacturer's currently approved product versions, whose information packages clinics adopt."""
+    return _versions_for_clinic().filter(status=ProductVersion.Status.APPROVED).order_by("product__code")
+
+
+def product_version_for_clinic(version_id: int) -> ProductVersion | None:
+    """An approved or superseded version (never a draft) by id, or None."""
+    return _versions_for_clinic().exclude(status=ProductVersion.Status.DRAFT).filter(pk=version_id).first()
+
+
+def product_version_by_number(product_code: str, number: int) -> ProductVersion | None:
+    """A product's version by its number (a batch's version as the clinic names it), drafts excluded."""
+    return (
+        _versions_for_clinic()
+        .exclude(status=ProductVersion.Status.DRAFT)
+        .filter(product__code=product_code, version=number)
+        .first()
+    )
+
+
+def product_information(version: ProductVersion) -> ProductInformation:
+    """A version's information document read into domain values (T-7.4-T-7.15)."""
+    return master.information_from_json(version.information)
+
+
+def product_known(code: str) -> bool:
+    """True when a product has this code or ISBT 128 product code (so its values come from its package)."""
+    from django.db.models import Q
+
+    code = code.strip()
+    if not code:
+        return False
+    return Product.objects.filter(Q(code__iexact=code) | Q(isbt_product_code__iexact=code)).exists()
+
+
+def product_unit_version(din: str) -> ProductVersion | None:
+    """The product version a unit's batch was made under (the clinic applies that version's limits)."""
+    unit = ProductUnit.objects.select_related("batch__product_version__product").filter(din=din).first()
+    return None if unit is None else unit.batch.product_version
+
+
 def areas_visible_to(viewer: Any) -> QuerySet[ProductionArea]:
     return ProductionArea.objects.filter(site__organisation_id=viewer.organisation_id, voided_at__isnull=True)
 

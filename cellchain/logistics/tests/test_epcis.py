@@ -12,8 +12,9 @@ from jsonschema import Draft7Validator
 
 from cellchain.core import clock
 from cellchain.core.errors import Conflict
-from cellchain.logistics import demo, services
+from cellchain.logistics import services
 from cellchain.logistics.epcis import shipment_packing_document
+from cellchain.logistics.tests import kit
 from cellchain.logistics.tests.test_services import new_shipment
 from cellchain.signatures.services import SignerCredentials
 from conftest import PERSONA_PASSWORD
@@ -36,7 +37,7 @@ def _errors(validator, document):
 
 
 def test_packing_with_an_excursion_exports_a_valid_aggregation_event_with_an_alarm(world, validator):
-    shipment = demo.ship_and_arrive(world, tag="000661", excursion=True, password=PERSONA_PASSWORD)
+    shipment = kit.ship_and_arrive(world, tag="000661", excursion=True)
     document = shipment_packing_document(shipment, created_at=clock.now())
     assert _errors(validator, document) == []
     (event,) = document["epcisBody"]["eventList"]
@@ -51,7 +52,7 @@ def test_packing_with_an_excursion_exports_a_valid_aggregation_event_with_an_ala
 
 
 def test_clean_packing_has_no_alarm(world, validator):
-    shipment = demo.ship_and_arrive(world, tag="000662", excursion=False, password=PERSONA_PASSWORD)
+    shipment = kit.ship_and_arrive(world, tag="000662", excursion=False)
     document = shipment_packing_document(shipment, created_at=clock.now())
     assert _errors(validator, document) == []
     reports = document["epcisBody"]["eventList"][0]["sensorElementList"][0]["sensorReport"]
@@ -59,7 +60,7 @@ def test_clean_packing_has_no_alarm(world, validator):
 
 
 def test_the_schema_check_catches_a_report_without_type(world, validator):
-    shipment = demo.ship_and_arrive(world, tag="000663", excursion=False, password=PERSONA_PASSWORD)
+    shipment = kit.ship_and_arrive(world, tag="000663", excursion=False)
     broken = copy.deepcopy(shipment_packing_document(shipment, created_at=clock.now()))
     broken["epcisBody"]["eventList"][0]["sensorElementList"][0]["sensorReport"][0].pop("type")
     assert _errors(validator, broken)
@@ -84,7 +85,7 @@ def test_export_is_refused_before_packing_is_verified_and_a_silent_logger_is_an_
 
 
 def test_api_serves_the_document_only_to_those_who_see_the_shipment(world, client_for, validator):
-    shipment = demo.ship_and_arrive(world, tag="000664", excursion=False, password=PERSONA_PASSWORD)
+    shipment = kit.ship_and_arrive(world, tag="000664", excursion=False)
     response = client_for("logistics_zhao").get(f"/api/logistics/shipments/{shipment.number}/epcis")
     assert response.status_code == 200 and _errors(validator, response.json()) == []
     other = client_for("nurse_li").get(f"/api/logistics/shipments/{shipment.number}/epcis")

@@ -11,45 +11,55 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
 from cellchain.ledger.models import LedgerEntry
 from cellchain.logistics import demo, selectors, services
-from cellchain.logistics.models import StockEvent, StorageLocation
-from conftest import PERSONA_PASSWORD
+from cellchain.logistics.models import MonitoringDevice, StockEvent, StorageLocation
+from cellchain.logistics.tests import kit
 
 pytestmark = pytest.mark.django_db
 
 
-def location(world, code="LN2-A", mode=StorageLocation.Mode.LIQUID_NITROGEN):
+def location(world, code="LN2-01", mode=StorageLocation.Mode.LIQUID_NITROGEN):
+    """The demo's LN2 tank LN2-01 (reserved for the kit's shipments), or a new location of 20 positions."""
+    demo.xiehe_storage(world)
+    existing = StorageLocation.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
     return services.storage_location_create(
         actor=world["pharmacist_liu"], code=code, name=f"Tank {code}", storage_mode=mode,
-        monitoring_reference=f"MON-{code}",
+        monitoring_device=demo.receipt_device(world), capacity=20,
     )  # fmt: skip
 
 
 def received(world, tag, *, excursion=False, sign=True):
-    shipment = demo.ship_and_arrive(world, tag=tag, excursion=excursion, password=PERSONA_PASSWORD)
-    if sign:
-        demo.inspect(world, shipment, PERSONA_PASSWORD)
-    else:
-        services.receipt_inspect(actor=world["pharmacist_liu"], shipment=shipment,
-                                 scanned_units=shipment.expected_units, answers=demo.ALL_YES)  # fmt: skip
-    shipment.refresh_from_db()
-    return shipment
+    return kit.received(world, tag, excursion=excursion, sign=sign)
 
 
 class TestStorageLocationCreate:
-    def test_location_is_created_at_the_actors_site_and_ledgered(self, world):
-        row = location(world)
-        assert row.site == world.sites["xiehe-main"]
-        assert LedgerEntry.objects.filter(event="storage_location:create").count() == 1
+    def test_location_is_created_at_the_actors_site_with_its_device_and_ledgered(self, world):
+        """T-8.1.2-c: the location's temperature monitoring points at a registered device."""
+        row = location(world, "LN2-A")
+        assert row.site == world.sites["xiehe-main"] and row.capacity == 20
+        assert row.monitoring_device.code == demo.RECEIPT_THERMOMETER == row.monitoring_reference
+        assert LedgerEntry.objects.filter(event="storage_location:create", record_id=str(row.pk)).count() == 1
 
     def test_manufacturer_staff_cannot_add_hospital_locations(self, world):
         with pytest.raises(NotAllowed):
             services.storage_location_create(actor=world["logistics_zhao"], code="X", name="X",
-                                             storage_mode="liquid_nitrogen", monitoring_reference="M")  # fmt: skip
+                                             storage_mode="liquid_nitrogen", monitoring_device=None,
+                                             capacity=5)  # fmt: skip
 
-    def test_location_needs_a_temperature_monitor(self, world):
-        with pytest.raises(ValidationFailed, match="temperature monitor"):
-            services.storage_location_create(actor=world["pharmacist_liu"], code="X", name="X",
-                                             storage_mode="liquid_nitrogen", monitoring_reference=" ")  # fmt: skip
+    def test_location_needs_a_usable_temperature_monitor_and_a_capacity(self, world):
+        """T-8.1.2-c, T-10.12: no device, or one overdue for calibration, is refused; so is no capacity."""
+        demo.xiehe_storage(world)
+        liu, overdue = world["pharmacist_liu"], MonitoringDevice.objects.get(code="THERM-XH-02")
+        with pytest.raises(ValidationFailed, match="registered device"):
+            services.storage_location_create(actor=liu, code="X", name="X", storage_mode="liquid_nitrogen",
+                                             monitoring_device=None, capacity=5)  # fmt: skip
+        with pytest.raises(ValidationFailed, match=r"T-10\.12: device THERM-XH-02 .*calibration was due"):
+            services.storage_location_create(actor=liu, code="X", name="X", storage_mode="liquid_nitrogen",
+                                             monitoring_device=overdue, capacity=5)  # fmt: skip
+        with pytest.raises(ValidationFailed, match="capacity"):
+            services.storage_location_create(actor=liu, code="X", name="X", storage_mode="liquid_nitrogen",
+                                             monitoring_device=demo.receipt_device(world), capacity=0)  # fmt: skip
 
 
 class TestStockIn:
@@ -89,7 +99,7 @@ class TestStockIn:
                               scanned_text=shipment.expected_units[0])  # fmt: skip
 
     def test_unit_not_yet_inspected_is_refused(self, world):
-        shipment = demo.ship_and_arrive(world, tag="000615", excursion=False, password=PERSONA_PASSWORD)
+        shipment = kit.ship_and_arrive(world, tag="000615", excursion=False)
         with pytest.raises(Conflict, match="no receipt inspection"):
             services.stock_in(actor=world["pharmacist_liu"], location=location(world),
                               scanned_text=shipment.expected_units[0])  # fmt: skip
@@ -100,7 +110,7 @@ class TestStockIn:
         with pytest.raises(IdentityMismatch):
             services.stock_in(actor=liu, location=tank, scanned_text="W999999999999")
         services.stock_in(actor=liu, location=tank, scanned_text=shipment.expected_units[0])
-        with pytest.raises(Conflict, match="already in stock at LN2-A"):
+        with pytest.raises(Conflict, match="already in stock at LN2-01"):
             services.stock_in(
                 actor=liu, location=location(world, "LN2-B"), scanned_text=shipment.expected_units[0]
             )
@@ -148,11 +158,12 @@ class TestExpiryWatch:
         far = received(world, "000632")
         services.stock_in(actor=liu, location=tank, scanned_text=near.expected_units[0],
                           storage_time_limit=dt.timedelta(days=5))  # fmt: skip
-        services.stock_in(actor=liu, location=tank, scanned_text=far.expected_units[0])  # expiry in 180 days
+        # Without a typed limit, the product's storage time limit (8760 h) applies; the expiry comes first.
+        services.stock_in(actor=liu, location=tank, scanned_text=far.expected_units[0])
         now = clock.now()
         watched = selectors.expiry_watch(liu, dt.timedelta(days=7), now)
         assert [(e.din, w.clause, w.past) for e, w in watched] == [(near.expected_units[0], "T-7.7-e", False)]
-        later = selectors.expiry_watch(liu, dt.timedelta(days=7), now + dt.timedelta(days=176))
+        later = selectors.expiry_watch(liu, dt.timedelta(days=7), far.expires_at - dt.timedelta(days=4))
         assert [(e.din, w.clause, w.past) for e, w in later] == [
             (near.expected_units[0], "T-7.7-e", True),
             (far.expected_units[0], "T-8.1.3-d", False),

@@ -1,0 +1,403 @@
+"""Shipment commands: create (limits from the product version), pack, link loggers, hand over, arrive
+(T-7.7, T-7.15, T-8.1.1, T-8.1.2-e)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from cellchain.core import clock
+from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
+from cellchain.domain.coldchain import DEFAULT_LIMITS, ShipperKind
+from cellchain.domain.findings import Gate
+from cellchain.domain.shipping_limits import (
+    AppliedLimits,
+    RequestedLimits,
+    product_expiry,
+    product_transport,
+    shipment_limits,
+)
+from cellchain.ledger.services import ledger_append
+from cellchain.logistics import storage_rules
+from cellchain.logistics.models import LoggerLink, PackedUnit, Shipment, StorageReservation
+from cellchain.logistics.services._common import din_of, require_site, set_status
+from cellchain.signatures.services import SignerCredentials, two_person_check
+
+APHERESIS_KINDS = frozenset({ShipperKind.CRYOPRESERVED_APHERESIS, ShipperKind.FRESH_2_8})
+"""Shipper kinds an apheresis shipment (no batch yet) may use; an LN2 dry shipper carries a product."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ShipmentInput:
+    """What a shipment is created with (T-7.7, T-7.15).
+
+    Product shipment (``batch_number`` given): the shipper kind, the container and its serial, optionally the
+    units (default: the batch's patient units). Destination, COI, product name, temperature range, maximum
+    transport time, allowed containers, expiry and storage mode come from the batch and its product
+    version. ``min_c``/``max_c``/``max_transit_hours`` may only narrow the product's values.
+
+    Apheresis shipment (no batch yet): destination, product name, units, shipper kind, container and
+    ``max_transit_hours``; the temperature limits are the shipper kind's reference values
+    (cellchain.domain.coldchain.DEFAULT_LIMITS) unless ``min_c``/``max_c`` are given.
+    """
+
+    kind: str
+    container_type: str
+    container_code: str
+    batch_number: str = ""
+    expected_units: tuple[str, ...] = ()
+    to_site: Any = None
+    product_name: str = ""
+    coi: str = ""
+    max_transit_hours: Decimal | None = None
+    min_c: Decimal | None = None
+    max_c: Decimal | None = None
+    allowed_containers: tuple[str, ...] = ()
+    expires_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ProductShipmentPlan:
+    """What a product shipment of a batch will be created with: destination, units and limits (T-7.7)."""
+
+    batch: Any
+    to_site: Any
+    coi: str
+    product_name: str
+    units: tuple[str, ...]
+    limits: AppliedLimits
+    storage_mode: storage_rules.StorageMode
+    storage_time_limit: dt.timedelta | None
+    expires_at: dt.datetime | None
+
+
+def _next_number(now: dt.datetime) -> str:
+    count = Shipment.objects.filter(number__startswith=f"SH-{now.year}-").count()
+    return f"SH-{now.year}-{count + 1:05d}"
+
+
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+_FIELD_OF_CHECK = {
+    "shipper_incompatible": "kind",
+    "transit_longer": "max_transit_hours",
+    "container_not_allowed": "container_type",
+    "range_empty": "min_c",
+}
+
+
+def _refuse(gate: Gate) -> None:
+    if gate.allowed:
+        return
+    first = gate.findings[0]
+    field = _FIELD_OF_CHECK.get(
+        first.check, first.subject if first.check == "range_looser" else "batch_number"
+    )
+    raise ValidationFailed("; ".join(f"{f.clause}: {f.message}" for f in gate.findings) + ".", field=field)
+
+
+def _units_of(batch: Any, requested: tuple[str, ...]) -> tuple[str, ...]:
+    patient = sorted(u.din for u in batch.units.all() if u.purpose == "patient")
+    if not requested:
+        if not patient:
+            raise Conflict(f"Batch {batch.number} has no patient units to ship.", field="expected_units")
+        return tuple(patient)
+    units = []
+    for scanned in requested:
+        din = din_of(scanned, patient)
+        if din is None:
+            raise ValidationFailed(
+                f"{scanned.strip()!r} is not a patient unit of batch {batch.number}; its patient units are "
+                f"{', '.join(patient) or 'none'}.",
+                field="expected_units",
+            )
+        units.append(din)
+    return tuple(sorted(set(units)))
+
+
+def _already_shipped(batch_number: str, units: tuple[str, ...]) -> None:
+    for other in Shipment.objects.filter(batch_number=batch_number, voided_at__isnull=True):
+        twice = sorted(set(units) & set(other.expected_units))
+        if twice:
+            raise Conflict(f"Unit(s) {', '.join(twice)} are already on shipment {other.number}.")
+
+
+def product_shipment_plan(*, actor: Any, data: ShipmentInput) -> ProductShipmentPlan:
+    """The destination, units and limits a product shipment of the batch gets, or the reasons why not.
+
+    The limits are the transport range, maximum transport time and containers of the batch's product version
+    (T-7.7-a/b/c, T-7.15-a/b/c), narrowed where the sender asked; the expiry is the shelf life from the fill
+    (T-7.5-e); the storage mode at the clinic comes from the product's storage requirements (T-7.7-d).
+    """
+    from cellchain.manufacturing.selectors import batch_for_shipping
+
+    found = batch_for_shipping(data.batch_number.strip())
+    if found is None:
+        raise ValidationFailed(f"No batch {data.batch_number.strip()!r}.", field="batch_number")
+    batch, info = found
+    if batch.site.organisation_id != actor.organisation_id:
+        raise NotAllowed(f"Batch {batch.number} is not a batch of your organisation.")
+    if data.product_name or data.allowed_containers or data.expires_at is not None:
+        raise ValidationFailed(
+            f"Product name, allowed containers and expiry of batch {batch.number} come from its product version "
+            f"{batch.product_version}; do not give them.",
+            field="batch_number",
+        )
+    if batch.manufactured_at is None:
+        raise Conflict(
+            f"Batch {batch.number} has no fill time yet, so its expiry (T-7.5-e) is unknown; ship it after the "
+            "fill.",
+            field="batch_number",
+        )
+    to_site = batch.intake.collection_site
+    if data.to_site is not None and data.to_site.pk != to_site.pk:
+        raise ValidationFailed(
+            f"Batch {batch.number} was made from an apheresis unit collected at {to_site.name}; its product "
+            f"goes back there, not to {data.to_site.name}.",
+            field="to_site",
+        )
+    try:
+        kind = ShipperKind(data.kind)
+    except ValueError:
+        raise ValidationFailed(f"Unknown shipper kind {data.kind!r}.", field="kind") from None
+    source = str(batch.product_version)
+    storage = info.storage_transport
+    transit = None if data.max_transit_hours is None else dt.timedelta(hours=float(data.max_transit_hours))
+    requested = RequestedLimits(data.container_type, data.min_c, data.max_c, transit)
+    limits, gate = shipment_limits(product_transport(storage, source), kind, requested)
+    _refuse(gate)
+    assert limits is not None
+    mode = storage_rules.product_storage_mode(
+        storage.storage_temperature.minimum_c,
+        storage.storage_temperature.maximum_c,
+        (storage.storage_mode.zh, storage.storage_mode.en),
+        source,
+    )
+    if mode.mode is None:
+        raise ValidationFailed(mode.reason, field="batch_number")
+    units = _units_of(batch, tuple(u for u in data.expected_units if u.strip()))
+    return ProductShipmentPlan(
+        batch=batch,
+        to_site=to_site,
+        coi=batch.intake.coi,
+        product_name=f"{info.product_name.zh} / {info.product_name.en}"[:200],
+        units=units,
+        limits=limits,
+        storage_mode=mode.mode,
+        storage_time_limit=storage.storage_time_limit,
+        expires_at=product_expiry(batch.manufactured_at, info.shelf_life),
+    )
+
+
+def _product_shipment(actor: Any, data: ShipmentInput, now: dt.datetime) -> Shipment:
+    plan = product_shipment_plan(actor=actor, data=data)
+    if plan.expires_at is not None and plan.expires_at <= now:
+        raise Conflict(
+            f"Batch {plan.batch.number} expired at {plan.expires_at:%Y-%m-%d %H:%M} UTC (T-7.5-e); it is not "
+            "shipped.",
+            field="batch_number",
+        )
+    _already_shipped(plan.batch.number, plan.units)
+    limit = plan.storage_time_limit
+    return Shipment(
+        kind=data.kind, to_site=plan.to_site, coi=plan.coi, product_name=plan.product_name,
+        batch_number=plan.batch.number, expected_units=list(plan.units), min_c=plan.limits.min_c,
+        max_c=plan.limits.max_c, max_transit_hours=Decimal(str(plan.limits.max_transport.total_seconds() / 3600)),
+        allowed_containers=list(plan.limits.containers), container_type=plan.limits.container,
+        expires_at=plan.expires_at, limits_source=plan.limits.describe_source()[:200],
+        storage_mode=plan.storage_mode.value,
+        storage_time_limit_hours=None if limit is None else Decimal(str(limit.total_seconds() / 3600)),
+    )  # fmt: skip
+
+
+def _apheresis_shipment(data: ShipmentInput) -> Shipment:
+    """No batch yet: the shipper kind's reference limits (DEFAULT_LIMITS) and the typed transit limit."""
+    if data.kind not in Shipment.Kind.values:
+        raise ValidationFailed(f"Unknown shipper kind {data.kind!r}.", field="kind")
+    kind = ShipperKind(data.kind)
+    if kind not in APHERESIS_KINDS:
+        raise ValidationFailed(
+            f"A {kind.value} shipment carries a product: name its batch, so that its limits come from the "
+            "product version (T-7.7).",
+            field="batch_number",
+        )
+    if data.to_site is None:
+        raise ValidationFailed("Name the site the apheresis shipment goes to.", field="to_site")
+    if not data.product_name.strip():
+        raise ValidationFailed("Name what the shipment carries.", field="product_name")
+    if data.max_transit_hours is None or data.max_transit_hours <= 0:
+        raise ValidationFailed("Give the maximum transit time in hours.", field="max_transit_hours")
+    if not data.expected_units:
+        raise ValidationFailed("A shipment needs at least one unit.", field="expected_units")
+    default = DEFAULT_LIMITS[kind]
+    typed = data.min_c is not None or data.max_c is not None
+    return Shipment(
+        kind=data.kind, to_site=data.to_site, coi=data.coi, product_name=data.product_name.strip(),
+        expected_units=sorted({u.strip().upper() for u in data.expected_units}),
+        min_c=data.min_c if typed else _dec(default.min_c), max_c=data.max_c if typed else _dec(default.max_c),
+        max_transit_hours=data.max_transit_hours,
+        allowed_containers=list(data.allowed_containers or (data.container_type,)),
+        container_type=data.container_type, expires_at=data.expires_at,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def shipment_create(*, actor: Any, data: ShipmentInput) -> Shipment:
+    """Open a shipment from the actor's site (T-7.7-a/b/c, T-7.15).
+
+    With a batch, every limit comes from the batch's product version and a request to loosen one is refused
+    naming the version and the value; without one (apheresis) the shipper kind's reference values apply.
+    """
+    if actor.site is None:
+        raise NotAllowed("Creating a shipment needs a user attached to a site.")
+    if not data.container_code.strip():
+        raise ValidationFailed("Give the serial of the shipper.", field="container_code")
+    now = clock.now()
+    product = bool(data.batch_number.strip())
+    shipment = _product_shipment(actor, data, now) if product else _apheresis_shipment(data)
+    shipment.number, shipment.from_site, shipment.container_code = (
+        _next_number(now),
+        actor.site,
+        data.container_code.strip(),
+    )
+    shipment.created_at, shipment.created_by = now, actor
+    shipment.full_clean()
+    shipment.save()
+    ledger_append(actor=actor, record=shipment, action="create", event="shipment:create",
+                  extra={"limits_source": shipment.limits_source or "shipper kind reference values"})  # fmt: skip
+    return shipment
+
+
+@transaction.atomic
+def shipment_pack_scan(*, actor: Any, shipment: Shipment, scanned_text: str) -> PackedUnit:
+    """Scan a unit into the shipper; a unit not on the order is refused (T-8.1.3-a at the sending end)."""
+    require_site(actor, shipment.from_site, "Packing")
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if shipment.status != Shipment.Status.PACKING:
+        raise Conflict(f"Shipment {shipment.number} is {shipment.get_status_display()}: packing is closed.")
+    din = din_of(scanned_text, shipment.expected_units)
+    if din is None:
+        raise IdentityMismatch(
+            f"Scanned {scanned_text.strip()!r} is not a unit of shipment {shipment.number}; do not pack it.",
+            field="scan",
+        )
+    if shipment.packed_units.filter(din=din).exists():
+        raise Conflict(f"Unit {din} is already packed in {shipment.number}.")
+    row = PackedUnit(shipment=shipment, din=din, scanned_text=scanned_text.strip()[:120], scanned_at=clock.now(),
+                     scanned_by=actor)  # fmt: skip
+    row.save()
+    ledger_append(actor=actor, record=row, action="create", event="shipment:pack")
+    return row
+
+
+@transaction.atomic
+def shipment_pack_verify(
+    *, shipment: Shipment, performer: SignerCredentials, verifier: SignerCredentials
+) -> Shipment:
+    """Two-person check of the packing: every ordered unit scanned in, then two packers sign (X-5)."""
+    require_site(performer.user, shipment.from_site, "Packing")
+    packed = set(shipment.packed_units.values_list("din", flat=True))
+    missing = sorted(set(shipment.expected_units) - packed)
+    if missing:
+        raise Conflict(f"Units not yet scanned into the shipper: {', '.join(missing)}.")
+    two_person_check(record=shipment, performer=performer, verifier=verifier, qualification="packing")
+    set_status(performer.user, shipment, Shipment.Status.PACKED, "shipment:pack:verify", "two-person check")
+    return shipment
+
+
+@transaction.atomic
+def logger_link(
+    *, actor: Any, shipment: Shipment, serial: str, interval_s: int, armed_at: dt.datetime
+) -> LoggerLink:
+    """Link a temperature logger to the shipment (several loggers per shipment are allowed)."""
+    require_site(actor, shipment.from_site, "Linking a logger")
+    if shipment.status not in (Shipment.Status.PACKING, Shipment.Status.PACKED):
+        raise Conflict(f"Shipment {shipment.number} has left: loggers are linked before hand-off.")
+    link = LoggerLink(shipment=shipment, serial=serial.strip(), interval_s=interval_s, armed_at=armed_at,
+                      linked_at=clock.now(), linked_by=actor)  # fmt: skip
+    link.full_clean()
+    link.save()
+    ledger_append(actor=actor, record=link, action="create", event="shipment:logger")
+    return link
+
+
+def _moment(at: dt.datetime | None, after: dt.datetime | None, what: str) -> dt.datetime:
+    """When a hand-off happened: now, or a time the person states (never in the future, never before the
+    previous step); the ledger still records when it was entered."""
+    now = clock.now()
+    if at is None:
+        return now
+    if at.tzinfo is None or at > now:
+        raise ValidationFailed(f"The {what} time must be an aware time not in the future.", field="at")
+    if after is not None and at < after:
+        raise ValidationFailed(f"The {what} time cannot be before the previous step.", field="at")
+    return at
+
+
+def needs_reservation(shipment: Shipment) -> bool:
+    """A shipment to a hospital needs storage reserved there before hand-off (T-8.1.2-e)."""
+    return not shipment.to_site.organisation.is_manufacturer
+
+
+def _require_reservation(shipment: Shipment) -> None:
+    """T-8.1.2-e: the receiving hospital has reserved a location of the product's storage mode."""
+    if not needs_reservation(shipment):
+        return
+    reservation = shipment.reservations.filter(status=StorageReservation.Status.ACTIVE).first()
+    if reservation is None:
+        mode = storage_rules.shipment_storage_mode(shipment.storage_mode, shipment.kind)
+        raise Conflict(
+            f"T-8.1.2-e: {shipment.to_site.name} has not reserved storage for shipment {shipment.number}. A "
+            f"pharmacist there must reserve a {mode.value} location for its {len(shipment.expected_units)} "
+            "unit(s) before hand-off.",
+            field="reservation",
+        )
+
+
+@transaction.atomic
+def shipment_dispatch(
+    *, actor: Any, shipment: Shipment, courier: str, at: dt.datetime | None = None
+) -> Shipment:
+    """Hand the checked shipper to the courier; the transit clock starts (T-7.7-b). A shipment to a hospital
+    leaves only with storage reserved there (T-8.1.2-e)."""
+    require_site(actor, shipment.from_site, "Hand-off")
+    if shipment.status != Shipment.Status.PACKED:
+        raise Conflict(f"Shipment {shipment.number} must be packed and two-person checked before hand-off.")
+    if not shipment.loggers.exists():
+        raise Conflict(f"Shipment {shipment.number} has no temperature logger linked.")
+    _require_reservation(shipment)
+    if not courier.strip():
+        raise ValidationFailed("Name the courier taking the shipper.", field="courier")
+    moment = _moment(
+        at, shipment.loggers.order_by("armed_at").values_list("armed_at", flat=True).first(), "hand-off"
+    )
+    shipment.courier, shipment.dispatched_at, shipment.dispatched_by = courier.strip(), moment, actor
+    set_status(
+        actor, shipment, Shipment.Status.IN_TRANSIT, "shipment:dispatch", f"handed to {courier.strip()}"
+    )
+    return shipment
+
+
+@transaction.atomic
+def shipment_arrive(
+    *, actor: Any, shipment: Shipment, scanned_text: str, at: dt.datetime | None = None
+) -> Shipment:
+    """Scan the shipper on arrival at the hospital: the receipt starts from here (T-8.1.1)."""
+    require_site(actor, shipment.to_site, "Receiving")
+    if shipment.status != Shipment.Status.IN_TRANSIT:
+        raise Conflict(f"Shipment {shipment.number} is {shipment.get_status_display()}, not in transit.")
+    if scanned_text.strip() not in (shipment.number, shipment.container_code):
+        raise IdentityMismatch(
+            f"Scanned {scanned_text.strip()!r} is neither shipment {shipment.number} nor its shipper "
+            f"{shipment.container_code}.",
+            field="scan",
+        )
+    shipment.arrived_at, shipment.arrival_by = _moment(at, shipment.dispatched_at, "arrival"), actor
+    set_status(actor, shipment, Shipment.Status.ARRIVED, "shipment:arrive", "arrival scanned")
+    return shipment
