@@ -1,4 +1,5 @@
-"""JSON API of the clinic context: courses, bedside scan, grading, adverse events, thaw, overdue lists.
+"""JSON API of the clinic context: courses, bedside scan, grading, adverse events, thaw, overdue lists, product
+profiles adopted from the manufacturer's approved versions.
 
 Errors use the one shape `{"message", "code", "detail"}`; a blocked bedside scan answers 409 with the verdict
 after the check and any identity incident have been recorded (T-8.2.6-e, REGULATORY item 37).
@@ -10,9 +11,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from cellchain.clinic import selectors, services
+from cellchain.clinic import packages, selectors, services
 from cellchain.clinic.models import BedsideCheck
+from cellchain.clinic.services.products import ALL_VALUES
 from cellchain.core import clock
+from cellchain.core.errors import ValidationFailed
 from cellchain.core.permissions import requires
 
 router = Router(tags=["clinic"])
@@ -278,3 +281,117 @@ def observation_close(request: HttpRequest, infusion_id: int, payload: CloseIn) 
         actor=request.user, observation=infusion.observation, notes=payload.notes
     )
     return ObservationOut(infusion_id=infusion.pk, ended_at=observation.ended_at)
+
+
+# --------------------------------------------------------------------------- product use profiles (T-7.4)
+
+
+class ValueOut(Schema):
+    name: str
+    label: str
+    value: str
+    source: str  # "manufacturer" (from the information package) or "clinic"
+
+
+class ProfileOut(Schema):
+    id: int
+    code: str
+    name: str
+    manufacturer: str
+    source: str  # "package" or "hand"
+    source_version: str  # "CODE vN" of the adopted version; empty when entered by hand
+    behind: bool  # the manufacturer has approved a version the profile does not use
+    latest_version: str
+    latest_version_id: int | None
+    package_fields: list[str]
+    values: list[ValueOut]
+
+
+def _profile_out(status: Any) -> ProfileOut:
+    profile = status.profile
+    return ProfileOut(
+        id=profile.pk,
+        code=profile.code,
+        name=profile.name,
+        manufacturer=profile.manufacturer.name,
+        source=profile.source,
+        source_version=profile.source_label,
+        behind=status.behind,
+        latest_version=status.latest.label if status.latest else "",
+        latest_version_id=status.latest.version_id if status.latest else None,
+        package_fields=list(profile.package_fields),
+        values=[
+            ValueOut(
+                name=row.name,
+                label=row.label,
+                value=row.value,
+                source="manufacturer" if row.from_package else "clinic",
+            )
+            for row in selectors.profile_rows(profile)
+        ],
+    )
+
+
+@router.get("/products", response=list[ProfileOut])
+@requires("clinic.view")
+def product_list(request: HttpRequest) -> list[ProfileOut]:
+    """The clinic's product profiles, each value marked manufacturer or clinic, and whether a newer approved
+    version of the product exists (T-7.4, T-8.2.1)."""
+    return [_profile_out(s) for s in services.profiles_status(selectors.products_all())]
+
+
+class PackageOut(Schema):
+    id: int
+    version: str  # "CODE vN"
+    product_name: str
+    manufacturer: str
+    approved_at: dt.datetime | None
+    change_note: str
+    adoptable: bool
+    problem: str
+    values: list[ValueOut]
+
+
+@router.get("/product-versions", response=list[PackageOut])
+@requires("clinic.view")
+def product_versions(request: HttpRequest) -> list[PackageOut]:
+    """Every manufacturer's currently approved product version with the values its package carries (T-7.4)."""
+    return [
+        PackageOut(
+            id=package.version_id,
+            version=package.label,
+            product_name=package.product_name,
+            manufacturer=package.manufacturer.name,
+            approved_at=package.approved_at,
+            change_note=package.change_note,
+            adoptable=package.values is not None,
+            problem=package.problem,
+            values=[
+                ValueOut(name=row.name, label=row.label, value=row.value, source="manufacturer")
+                for row in selectors.package_rows(package)
+            ],
+        )
+        for package in packages.approved_packages()
+    ]
+
+
+class AdoptIn(Schema):
+    """`values`: only those the package does not carry (rate, dose, sets, follow-up; route, filter and
+    observation when the package does not state them). `reason` when replacing a version in use."""
+
+    reason: str = ""
+    values: dict[str, Any] = {}
+
+
+@router.post("/product-versions/{version_id}/adopt", response=ProfileOut)
+@requires("clinic.product")
+def product_adopt(request: HttpRequest, version_id: int, payload: AdoptIn) -> ProfileOut:
+    """Adopt the manufacturer's approved version into the clinic's profile (ledgered; T-7.4, T-8.2.1)."""
+    unknown = sorted(set(payload.values) - set(ALL_VALUES))
+    if unknown:
+        raise ValidationFailed(f"Unknown product value(s): {', '.join(unknown)}.", field="values")
+    version = packages.version_for_adoption(version_id)
+    profile = services.product_profile_adopt(
+        actor=request.user, product_version=version, reason=payload.reason, **payload.values
+    )
+    return _profile_out(services.profiles_status([profile])[0])

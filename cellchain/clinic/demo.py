@@ -6,6 +6,8 @@ observation · 0008 days 1-7 with overdue days and a grade-3 CRS reported to the
 with an overdue visit, an ICANS event and a protocol deviation · 0010 a blocked bedside check (wrong wristband)
 · 0011 the unit of the manufacturing/QC demo's released batch, handed over by scan (when those demos ran).
 
+The product's use profile is adopted from the manufacturer's approved version of the manufacturing demo's
+product (its information package, T-7.4); only the values the package does not carry are the clinic's.
 Past events are written with the server clock set back to when they happened (`clock.frozen`), so each record
 carries the time of its story; idempotent: a journey that exists is left as it is.
 """
@@ -22,6 +24,7 @@ from cellchain.clinic import samples, services
 from cellchain.clinic.models import ClinicUnit, TreatmentCourse
 from cellchain.core import clock
 from cellchain.domain.clinical_timing import FOLLOW_UP_ITEMS, INTENSIVE_MONITORING_ITEMS
+from cellchain.manufacturing.demo import approved_version
 
 SITE = "xiehe-main"
 
@@ -61,8 +64,9 @@ def load(world: World, password: str = DEMO_PASSWORD) -> None:
     now = clock.now().replace(second=0, microsecond=0)
     doctor, site = world["physician_wang"], world.sites[SITE]
     _training_history(world, now)
+    version = approved_version(world, password)  # the manufacturing demo's product (made if it did not run)
     with clock.frozen(now - dt.timedelta(days=260)):
-        product = samples.product(doctor, world.organisations["shenghe"])
+        product = samples.adopted_product(world["pharmacist_liu"], version)
         samples.site_ready(doctor, site, product, password)
     stories: list[tuple[int, dt.timedelta, Callable[..., None]]] = [
         (9, dt.timedelta(days=245), _follow_up),
@@ -204,7 +208,7 @@ def _infuse(
             car_positive_viable_cells=2.1e8,
             emergency_contact="ICU on call, ext. 6120",
             rescue_staff_present=True,
-            checklist=samples.CHECKLIST_ALL,
+            checklist=samples.checklist_for(course.product),
         )
     if minutes is not None:
         with clock.frozen(at + dt.timedelta(minutes=minutes)):

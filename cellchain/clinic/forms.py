@@ -389,6 +389,75 @@ class AgreementForm(forms.Form):
         return {name: bool(self.cleaned_data.get(name)) for name in Agreement.ITEMS}
 
 
+def _words(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class ProductAdoptForm(forms.Form):
+    """The values the manufacturer's information package does not carry, entered by the clinic when it adopts
+    an approved product version (T-8.2.6-b/c, T-9.2.1-4, T-9.2.8); the package's own values are shown, not
+    asked (T-7.4)."""
+
+    rate_low_ml_h = forms.FloatField(label=_("Infusion rate, lowest (mL/h, T-8.2.6-c)"), min_value=0)
+    rate_high_ml_h = forms.FloatField(label=_("Infusion rate, highest (mL/h, T-8.2.6-c)"), min_value=0)
+    allowed_sets = forms.CharField(
+        label=_("Allowed infusion sets (T-8.2.6-b), separated by commas"), max_length=400
+    )
+    dose_low = forms.FloatField(label=_("Dose, lowest (CAR+ viable cells, T-9.2.1-4)"), min_value=0)
+    dose_high = forms.FloatField(label=_("Dose, highest (CAR+ viable cells, T-9.2.1-4)"), min_value=0)
+    dose_per_kg = forms.BooleanField(label=_("Dose per kg body weight"), required=False)
+    follow_up_months = forms.CharField(
+        label=_("First-year follow-up months (T-9.2.8), separated by commas"), max_length=100
+    )
+    follow_up_years = forms.IntegerField(
+        label=_("Long-term follow-up years (T-9.2.8)"), min_value=1, max_value=15
+    )
+    integrating_vector = forms.BooleanField(
+        label=_("Integrating vector (REGULATORY item 53)"), required=False
+    )
+    route = forms.CharField(label=_("Route (T-8.2.6-a)"), max_length=40)
+    leukocyte_filter_forbidden = forms.BooleanField(
+        label=_("Leukocyte filter forbidden (T-8.2.6-b)"), required=False
+    )
+    observation_min = forms.IntegerField(
+        label=_("Recommended observation (min, T-8.2.7-a)"), min_value=0, required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason for replacing the values in use"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, carried: tuple[str, ...], replacing: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in carried:
+            self.fields.pop(name, None)
+        if not replacing:
+            del self.fields["reason"]
+
+    def clean_follow_up_months(self) -> list[int]:
+        words = _words(self.cleaned_data["follow_up_months"])
+        if not all(word.isdigit() for word in words):
+            raise forms.ValidationError(_("Months are whole numbers separated by commas, e.g. 1, 3, 6, 12."))
+        return [int(word) for word in words]
+
+    def clean_allowed_sets(self) -> list[str]:
+        return _words(self.cleaned_data["allowed_sets"])
+
+    def values(self) -> dict[str, Any]:
+        """The clinic's values for the service (the reason apart)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "reason"}
+
+    @staticmethod
+    def initial_from(profile: ProductUseProfile | None) -> dict[str, Any]:
+        if profile is None:
+            return {"route": "intravenous", "leukocyte_filter_forbidden": True, "follow_up_years": 15}
+        initial = {name: getattr(profile, name) for name in ProductAdoptForm.base_fields if name != "reason"}
+        initial["allowed_sets"] = ", ".join(profile.allowed_sets)
+        initial["follow_up_months"] = ", ".join(str(m) for m in profile.follow_up_months)
+        return initial
+
+
 class RiskPlanForm(forms.Form):
     product = forms.ModelChoiceField(
         ProductUseProfile.objects.filter(voided_at__isnull=True), label=_("Product")

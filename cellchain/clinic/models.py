@@ -41,15 +41,31 @@ def _minutes(value: int | None) -> dt.timedelta | None:
 
 
 class ProductUseProfile(RegulatedModel):
-    """A product's clinical-use values from its instructions for use (T-7.8, T-7.9, T-7.10, T-7.14, T-8.2.6,
-    T-8.2.7-a, T-9.2.8): the per-product values CellChain stores and enforces."""
+    """A product's clinical-use values (T-7.8, T-7.9, T-7.10, T-7.14, T-8.2.6, T-8.2.7-a, T-9.2.8): the
+    per-product values CellChain stores and enforces at the bedside.
+
+    Adopted from the manufacturer's approved product version (T-7.4), the values its information package
+    carries are copied from it and never typed at the clinic (`package_fields`); the rest are the clinic's.
+    Entered by hand only for a product CellChain's manufacturing records do not know (paper, other makers)."""
 
     class Overtime(models.TextChoices):
         NOT_STATED = "", _("Not stated (unit rejected, T-7.8-d)")
         REJECT = "reject", _("Not to be used (rejected)")
         QUARANTINE = "quarantine", _("Quarantined for disposition")
 
-    code = models.CharField(_("product code"), max_length=20, unique=True)
+    class Source(models.TextChoices):
+        PACKAGE = "package", _("Manufacturer's approved information package")
+        HAND = "hand", _("Entered by hand (product not in CellChain's manufacturing records)")
+
+    code = models.CharField(_("product code"), max_length=40, unique=True)
+    source = models.CharField(
+        _("source of the values"), max_length=10, choices=Source.choices, default=Source.HAND
+    )
+    source_product = models.CharField(_("manufacturer's product code"), max_length=40, blank=True)
+    source_version = models.PositiveIntegerField(_("adopted product version"), null=True, blank=True)
+    package_fields = models.JSONField(
+        _("values taken from the information package"), default=list, blank=True
+    )
     name = models.CharField(_("product name"), max_length=200)
     manufacturer = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("manufacturer")
@@ -116,10 +132,24 @@ class ProductUseProfile(RegulatedModel):
             models.CheckConstraint(
                 condition=models.Q(dose_low__lte=models.F("dose_high")), name="clinic_profile_dose_range"
             ),
+            models.CheckConstraint(
+                condition=models.Q(source="hand")
+                | (models.Q(source="package", source_version__isnull=False) & ~models.Q(source_product="")),
+                name="clinic_profile_package_source",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def source_label(self) -> str:
+        """The adopted version as manufacturing names it ("CODE vN"); empty for a hand-entered profile."""
+        return f"{self.source_product} v{self.source_version}" if self.source == self.Source.PACKAGE else ""
+
+    def from_package(self, field: str) -> bool:
+        """True when this value was copied from the manufacturer's package (and cannot be edited here)."""
+        return self.source == self.Source.PACKAGE and field in self.package_fields
 
     def use_limits(self) -> timing.UseTimeLimits:
         handling = timing.OvertimeHandling(self.overtime_handling) if self.overtime_handling else None
@@ -240,6 +270,9 @@ class RiskItem(RegulatedModel):
     measure = models.TextField(_("measure"))
     owner = models.CharField(_("owner"), max_length=100)
     rating = models.PositiveSmallIntegerField(_("risk rating (1-25)"))
+    basis = models.CharField(
+        _("manufacturer's risk it answers (product version, clause)"), max_length=120, blank=True
+    )
 
     class Meta:
         verbose_name = _("risk item")
@@ -371,6 +404,10 @@ class ClinicUnit(RegulatedModel):
     preparation_started_at = models.DateTimeField(_("preparation started (T-7.8-b)"), null=True, blank=True)
     use_by = models.DateTimeField(_("use by (T-7.8)"), null=True, blank=True)
     use_by_clock = models.CharField(_("use-by set by"), max_length=12, blank=True)
+    batch_product = models.CharField(_("product the batch was made as"), max_length=40, blank=True)
+    batch_product_version = models.PositiveIntegerField(
+        _("product version the batch was made under"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("product unit at the clinic")
@@ -378,6 +415,11 @@ class ClinicUnit(RegulatedModel):
 
     def __str__(self) -> str:
         return self.unit_id
+
+    @property
+    def made_under(self) -> str:
+        """The batch's product version as manufacturing names it ("CODE vN"); empty when not known upstream."""
+        return f"{self.batch_product} v{self.batch_product_version}" if self.batch_product_version else ""
 
 
 class Thaw(RegulatedModel):

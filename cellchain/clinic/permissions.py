@@ -21,4 +21,6 @@ GRANTS = {
     "clinic.risk_plan": {Role.PHYSICIAN, Role.COORDINATOR},
     "clinic.acknowledge": {Role.PHYSICIAN},
     "clinic.grade": _CLINICAL,
+    # adopting the manufacturer's approved product version into the clinic's profile (T-7.4, T-8.2.1)
+    "clinic.product": {Role.PHYSICIAN, Role.PHARMACIST},
 }

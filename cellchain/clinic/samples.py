@@ -1,4 +1,5 @@
-"""Sample records for the clinic demo and tests: a product, agreement, confirmed risk plan, course and unit."""
+"""Sample records for the clinic demo and tests: a product (adopted from the manufacturer's approved version, or
+entered by hand for a product manufacturing does not know), agreement, confirmed risk plan, course and unit."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from cellchain.clinic import services
 from cellchain.clinic.models import ClinicUnit, ProductUseProfile, RiskPlan, TreatmentCourse
 from cellchain.core import clock
+from cellchain.domain.clinical_use import CLINIC_VALUES, PACKAGE_VALUES_IF_STATED
 from cellchain.domain.identity import coi_issue, din_issue
 
 __all__ = ["coi_issue", "din_issue"]
@@ -61,12 +63,92 @@ CHECKLIST_ALL = {
 
 
 def product(actor: Any, manufacturer: Any, **overrides: Any) -> ProductUseProfile:
+    """A hand-entered profile (the product is not in CellChain's manufacturing records)."""
     existing = ProductUseProfile.objects.filter(code=overrides.get("code", PRODUCT_DEFAULTS["code"])).first()
     if existing:
         return existing
     return services.product_profile_create(
         actor=actor, manufacturer=manufacturer, **{**PRODUCT_DEFAULTS, **overrides}
     )
+
+
+def clinic_values(version: Any, **overrides: Any) -> dict[str, Any]:
+    """The sample values of everything the version's information package does not carry."""
+    from cellchain.clinic import packages
+
+    package = packages.package_of(version)
+    carried = set(package.values.carried) if package.values is not None else set()
+    keys = [k for k in (*PACKAGE_VALUES_IF_STATED, *CLINIC_VALUES) if k not in carried]
+    return {**{k: PRODUCT_DEFAULTS[k] for k in keys}, **overrides}
+
+
+def adopted_product(actor: Any, version: Any, **overrides: Any) -> ProductUseProfile:
+    """The profile adopted from the manufacturer's approved `version` (T-7.4); the clinic's own values from
+    the samples."""
+    existing = ProductUseProfile.objects.filter(code=version.product.code).first()
+    if existing and existing.source_version == version.version:
+        return existing
+    return services.product_profile_adopt(
+        actor=actor,
+        product_version=version,
+        reason="" if existing is None else "newer approved version",
+        **clinic_values(version, **overrides),
+    )
+
+
+def checklist_for(profile: ProductUseProfile) -> dict[str, bool]:
+    """Every pre-infusion checklist item of the profile answered (T-7.9-c/d, T-7.14-e)."""
+    return {
+        **{f"contraindication_absent:{c}": True for c in profile.contraindications},
+        **{f"precaution:{p}": True for p in profile.precautions},
+        **{f"check:{c}": True for c in profile.pre_infusion_checks},
+    }
+
+
+def risk_rows(profile: ProductUseProfile) -> list[dict[str, Any]]:
+    """The site's register: the manufacturer's adverse reactions answered (T-9.1.2 from T-7.9-a) and the
+    site's own risks."""
+    seeded = [
+        {
+            "stage": seed.stage,
+            "hazard": seed.hazard,
+            "cause": seed.cause,
+            "measure": f"{seed.measure}; treatment per the site's CAR-T toxicity SOP; ICU on call",
+            "owner": "treating physician",
+            "rating": 16,
+        }
+        for seed in services.risk_plan_seed(profile)
+        if seed.required
+    ]
+    return seeded + SITE_RISKS
+
+
+SITE_RISKS: list[dict[str, Any]] = [
+    {
+        "stage": "thaw",
+        "hazard": "use after the post-thaw limit",
+        "cause": "delay at the bedside",
+        "measure": "countdown on every screen; bedside check blocks",
+        "owner": "nurse in charge",
+        "rating": 12,
+    },
+    {
+        "stage": "infusion",
+        "hazard": "wrong patient",
+        "cause": "two patients on the ward",
+        "measure": "two-person scan of wristband and unit",
+        "owner": "infusion nurse",
+        "rating": 20,
+    },
+    {
+        "stage": "observation",
+        "hazard": "severe CRS",
+        "cause": "product mechanism",
+        "measure": "tocilizumab available; ICU on call",
+        "owner": "treating physician",
+        "rating": 16,
+    },
+]
 
 
 def site_ready(actor: Any, site: Any, profile: ProductUseProfile, confirm_password: str | None) -> RiskPlan:
@@ -101,32 +183,7 @@ def site_ready(actor: Any, site: Any, profile: ProductUseProfile, confirm_passwo
             product=profile,
             version="1",
             title=f"{profile.code} risk plan",
-            items=[
-                {
-                    "stage": "thaw",
-                    "hazard": "use after the post-thaw limit",
-                    "cause": "delay at the bedside",
-                    "measure": "countdown on every screen; bedside check blocks",
-                    "owner": "nurse in charge",
-                    "rating": 12,
-                },
-                {
-                    "stage": "infusion",
-                    "hazard": "wrong patient",
-                    "cause": "two patients on the ward",
-                    "measure": "two-person scan of wristband and unit",
-                    "owner": "infusion nurse",
-                    "rating": 20,
-                },
-                {
-                    "stage": "observation",
-                    "hazard": "severe CRS",
-                    "cause": "product mechanism",
-                    "measure": "tocilizumab available; ICU on call",
-                    "owner": "treating physician",
-                    "rating": 16,
-                },
-            ],
+            items=risk_rows(profile) if profile.source == ProductUseProfile.Source.PACKAGE else SITE_RISKS,
         )
     if confirm_password and plan.confirmation is None:
         services.risk_plan_confirm(actor=actor, plan=plan, password=confirm_password)

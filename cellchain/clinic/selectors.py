@@ -30,6 +30,7 @@ from cellchain.clinic.models import (
 from cellchain.core.errors import NotFound
 from cellchain.domain import clinical_timing as timing
 from cellchain.domain import reporting_clocks as clocks
+from cellchain.domain.clinical_use import CLINIC_VALUES, PACKAGE_VALUES, PACKAGE_VALUES_IF_STATED
 
 
 def _org(viewer: Any) -> int | None:
@@ -337,3 +338,63 @@ def duty_state(duty: ReportingDuty, now: dt.datetime) -> str:
         clocks.ReportingDuty(duty.duty, duty.recipient, duty.due_at, duty.basis), duty.sent_at, now
     )
     return status.state.value
+
+
+# --------------------------------------------------------------------------- product values and their source
+
+VALUE_ORDER: tuple[str, ...] = (
+    *(name for name in PACKAGE_VALUES if name != "name"),
+    *PACKAGE_VALUES_IF_STATED,
+    *CLINIC_VALUES,
+)
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One product value as the products page shows it, with where it comes from (T-7.4)."""
+
+    name: str
+    label: str
+    value: str
+    from_package: bool
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _label(name: str) -> str:
+    return str(ProductUseProfile._meta.get_field(name).verbose_name)
+
+
+def profile_rows(profile: ProductUseProfile) -> list[ValueRow]:
+    """Every value of a profile, each marked as the manufacturer's package's or the clinic's."""
+    rows = []
+    for name in VALUE_ORDER:
+        value = getattr(profile, name)
+        if name == "overtime_handling":
+            value = profile.get_overtime_handling_display()
+        rows.append(ValueRow(name, _label(name), _shown(value), profile.from_package(name)))
+    return rows
+
+
+def package_rows(package: Any) -> list[ValueRow]:
+    """The values an information package carries (nothing when it cannot be adopted)."""
+    if package.values is None:
+        return []
+    fields = package.values.as_fields()
+    rows = []
+    for name in VALUE_ORDER:
+        if name not in fields:
+            continue
+        value = fields[name]
+        if name == "overtime_handling":
+            value = ProductUseProfile.Overtime(value).label
+        rows.append(ValueRow(name, _label(name), _shown(value), True))
+    return rows

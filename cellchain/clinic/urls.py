@@ -41,5 +41,6 @@ urlpatterns = [
     path("risk-plans/<int:plan_id>/", views.risk_plan, name="risk_plan"),
     path("products/", views.products, name="products"),
     path("products/agreement/", views.agreement_new, name="agreement_new"),
+    path("products/adopt/<int:version_id>/", views.product_adopt, name="product_adopt"),
     path("unit/<int:unit_id>/overtime/", views.unit_overtime, name="unit_overtime"),
 ]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cellchain.accounts.models import User
-from cellchain.clinic import forms, selectors, services
+from cellchain.clinic import forms, packages, selectors, services
 from cellchain.clinic.models import BedsideCheck, MonitoringDay
 from cellchain.core import clock
 from cellchain.core.errors import NotFound, ServiceError
@@ -54,6 +54,15 @@ def _run(request: HttpRequest, form: Any, call: Callable[[], Any], success: str)
         return None
     messages.success(request, success)
     return result if result is not None else True
+
+
+def _unit_values(request: HttpRequest, unit: Any) -> Any:
+    """The product values the checks apply to this unit: its batch's version when that is not the adopted one."""
+    try:
+        return services.unit_profile(unit)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return unit.course.product
 
 
 def _people(request: HttpRequest) -> Any:
@@ -188,7 +197,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
         "countdown": selectors.unit_countdown(item, clock.now()),
         "thaw": getattr(item, "thaw", None),
         "dilution": getattr(item, "dilution", None),
-        "product": item.course.product,
+        "product": _unit_values(request, item),
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "clinic/unit.html#countdown", context)
@@ -199,7 +208,8 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def thaw(request: HttpRequest, unit_id: int) -> HttpResponse:
     item = _found(selectors.unit_get, request.user, unit_id)
-    form = forms.ThawForm(request.POST or None, methods=item.course.product.thaw_methods)
+    product = _unit_values(request, item)
+    form = forms.ThawForm(request.POST or None, methods=product.thaw_methods)
     if (
         request.method == "POST"
         and form.is_valid()
@@ -211,7 +221,7 @@ def thaw(request: HttpRequest, unit_id: int) -> HttpResponse:
         )
     ):
         return redirect("clinic:unit", unit_id=item.pk)
-    return render(request, "clinic/thaw.html", {"form": form, "unit": item, "product": item.course.product})
+    return render(request, "clinic/thaw.html", {"form": form, "unit": item, "product": product})
 
 
 @requires("clinic.prepare")
@@ -231,7 +241,7 @@ def preparation_start(request: HttpRequest, unit_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def dilute(request: HttpRequest, unit_id: int) -> HttpResponse:
     item = _found(selectors.unit_get, request.user, unit_id)
-    form = forms.DilutionForm(request.POST or None, diluents=item.course.product.diluents)
+    form = forms.DilutionForm(request.POST or None, diluents=_unit_values(request, item).diluents)
     if (
         request.method == "POST"
         and form.is_valid()
@@ -334,8 +344,7 @@ def bedside_verify(request: HttpRequest, check_id: int) -> HttpResponse:
     return render(request, "clinic/bedside_verify.html", {"check": check, "form": form})
 
 
-def _checklist(course: Any) -> list[tuple[str, str]]:
-    product = course.product
+def _checklist(product: Any) -> list[tuple[str, str]]:
     return (
         [
             (f"contraindication_absent:{c}", _("Not present: %(item)s") % {"item": c})
@@ -351,8 +360,9 @@ def _checklist(course: Any) -> list[tuple[str, str]]:
 def infusion_new(request: HttpRequest, check_id: int) -> HttpResponse:
     check = _found(selectors.check_get, request.user, check_id)
     item = check.course
-    initial = {"route": item.product.route, "weight_kg": item.weight_kg}
-    form = forms.InfusionForm(request.POST or None, checklist=_checklist(item), initial=initial)
+    product = _unit_values(request, check.unit) if check.unit is not None else item.product
+    initial = {"route": product.route, "weight_kg": item.weight_kg}
+    form = forms.InfusionForm(request.POST or None, checklist=_checklist(product), initial=initial)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if not k.startswith("check_")}
         infusion = _run(
@@ -368,7 +378,13 @@ def infusion_new(request: HttpRequest, check_id: int) -> HttpResponse:
     return render(
         request,
         "clinic/infusion_new.html",
-        {"form": form, "check": check, "course": item, "signatures": signatures_of(check)},
+        {
+            "form": form,
+            "check": check,
+            "course": item,
+            "product": product,
+            "signatures": signatures_of(check),
+        },
     )
 
 
@@ -775,7 +791,13 @@ def risk_plans(request: HttpRequest) -> HttpResponse:
 @requires("clinic.risk_plan")
 @require_http_methods(["GET", "POST"])
 def risk_plan_new(request: HttpRequest) -> HttpResponse:
-    form = forms.RiskPlanForm(request.POST or None)
+    """A new risk plan; `?product=<id>` starts its register from the manufacturer's risks (T-9.1.2, T-7.9)."""
+    form = forms.RiskPlanForm(request.POST or None, initial=_risk_plan_initial(request))
+    if "risks" in form.initial:
+        form.fields["risks"].help_text = _(
+            "Started from the manufacturer's risks (T-7.9): give each an owner and a rating 1-25, keep every "
+            "adverse reaction, add the site's own risks."
+        )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         items = data.pop("risks")
@@ -790,6 +812,23 @@ def risk_plan_new(request: HttpRequest) -> HttpResponse:
         if plan:
             return redirect("clinic:risk_plan", plan_id=plan.pk)
     return render(request, "clinic/form.html", {"form": form, "title": _("New risk plan")})
+
+
+def _risk_plan_initial(request: HttpRequest) -> dict[str, Any]:
+    """The product and a register seeded from its package: one line per risk, measure and owner to complete,
+    rating left for the team (the form refuses a line without one)."""
+    product = selectors.products_all().filter(pk=request.GET.get("product") or 0).first()
+    if product is None:
+        return {}
+    lines = [
+        f"{seed.stage} | {seed.hazard} | {seed.cause} | {seed.measure} |  | "
+        for seed in services.risk_plan_seed(product)
+    ]
+    return {
+        "product": product,
+        "title": _("%(product)s risk plan") % {"product": product.code},
+        "risks": "\n".join(lines),
+    }
 
 
 @requires("clinic.view")
@@ -809,7 +848,11 @@ def risk_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
             _("Risk plan confirmed."),
         ):
             return redirect("clinic:risk_plan", plan_id=plan.pk)
-    return render(request, "clinic/risk_plan.html", {"plan": plan, "form": form})
+    return render(
+        request,
+        "clinic/risk_plan.html",
+        {"plan": plan, "form": form, "uncovered": services.risk_plan_uncovered(plan)},
+    )
 
 
 @requires("clinic.plan")
@@ -854,9 +897,73 @@ def unit_overtime(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 @requires("clinic.view")
 def products(request: HttpRequest) -> HttpResponse:
-    items = selectors.products_all().prefetch_related("agreements__site")
+    """Each product's values and where they come from (the manufacturer's package or the clinic), whether a
+    newer approved version exists, and the approved versions not adopted yet (T-7.4, T-8.2.1)."""
+    items = list(selectors.products_all().prefetch_related("agreements__site"))
+    plans = [
+        (plan, services.risk_plan_uncovered(plan))
+        for plan in selectors.risk_plans_visible_to(request.user).prefetch_related("items")
+    ]
+    rows = [
+        (
+            status,
+            selectors.profile_rows(status.profile),
+            [(plan, missing) for plan, missing in plans if plan.product_id == status.profile.pk],
+        )
+        for status in services.profiles_status(items)
+    ]
     return render(
         request,
         "clinic/products.html",
-        {"products": items, "can_record": has_permission(request.user, "clinic.plan")},
+        {
+            "rows": rows,
+            "not_adopted": services.packages_not_adopted(items),
+            "can_record": has_permission(request.user, "clinic.plan"),
+            "can_adopt": has_permission(request.user, "clinic.product"),
+            "can_plan_risks": has_permission(request.user, "clinic.risk_plan"),
+        },
+    )
+
+
+@requires("clinic.product")
+@require_http_methods(["GET", "POST"])
+def product_adopt(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Adopt the manufacturer's approved version: its package's values are shown and copied, the clinic enters
+    only what the package does not carry (T-7.4); replacing a version in use needs a reason (T-8.2.1)."""
+    try:
+        version = packages.version_for_adoption(version_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    package = packages.package_of(version)
+    current = selectors.products_all().filter(code=package.product_code).first()
+    carried = package.values.carried if package.values is not None else ()
+    form = forms.ProductAdoptForm(
+        request.POST or None,
+        carried=carried,
+        replacing=current is not None,
+        initial=forms.ProductAdoptForm.initial_from(current),
+    )
+    if request.method == "POST" and form.is_valid():
+        adopted = _run(
+            request,
+            form,
+            lambda: services.product_profile_adopt(
+                actor=request.user,
+                product_version=version,
+                reason=form.cleaned_data.get("reason", ""),
+                **form.values(),
+            ),
+            _("%(version)s adopted: its values now apply at the bedside.") % {"version": package.label},
+        )
+        if adopted:
+            return redirect("clinic:products")
+    return render(
+        request,
+        "clinic/product_adopt.html",
+        {
+            "package": package,
+            "current": current,
+            "form": form,
+            "package_rows": selectors.package_rows(package),
+        },
     )

@@ -5,7 +5,8 @@ one fully and one conditionally).
 
 The batches happened over the past three weeks: each step is run through the services with the clock set to
 the time it happened, so durations (activation 24-48 h, expansion 7-14 days) are real. Idempotent: nothing
-is made twice (checked by product code and by the demo wristbands).
+is made twice (checked by the demo batches and the demo wristbands). The product's approved version exists
+from 300 days ago (`approved_version`), before the clinic demo adopts its information package.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cellchain.accounts.world import DEMO_PASSWORD
 from cellchain.core import clock
 from cellchain.domain.custody import CustodyStep
 from cellchain.manufacturing import services
-from cellchain.manufacturing.models import Batch, Product, ProductionArea
+from cellchain.manufacturing.models import Batch, ProductionArea, ProductVersion
 from cellchain.manufacturing.reference_product import INFORMATION, METHODS, PROCESS, SPECIFICATION
 from cellchain.signatures.services import SignerCredentials
 
@@ -76,7 +77,6 @@ class Demo:
             change_note="First version for the demo",
         )
         services.product_version_approve(actor=self.qa, version=version, signer=self.signer("qa_li"))
-        self.facility()
         return version
 
     def facility(self) -> None:
@@ -228,14 +228,32 @@ class Demo:
             )
 
 
+MASTER_AGE = dt.timedelta(days=300)
+"""The demo product's version was approved this long ago: before the clinic demo's first patient (T-7.4)."""
+
+
+def approved_version(world: Any, password: str = DEMO_PASSWORD) -> ProductVersion:
+    """The demo product's approved version, made with the method master when it is not there yet, so a
+    context that builds on it (the clinic adopts its information package) can load its demo on its own."""
+    version = ProductVersion.objects.filter(
+        product__code=PRODUCT_CODE, status=ProductVersion.Status.APPROVED
+    ).first()
+    if version is not None:
+        return version
+    with at(clock.now().replace(second=0, microsecond=0) - MASTER_AGE):
+        return Demo(world, password).master_data()  # type: ignore[no-any-return]
+
+
 def load(world: Any, password: str = DEMO_PASSWORD) -> None:
     """Make the product, the facility and the two demo batches once."""
-    if Product.objects.filter(code=PRODUCT_CODE).exists():
+    if Batch.objects.filter(product_version__product__code=PRODUCT_CODE).exists():
         return
     demo = Demo(world, password)
     base = (clock.now() - dt.timedelta(days=21)).replace(hour=1, minute=0, second=0, microsecond=0)
+    version = approved_version(world, password)
     with at(base - dt.timedelta(days=1)):
-        version = demo.master_data()
+        if not ProductionArea.objects.filter(code="unit-a").exists():
+            demo.facility()
     patients = (("王芳", "unit-a"), ("赵磊", "room-1"))  # one batch in a production unit, one through rooms
     for day, (wristband, (name, area)) in enumerate(zip(WRISTBANDS, patients, strict=True)):
         demo.batch(version, base + dt.timedelta(days=day), wristband, name, area)

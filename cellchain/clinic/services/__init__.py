@@ -1,8 +1,8 @@
 """Every command of the clinic context: one transaction and one ledger entry per record written (STYLE habit 1).
 
-Split by stage: `plan` (products, agreements, risk plans, courses, units), `preparation` (thaw, dilution, use-by),
-`bedside` (identity check, infusion, observation, monitoring), `safety` (adverse events, reporting, follow-up,
-protocol deviations).
+Split by stage: `products` (use profiles adopted from the manufacturer's package), `plan` (agreements, risk
+plans, courses, units), `preparation` (thaw, dilution, use-by), `bedside` (identity check, infusion,
+observation, monitoring), `safety` (adverse events, reporting, follow-up, protocol deviations).
 """
 
 from cellchain.clinic.services.bedside import (
@@ -21,10 +21,10 @@ from cellchain.clinic.services.plan import (
     course_plan,
     din_of,
     lymphodepletion_record,
-    product_profile_create,
     risk_plan_confirm,
     risk_plan_confirmed,
     risk_plan_create,
+    risk_plan_uncovered,
     unit_admit,
     unit_admit_scanned,
     unit_conditional_acknowledge,
@@ -35,6 +35,16 @@ from cellchain.clinic.services.preparation import (
     preparation_start,
     thaw_record,
     unit_overtime_apply,
+)
+from cellchain.clinic.services.products import (
+    applied_version,
+    packages_not_adopted,
+    product_profile_adopt,
+    product_profile_amend,
+    product_profile_create,
+    profiles_status,
+    risk_plan_seed,
+    unit_profile,
 )
 from cellchain.clinic.services.safety import (
     adverse_event_ethics_report,
@@ -64,6 +74,7 @@ __all__ = [
     "adverse_event_send",
     "agreement_in_force",
     "agreement_record",
+    "applied_version",
     "bedside_scan",
     "bedside_verify",
     "corrective_action_add",
@@ -81,8 +92,12 @@ __all__ = [
     "manufacturer_report_missing",
     "monitoring_day_complete",
     "observation_close",
+    "packages_not_adopted",
     "preparation_start",
+    "product_profile_adopt",
+    "product_profile_amend",
     "product_profile_create",
+    "profiles_status",
     "protocol_deviation_close",
     "protocol_deviation_open_items",
     "protocol_deviation_record",
@@ -92,11 +107,14 @@ __all__ = [
     "risk_plan_confirm",
     "risk_plan_confirmed",
     "risk_plan_create",
+    "risk_plan_seed",
+    "risk_plan_uncovered",
     "thaw_record",
     "unit_admit",
     "unit_admit_scanned",
     "unit_conditional_acknowledge",
     "unit_overtime_apply",
+    "unit_profile",
     "unit_release_set",
     "vitals_record",
 ]

@@ -18,12 +18,14 @@ from cellchain.clinic.models import (
     Infusion,
     MonitoringDay,
     Observation,
+    ProductUseProfile,
     TreatmentCourse,
     VitalSigns,
 )
 from cellchain.clinic.services._common import amend, create, reasons_json, refuse, verifier_of
 from cellchain.clinic.services.plan import _hospital_actor, risk_plan_confirmed
 from cellchain.clinic.services.preparation import unit_overtime_apply
+from cellchain.clinic.services.products import unit_profile
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
 from cellchain.domain import bedside as rules
@@ -71,7 +73,7 @@ def _unit_for_scan(course: TreatmentCourse, din: str) -> ClinicUnit | None:
 def _unit_facts(unit: ClinicUnit | None, now: dt.datetime) -> rules.UnitAtBedside | None:
     if unit is None:
         return None
-    handling = timing.overtime_handling(unit.course.product.use_limits())
+    handling = timing.overtime_handling(unit_profile(unit).use_limits())
     use_by = unit.use_by or now + dt.timedelta(days=3650)  # not thawed: no use-by countdown yet
     return rules.UnitAtBedside(
         unit.unit_id,
@@ -246,8 +248,7 @@ def _infusion_preconditions(actor: Any, course: TreatmentCourse, check: BedsideC
     return unit
 
 
-def _checklist(course: TreatmentCourse, answers: Mapping[str, bool]) -> Verdict:
-    product = course.product
+def _checklist(product: ProductUseProfile, answers: Mapping[str, bool]) -> Verdict:
     required = [
         *(f"contraindication_absent:{c}" for c in product.contraindications),
         *(f"precaution:{p}" for p in product.precautions),
@@ -284,7 +285,8 @@ def infusion_start(
             "Name the on-duty emergency contact and confirm rescue staff are present (T-9.2.5).",
             field="rescue_staff_present",
         )
-    refuse(_checklist(course, checklist), field="checklist")
+    product = unit_profile(unit)  # the values of the version the unit was made under
+    refuse(_checklist(product, checklist), field="checklist")
     started_at = started_at or clock.now()
     weight = weight_kg if weight_kg is not None else course.weight_kg
     entry = rules.InfusionEntry(
@@ -298,7 +300,7 @@ def infusion_start(
         weight,
         rate_deviation,
     )
-    refuse(rules.infusion_check(course.product.infusion_spec(), entry, clock.now()))
+    refuse(rules.infusion_check(product.infusion_spec(), entry, clock.now()))
     infusion = Infusion(
         course=course,
         unit=unit,
@@ -389,7 +391,7 @@ def observation_close(
     if infusion.ended_at is None:
         raise Conflict("Record the infusion end first: observation is timed from it.")
     ended_at = ended_at or clock.now()
-    product_time = dt.timedelta(minutes=infusion.course.product.observation_min or 0) or None
+    product_time = dt.timedelta(minutes=unit_profile(infusion.unit).observation_min or 0) or None
     refuse(timing.observation_end_check(infusion.ended_at, ended_at, product_time), field="ended_at")
     if not VitalSigns.objects.filter(
         course=infusion.course, measured_at__gte=infusion.started_at, voided_at__isnull=True

@@ -22,7 +22,7 @@ from cellchain.clinic.models import (
 from cellchain.clinic.services._common import amend, create
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
-from cellchain.domain.clinical_timing import FollowUpPlanError
+from cellchain.domain.clinical_use import uncovered_reactions
 from cellchain.domain.identity import IdentifierError, compact, parse_coi, parse_din
 from cellchain.quality.models import Deviation
 from cellchain.quality.services import deviation_open
@@ -34,21 +34,6 @@ def _hospital_actor(actor: Any, site: Site) -> None:
     """Clinic records are written by people of the hospital that owns the site (T-10.1, X-1)."""
     if actor.organisation_id != site.organisation_id:
         raise NotAllowed("Only staff of this hospital can record its clinical use.", field="site")
-
-
-@transaction.atomic
-def product_profile_create(*, actor: Any, **fields: Any) -> ProductUseProfile:
-    """Record a product's clinical-use values from its IFU (T-7.8, T-7.9, T-7.10, T-7.14)."""
-    profile = ProductUseProfile(**fields)
-    try:
-        profile.follow_up_plan()
-    except FollowUpPlanError as exc:
-        raise ValidationFailed(str(exc), field="follow_up_years") from None
-    if profile.usable_after_thaw_min is not None and profile.usable_after_thaw_min < 1:
-        raise ValidationFailed(
-            "The usable time after thaw must be at least 1 minute (T-7.8-a).", field="usable_after_thaw_min"
-        )
-    return create(actor, profile, "product_profile:create")  # type: ignore[return-value]
 
 
 @transaction.atomic
@@ -105,12 +90,33 @@ def risk_plan_create(
         raise ValidationFailed(
             "A risk plan lists at least one risk with its measure (T-9.1.2).", field="items"
         )
+    if product.source == ProductUseProfile.Source.PACKAGE:
+        missing = uncovered_reactions(product.possible_reactions, [row.get("hazard", "") for row in rows])
+        if missing:
+            raise ValidationFailed(
+                f"The register must answer every adverse reaction the manufacturer states for "
+                f"{product.source_label} (T-7.9-a, T-9.1.2); missing: {', '.join(missing)}. Start from the "
+                "manufacturer's list and add the site's own risks.",
+                field="items",
+            )
     plan = create(
         actor, RiskPlan(site=site, product=product, version=version, title=title), "risk_plan:create"
     )
     for row in rows:
-        create(actor, RiskItem(plan=plan, **row), "risk_item:create")
+        item = RiskItem(plan=plan, **row)
+        if item.basis == "" and not uncovered_reactions([item.hazard], product.possible_reactions):
+            item.basis = f"{product.source_label or product.version} T-7.9-a"
+        create(actor, item, "risk_item:create")
     return plan  # type: ignore[return-value]
+
+
+def risk_plan_uncovered(plan: RiskPlan) -> tuple[str, ...]:
+    """Adverse reactions of the product's adopted version that the plan's register does not answer (e.g. after
+    a newer version added one): the team records a new plan version (T-9.1.2)."""
+    if plan.product.source != ProductUseProfile.Source.PACKAGE:
+        return ()
+    hazards = [item.hazard for item in plan.items.all() if item.voided_at is None]
+    return uncovered_reactions(plan.product.possible_reactions, hazards)
 
 
 def risk_plan_confirm(*, actor: Any, plan: RiskPlan, password: str, totp_code: str | None = None) -> RiskPlan:
@@ -268,6 +274,24 @@ def _agrees_with_upstream(din: str, coi: str, batch_number: str, release: str) -
     return upstream.stricter(release, facts.release)
 
 
+def _made_under(course: TreatmentCourse, din: str) -> tuple[str, int | None]:
+    """The product version the unit's batch was made under, when manufacturing knows the unit. A unit of
+    another product than the course's adopted one is refused (T-8.2.6-e: product information must agree)."""
+    from cellchain.clinic import packages
+
+    made = packages.unit_made_under(din)
+    if made is None:
+        return "", None
+    product = course.product
+    if product.source == ProductUseProfile.Source.PACKAGE and made[0] != product.source_product:
+        raise IdentityMismatch(
+            f"Unit {din} is product {made[0]} (version {made[1]}), but this course is planned with "
+            f"{product.source_product}: check the unit and the plan.",
+            field="unit_id",
+        )
+    return made
+
+
 @transaction.atomic
 def unit_admit(
     *, actor: Any, course: TreatmentCourse, unit_id: str, coi: str, batch_number: str, release: str
@@ -288,7 +312,16 @@ def unit_admit(
     if release not in ClinicUnit.Release.values:
         raise ValidationFailed(f"Unknown release status {release!r}.", field="release")
     release = _agrees_with_upstream(din, label_coi, batch_number, release)
-    unit = ClinicUnit(unit_id=din, course=course, coi=label_coi, batch_number=batch_number, release=release)
+    product, version = _made_under(course, din)
+    unit = ClinicUnit(
+        unit_id=din,
+        course=course,
+        coi=label_coi,
+        batch_number=batch_number,
+        release=release,
+        batch_product=product,
+        batch_product_version=version,
+    )
     return create(actor, unit, "unit:admit")  # type: ignore[return-value]
 
 
@@ -316,12 +349,15 @@ def unit_admit_scanned(*, actor: Any, course: TreatmentCourse, scanned_text: str
         raise IdentityMismatch(
             f"Unit {facts.din} belongs to COI {facts.coi}, not this journey's {course.coi}.", field="scan"
         )
+    product, version = _made_under(course, facts.din)
     unit = ClinicUnit(
         unit_id=facts.din,
         course=course,
         coi=facts.coi,
         batch_number=facts.batch_number,
         release=facts.release,
+        batch_product=product,
+        batch_product_version=version,
     )
     return create(actor, unit, "unit:admit", extra={"upstream": list(facts.reasons)})  # type: ignore[return-value]
 

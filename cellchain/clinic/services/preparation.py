@@ -10,6 +10,7 @@ from django.db import transaction
 from cellchain.clinic.models import ClinicUnit, Dilution, Thaw
 from cellchain.clinic.services._common import amend, create, reasons_json, refuse
 from cellchain.clinic.services.plan import _hospital_actor
+from cellchain.clinic.services.products import applied_version, unit_profile
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.domain import clinical_timing as timing
@@ -55,7 +56,7 @@ def _recompute_use_by(unit: ClinicUnit) -> None:
         return
     dilution = getattr(unit, "dilution", None)
     deadline = timing.use_by(
-        unit.course.product.use_limits(),
+        unit_profile(unit).use_limits(),
         thaw.ended_at,
         unit.preparation_started_at,
         dilution.ended_at if dilution else None,
@@ -93,7 +94,8 @@ def thaw_record(
     entry = ThawEntry(
         started_at, ended_at, temperature_c, method, appearance_normal, interrupted, no_shaking_confirmed
     )
-    verdict = thaw_check(unit.course.product.thaw_spec(), entry, clock.now())
+    profile = unit_profile(unit)
+    verdict = thaw_check(profile.thaw_spec(), entry, clock.now())
     _refuse_blocking(verdict)
     thaw = Thaw(
         unit=unit,
@@ -110,7 +112,7 @@ def thaw_record(
         operator=actor,
         findings=reasons_json(verdict),
     )
-    create(actor, thaw, "unit:thaw")
+    create(actor, thaw, "unit:thaw", extra={"values_of": applied_version(profile) or "hand-entered profile"})
     unit.state = ClinicUnit.State.THAWED
     _recompute_use_by(unit)
     amend(actor, unit, "unit:thawed", "thaw recorded; use-by countdown started (T-7.8-a)")
@@ -170,7 +172,7 @@ def dilution_record(
         gentle_mixing_confirmed,
         aseptic_area,
     )
-    refuse(dilution_check(unit.course.product.dilution_spec(), entry, clock.now()))
+    refuse(dilution_check(unit_profile(unit).dilution_spec(), entry, clock.now()))
     dilution = Dilution(
         unit=unit,
         diluent=diluent,
@@ -198,7 +200,7 @@ def unit_overtime_apply(*, actor: Any, unit: ClinicUnit) -> Verdict:
     quarantine; opens the deviation. Returns the verdict (passed when the unit is still in time)."""
     if unit.use_by is None:
         return Verdict()
-    limits = unit.course.product.use_limits()
+    limits = unit_profile(unit).use_limits()
     verdict = timing.use_by_check(limits, timing.UseBy(unit.use_by, unit.use_by_clock or "thaw"), clock.now())
     if not verdict.passed and unit.release not in (
         ClinicUnit.Release.REJECTED,

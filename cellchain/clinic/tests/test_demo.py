@@ -27,6 +27,23 @@ def test_demo_shows_every_stage_and_loads_once(world: Any) -> None:
     assert selectors.overdue_follow_up(viewer, today) and selectors.overdue_monitoring(viewer, today)
 
 
+def test_demo_profile_is_adopted_from_the_manufacturers_approved_version(world: Any) -> None:
+    """T-7.4: the demo product's values come from the manufacturing demo's information package, and the site's
+    risk plan answers the manufacturer's adverse reactions (T-9.1.2)."""
+    from cellchain.clinic import services
+    from cellchain.clinic.models import ProductUseProfile, RiskPlan
+    from cellchain.manufacturing.demo import PRODUCT_CODE
+
+    demo.load(world, password=PERSONA_PASSWORD)
+    profile = ProductUseProfile.objects.get()
+    assert (profile.source, profile.source_label) == ("package", f"{PRODUCT_CODE} v1")
+    assert profile.from_package("usable_after_thaw_min") and profile.from_package("ae_report_hours")
+    assert not profile.from_package("rate_high_ml_h")
+    assert not services.profiles_status([profile])[0].behind
+    plan = RiskPlan.objects.get(product=profile)
+    assert plan.confirmation is not None and services.risk_plan_uncovered(plan) == ()
+
+
 def test_ledger_replays_to_the_clinic_tables_after_the_demo(world: Any) -> None:
     """Every clinic write went through a service that appended to the ledger (STYLE habit 1, REGULATORY 9)."""
     from cellchain.ledger.verify import verify_ledger

@@ -34,7 +34,7 @@ def journey_course(world: Any, released: ProductUnit) -> Any:
     coi = released.batch.intake.coi
     keyboard = coi + parse_coi_check(coi)
     _journey, wristband = upstream.patient_wristband(doctor, coi)
-    product = samples.product(doctor, world.organisations["shenghe"])
+    product = samples.adopted_product(world["pharmacist_liu"], released.batch.product_version)
     samples.site_ready(doctor, world.sites["xiehe-main"], product, PERSONA_PASSWORD)
     today = clock.now().date()
     return services.course_plan(
@@ -161,7 +161,11 @@ def test_upstream_quarantine_blocks_the_bedside_and_infusion_is_reported_back(
         actor=world["nurse_wang"],
         course=journey_course,
         check=check,
-        **{**INFUSION, "car_positive_viable_cells": 1.0e8},
+        **{
+            **INFUSION,
+            "car_positive_viable_cells": 1.0e8,
+            "checklist": samples.checklist_for(journey_course.product),
+        },
     )
     released.refresh_from_db()
     assert released.status == ProductUnit.Status.INFUSED and released.infused_at is not None
