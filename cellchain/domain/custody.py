@@ -1,7 +1,7 @@
 """Custody step rules: a scanned unit against the unit expected at a hand-off (G-4, T-10.4, P-1.3.1-g).
 
 Every movement of a unit (labelled, packed, handed to the courier, received at the manufacturer, put into
-and taken out of a storage position) is confirmed by scanning the unit. :func:`custody_scan_verdict`
+and taken out of a storage position, taken into a batch) is confirmed by scanning the unit. :func:`custody_scan_verdict`
 compares the scan with the unit the step expects and returns a verdict with every reason it fails; a
 verdict with reasons blocks the step (G-4 "a mismatch blocks the step"; REGULATORY item 37).
 """
@@ -30,6 +30,8 @@ class UnitState(StrEnum):
     RECEIVED = "received"
     STORED = "stored"
     RETRIEVED = "retrieved"
+    CONSUMED = "consumed"
+    """Taken into manufacturing: a batch record was started from it; it takes no further custody step."""
 
 
 class CustodyStep(StrEnum):
@@ -41,6 +43,7 @@ class CustodyStep(StrEnum):
     RECEIVE_AT_MANUFACTURER = "receive_at_manufacturer"
     STORE = "store"
     RETRIEVE = "retrieve"
+    START_MANUFACTURE = "start_manufacture"
 
 
 class SiteRole(StrEnum):
@@ -72,10 +75,18 @@ CUSTODY_STEP_RULES: Mapping[CustodyStep, StepRule] = {
         frozenset({UnitState.RECEIVED, UnitState.RETRIEVED}), UnitState.STORED, SiteRole.CURRENT
     ),
     CustodyStep.RETRIEVE: StepRule(frozenset({UnitState.STORED}), UnitState.RETRIEVED, SiteRole.CURRENT),
+    CustodyStep.START_MANUFACTURE: StepRule(
+        frozenset({UnitState.RECEIVED, UnitState.RETRIEVED}), UnitState.CONSUMED, SiteRole.CURRENT
+    ),
 }
 """Allowed custody transitions (G-4, T-10.4, T-10.6, P-1.3.1-g): a unit is labelled (two-person check,
 T-10.6) before it is packed, packed before the courier takes it, handed over before it can be received, and
-received at its destination before it goes into storage; it may leave and re-enter storage."""
+received at its destination before it goes into storage; it may leave and re-enter storage. A batch starts
+only from a unit received or taken out of storage (P-1-a), and consumes it: nothing follows."""
+
+SERVICE_ONLY_STEPS = frozenset({CustodyStep.LABEL, CustodyStep.START_MANUFACTURE})
+"""Steps the custody scan form does not offer: the label check needs its two signatures (T-10.6, X-5), and
+the start of manufacture is scanned by the batch start in manufacturing (P-1-a, G-4)."""
 
 
 class ScanFault(StrEnum):

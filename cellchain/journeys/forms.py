@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cellchain.accounts.models import Site
 from cellchain.domain.apheresis import Marker, PhysicianDecisionKind, ScreeningOutcome
-from cellchain.domain.custody import CustodyStep
+from cellchain.domain.custody import SERVICE_ONLY_STEPS, CustodyStep
 
 
 class EnrolForm(forms.Form):
@@ -102,7 +102,7 @@ class LabelVerifyForm(forms.Form):
 
 class ScanForm(forms.Form):
     step = forms.ChoiceField(
-        label=_("Step"), choices=[(s.value, s.value) for s in CustodyStep if s is not CustodyStep.LABEL]
+        label=_("Step"), choices=[(s.value, s.value) for s in CustodyStep if s not in SERVICE_ONLY_STEPS]
     )
     scan = forms.CharField(label=_("Scan"), max_length=120)
     shipper_code = forms.CharField(label=_("Shipper"), required=False, max_length=40)

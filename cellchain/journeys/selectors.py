@@ -269,6 +269,8 @@ def _step_summary(event: CustodyEvent) -> str:
         text += f" -> {event.storage_position.label}"
     if event.shipper_code:
         text += f" -> shipper {event.shipper_code}"
+    if event.step == CustodyStep.START_MANUFACTURE and event.condition:
+        text += f" -> {event.condition}"
     if event.deviation_number:
         text += f" · identity incident {event.deviation_number}"
     return text
@@ -283,6 +285,9 @@ _BIZ_STEPS: dict[str, tuple[str, str]] = {
     CustodyStep.RECEIVE_AT_MANUFACTURER: ("receiving", "in_progress"),
     CustodyStep.STORE: ("storing", "in_progress"),
     CustodyStep.RETRIEVE: ("picking", "in_progress"),
+    # CBV 2.0 names no business step for an input taken into manufacturing (that would be a
+    # TransformationEvent, which CellChain does not emit yet): "other", the material being in process.
+    CustodyStep.START_MANUFACTURE: ("other", "in_progress"),
 }
 """CBV 2.0 business step and disposition per custody step (REGULATORY item 41)."""
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from cellchain.core.errors import NotFound, ServiceError
 from cellchain.core.permissions import has_permission, requires
-from cellchain.domain.custody import CustodyStep, custody_steps_allowed
+from cellchain.domain.custody import SERVICE_ONLY_STEPS, CustodyStep, custody_steps_allowed
 from cellchain.journeys import forms, selectors, services
 from cellchain.journeys.models import Journey, Slot, StoragePosition, Unit
 from cellchain.signatures.services import SignerCredentials
@@ -103,7 +103,7 @@ def _detail_context(request: HttpRequest, journey: Journey) -> dict[str, Any]:
             identity = None
     units = list(journey.units.select_related("storage_position").prefetch_related("label_prints"))
     for unit in units:
-        unit.next_steps = [s.value for s in custody_steps_allowed(unit.state) if s is not CustodyStep.LABEL]
+        unit.next_steps = [s.value for s in custody_steps_allowed(unit.state) if s not in SERVICE_ONLY_STEPS]
     open_slots = (
         Slot.objects.filter(voided_at__isnull=True, starts_at__gte=timezone.now())
         .filter(site__in=[journey.hospital_site, journey.manufacturer_site])
@@ -314,7 +314,7 @@ def unit_scan(request: HttpRequest, din: str) -> HttpResponse:
     context: dict[str, Any] = {
         "unit": unit,
         "positions": positions,
-        "steps": [s.value for s in custody_steps_allowed(unit.state) if s is not CustodyStep.LABEL],
+        "steps": [s.value for s in custody_steps_allowed(unit.state) if s not in SERVICE_ONLY_STEPS],
     }
     if request.method == "POST":
         form = forms.ScanForm(request.POST)

@@ -165,7 +165,7 @@ def test_replay_names_the_first_forbidden_step():
 def test_steps_allowed_follow_the_table():
     assert custody_steps_allowed(UnitState.COLLECTED) == (CustodyStep.LABEL,)
     assert custody_steps_allowed(UnitState.IN_TRANSIT) == (CustodyStep.RECEIVE_AT_MANUFACTURER,)
-    assert custody_steps_allowed(UnitState.RECEIVED) == (CustodyStep.STORE,)
+    assert custody_steps_allowed(UnitState.RECEIVED) == (CustodyStep.STORE, CustodyStep.START_MANUFACTURE)
 
 
 @given(state=st.sampled_from(UnitState), steps=st.lists(st.sampled_from(CustodyStep), max_size=8))
@@ -187,3 +187,30 @@ def test_a_matched_scan_moves_exactly_as_the_table_says(state, step):
     rule = CUSTODY_STEP_RULES[step]
     assert verdict.matched == (state in rule.from_states)
     assert verdict.next_state == (rule.to_state if state in rule.from_states else None)
+
+
+def test_a_batch_starts_from_a_received_or_retrieved_unit_and_consumes_it():
+    """P-1-a, T-10.4: manufacture starts from a unit at the manufacturer, out of storage; nothing follows."""
+    received = (
+        CustodyStep.LABEL,
+        CustodyStep.PACK,
+        CustodyStep.HAND_TO_COURIER,
+        CustodyStep.RECEIVE_AT_MANUFACTURER,
+    )
+    assert custody_state_after(UnitState.COLLECTED, (*received, CustodyStep.START_MANUFACTURE)) is (
+        UnitState.CONSUMED
+    )
+    retrieved = (*received, CustodyStep.STORE, CustodyStep.RETRIEVE, CustodyStep.START_MANUFACTURE)
+    assert custody_state_after(UnitState.COLLECTED, retrieved) is UnitState.CONSUMED
+    with pytest.raises(ValueError, match=r"start_manufacture\) is not allowed from state stored"):
+        custody_state_after(
+            UnitState.COLLECTED, (*received, CustodyStep.STORE, CustodyStep.START_MANUFACTURE)
+        )
+    assert custody_steps_allowed(UnitState.CONSUMED) == ()
+
+
+def test_a_stored_unit_scanned_to_start_a_batch_is_refused_for_its_state():
+    stored = replace(UNIT_A1, state=UnitState.STORED, site=MANUFACTURER, last_step=CustodyStep.STORE)
+    verdict = _scan(CustodyStep.START_MANUFACTURE, DIN_A1.barcode_data, site=MANUFACTURER, expected=stored)
+    assert _faults(verdict) == [ScanFault.WRONG_STATE]
+    assert "needs it to be received, retrieved" in verdict.reasons[0].message

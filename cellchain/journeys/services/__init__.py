@@ -12,6 +12,7 @@ from cellchain.journeys.services.custody import (
     storage_position_create,
     unit_custody_scan,
     unit_label_verify,
+    unit_manufacture_start,
 )
 from cellchain.journeys.services.enrolment import (
     PatientData,
@@ -49,4 +50,5 @@ __all__ = [
     "storage_position_create",
     "unit_custody_scan",
     "unit_label_verify",
+    "unit_manufacture_start",
 ]

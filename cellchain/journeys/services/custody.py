@@ -2,7 +2,8 @@
 
 A scan that does not match is recorded as a blocked custody event and nothing moves; an identity incident
 (another unit, another patient, a label whose COI disagrees, an unknown DIN) also opens an identity deviation
-that notifies the site's QA and the manufacturer's QA (REGULATORY item 37).
+that notifies the site's QA and the manufacturer's QA (REGULATORY item 37). The start of manufacture is the
+last step: manufacturing's batch start calls :func:`unit_manufacture_start` in its own transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db import transaction
 from cellchain.accounts.models import Site
 from cellchain.accounts.roles import Role
 from cellchain.core import clock
-from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
+from cellchain.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from cellchain.domain.custody import (
     CustodyStep,
     CustodyUnit,
@@ -121,7 +122,38 @@ def unit_custody_scan(
     Returns the event: ``event.verdict`` says whether the step went ahead; a blocked event carries its reasons
     and, for an identity incident, the number of the identity deviation opened.
     """
-    details = details or ScanDetails()
+    if step is CustodyStep.START_MANUFACTURE:
+        raise NotAllowed(
+            f"Unit {unit.din}: manufacture starts when the batch is started from it in manufacturing, "
+            "not from the custody scan.",
+            field="step",
+        )
+    return _custody_scan(actor, unit, step, scanned_text, details or ScanDetails())
+
+
+@transaction.atomic
+def unit_manufacture_start(*, actor: Any, din: str, scanned_text: str, batch_number: str) -> CustodyEvent:
+    """Batch ``batch_number`` was started from the apheresis unit ``din``: the unit's journey records the
+    scan and the unit is consumed (P-1-a, G-4, T-10.4).
+
+    Called by manufacturing's batch start inside its transaction. A unit whose custody state forbids the
+    step (still in storage, not received, already consumed) or a scan the custody rules refuse raises
+    Conflict, so the batch is not started either.
+    """
+    unit = Unit.objects.filter(din=din).first()
+    if unit is None:
+        raise NotFound(f"No collected apheresis unit has the identifier {din}.", field="scan")
+    details = ScanDetails(condition=f"taken into batch {batch_number}")
+    event = _custody_scan(actor, unit, CustodyStep.START_MANUFACTURE, scanned_text, details)
+    if event.verdict != CustodyEvent.Verdict.MATCH:
+        reasons = "; ".join(reason["message"] for reason in event.reasons)
+        raise Conflict(f"Unit {din} cannot go into batch {batch_number}: {reasons}.", field="scan")
+    return event
+
+
+def _custody_scan(
+    actor: Any, unit: Unit, step: CustodyStep, scanned_text: str, details: ScanDetails
+) -> CustodyEvent:
     site = actor.site
     if site is None:
         raise NotAllowed("Scanning needs a user attached to a site.")
@@ -145,7 +177,8 @@ def unit_custody_scan(
             record=unit,
             action="amend",
             event=f"unit:{step.value}",
-            reason=f"scan matched at {site.code}",
+            reason=f"scan matched at {site.code}"
+            + (f": {details.condition}" if step is CustodyStep.START_MANUFACTURE else ""),
         )
     event = CustodyEvent.objects.create(
         journey=unit.journey,

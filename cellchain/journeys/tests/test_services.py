@@ -325,6 +325,33 @@ class TestUnitCustodyScan:
         unit.refresh_from_db()
         assert (unit.state, unit.site, unit.storage_position) == ("stored", kit.manufacturer, position)
 
+    def test_start_of_manufacture_is_not_a_custody_scan_of_its_own(self, kit, world):
+        """P-1-a, T-10.4: only a started batch consumes a unit (unit_manufacture_start), never the scan form."""
+        _, (unit, _) = _labelled(kit, world)
+        with pytest.raises(NotAllowed, match="when the batch is started"):
+            services.unit_custody_scan(
+                actor=world["logistics_zhao"],
+                unit=unit,
+                step=CustodyStep.START_MANUFACTURE,
+                scanned_text=unit.din_keyboard,
+            )
+        assert not CustodyEvent.objects.filter(step=CustodyStep.START_MANUFACTURE).exists()
+
+    def test_manufacture_start_refuses_a_unit_not_yet_received_and_records_nothing(self, kit, world):
+        _, (unit, _) = _labelled(kit, world)
+        with pytest.raises(
+            Conflict, match=r"cannot go into batch B26-0009.*needs it to be received, retrieved"
+        ):
+            services.unit_manufacture_start(
+                actor=world["operator_chen"],
+                din=unit.din,
+                scanned_text=unit.din_keyboard,
+                batch_number="B26-0009",
+            )
+        unit.refresh_from_db()
+        assert unit.state == "labelled"
+        assert not CustodyEvent.objects.filter(step=CustodyStep.START_MANUFACTURE).exists()
+
     def test_wrong_bag_is_blocked_recorded_and_reported_to_qa(self, kit, world):
         """G-4, REGULATORY item 37: scanning the wrong bag -> blocked and audited; QA notified."""
         _, (unit, _) = _labelled(kit, world)

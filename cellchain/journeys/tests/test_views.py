@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cellchain.domain.custody import CustodyStep
+from cellchain.journeys import services
 from cellchain.journeys.models import CustodyEvent, Journey
 from cellchain.journeys.tests.test_services import _labelled
 
@@ -89,6 +91,28 @@ def test_scan_page_records_a_match(kit, world, client_for):
     assert 'data-verdict="match"' in response.content.decode()
     unit.refresh_from_db()
     assert unit.state == "packed"
+
+
+def test_scan_form_does_not_offer_the_start_of_manufacture(kit, world, client_for):
+    """A received bag is consumed only by starting its batch in manufacturing (P-1-a), not on this form."""
+    _, (unit, _) = _labelled(kit, world)
+    for actor, step, details in (
+        ("apheresis_sun", CustodyStep.PACK, services.ScanDetails(shipper_code="S-1")),
+        ("apheresis_sun", CustodyStep.HAND_TO_COURIER, None),
+        ("logistics_zhao", CustodyStep.RECEIVE_AT_MANUFACTURER, None),
+    ):
+        services.unit_custody_scan(
+            actor=world[actor], unit=unit, step=step, scanned_text=unit.din_keyboard, details=details
+        )
+    client = client_for("logistics_zhao")
+    page = client.get(f"/journeys/units/{unit.din}/scan/").content.decode()
+    assert '<option value="store">' in page and 'value="start_manufacture"' not in page
+    response = client.post(
+        f"/journeys/units/{unit.din}/scan/", {"step": "start_manufacture", "scan": unit.din_keyboard}
+    )
+    assert "start_manufacture is not one of the available choices" in response.content.decode()
+    unit.refresh_from_db()
+    assert unit.state == "received"
 
 
 def test_label_files_render_for_a_printed_label(kit, world, client_for):

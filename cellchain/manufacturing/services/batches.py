@@ -18,6 +18,7 @@ from cellchain.accounts.services import require_qualification
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
 from cellchain.domain import facility as fac
+from cellchain.domain.custody import CustodyStep, UnitState, custody_steps_allowed
 from cellchain.domain.identity import IdentifierError, parse_unit_scan
 from cellchain.domain.process import (
     FillPlan,
@@ -236,14 +237,37 @@ def batch_start(
             f"Unit {intake.din} is blocked by {', '.join(d.number for d in blocking)} until QA "
             "dispositions it."
         )
+    _require_journey_allows_start(intake)
     start = activity_time(at, not_before=intake.received_at)
     _fresh_window_check(actor, version, intake, start)
-    return _batch_create(actor, version, intake, area, start)
+    return _batch_create(actor, version, intake, area, start, scan)
+
+
+def _require_journey_allows_start(intake: ApheresisIntake) -> None:
+    """The unit's custody state must allow the start of manufacture: received, or taken out of storage
+    (P-1-a, G-4, T-10.4). The journeys context owns the state; this reads it before anything is written."""
+    from cellchain.journeys.selectors import unit_get_by_identifier
+
+    unit = unit_get_by_identifier(intake.din)
+    if unit is None:
+        raise IdentityMismatch(f"No collected apheresis unit has the identifier {intake.din}.", field="scan")
+    if CustodyStep.START_MANUFACTURE not in custody_steps_allowed(UnitState(unit.state)):
+        hint = " Retrieve it from storage first." if unit.state == UnitState.STORED else ""
+        raise Conflict(
+            f"Unit {intake.din} is {unit.state} in its journey; a batch starts only from a unit that is "
+            f"received or retrieved from storage.{hint}",
+            field="scan",
+        )
 
 
 @transaction.atomic
 def _batch_create(
-    actor: Any, version: ProductVersion, intake: ApheresisIntake, area: ProductionArea, start: dt.datetime
+    actor: Any,
+    version: ProductVersion,
+    intake: ApheresisIntake,
+    area: ProductionArea,
+    start: dt.datetime,
+    scan: str,
 ) -> Batch:
     number = _next_batch_number(start)
     if area.mode == ProductionArea.Mode.UNIT_BASED:
@@ -271,6 +295,10 @@ def _batch_create(
         event="batch:start",
         extra={"apheresis_din": intake.din, "coi": intake.coi},
     )
+    # The journey's record of the bag moves with the batch, in this transaction (T-10.4).
+    from cellchain.journeys.services import unit_manufacture_start
+
+    unit_manufacture_start(actor=actor, din=intake.din, scanned_text=scan, batch_number=number)
     return batch
 
 

@@ -16,6 +16,7 @@ from cellchain.core.errors import (
     NotAllowed,
     ValidationFailed,
 )
+from cellchain.domain.custody import CustodyStep
 from cellchain.manufacturing import services
 from cellchain.manufacturing.models import Batch, BatchStep, ParameterEntry, ProductUnit, ProductVersion
 from cellchain.manufacturing.reference_product import SPECIFICATION
@@ -177,6 +178,112 @@ class TestBatchStart:
         deviation = Deviation.objects.get(subject_id=str(intake.pk), title__startswith="Fresh apheresis past")
         disposition(mfg, deviation)
         assert mfg.start(intake).number.startswith("B")
+
+    # -- the journey's unit moves with the batch (P-1-a, G-4, T-10.4) ----------------------------------------
+
+    def test_starting_a_batch_consumes_the_journeys_unit_ledgered_and_traced(self, mfg) -> None:
+        from cellchain.journeys.models import Unit
+        from cellchain.journeys.selectors import journey_trace
+        from cellchain.ledger.models import LedgerEntry
+
+        unit = mfg.received_unit()
+        batch = mfg.start(mfg.intake(unit))
+        unit.refresh_from_db()
+        assert (unit.state, unit.last_step) == ("consumed", "start_manufacture")
+        entry = LedgerEntry.objects.get(
+            record_type=Unit.ledger_record_type(), record_id=str(unit.pk), event="unit:start_manufacture"
+        )
+        assert f"taken into batch {batch.number}" in bytes(entry.canonical).decode()
+        starts = [e for e in journey_trace(unit.journey) if e.kind == "scan:start_manufacture"]
+        assert len(starts) == 1 and starts[0].verdict == "match"
+        assert f"batch {batch.number}" in starts[0].summary and unit.din in starts[0].summary
+        assert starts[0].who == mfg.operator.printed_name
+
+    def test_the_start_of_manufacture_exports_as_a_schema_valid_epcis_event(self, mfg) -> None:
+        """REGULATORY item 41: the journey's EPCIS export stays valid with the consuming scan in it."""
+        import json
+
+        from jsonschema import Draft7Validator
+
+        from cellchain.journeys.selectors import journey_epcis
+        from cellchain.journeys.tests.test_trace import STANDARDS
+
+        unit = mfg.received_unit()
+        mfg.start(mfg.intake(unit))
+        document = journey_epcis(unit.journey)
+        schema = json.loads((STANDARDS / "EPCIS-JSON-Schema.json").read_text(encoding="utf-8"))
+        validator = Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+        assert [e.message for e in validator.iter_errors(document)] == []
+        last = document["epcisBody"]["eventList"][-1]
+        assert (last["bizStep"], last["disposition"], last["cellchain:step"]) == (
+            "other",
+            "in_progress",
+            "start_manufacture",
+        )
+
+    def test_a_unit_still_in_storage_is_refused_until_retrieved(self, mfg) -> None:
+        from cellchain.journeys import services as js
+
+        unit = mfg.received_unit()
+        intake = mfg.intake(unit)
+        position = js.storage_position_create(
+            actor=mfg.operator, site=mfg.site, tank="LN2-01", rack="R1", box="B1", position="A1"
+        )
+        scan = mfg.scan(intake)
+        js.unit_custody_scan(
+            actor=mfg.operator,
+            unit=unit,
+            step=CustodyStep.STORE,
+            scanned_text=scan,
+            details=js.ScanDetails(storage_position=position),
+        )
+        with pytest.raises(Conflict, match=r"is stored in its journey.*Retrieve it from storage first"):
+            mfg.start(intake)
+        unit.refresh_from_db()
+        assert unit.state == "stored" and not Batch.objects.exists()
+        js.unit_custody_scan(actor=mfg.operator, unit=unit, step=CustodyStep.RETRIEVE, scanned_text=scan)
+        assert mfg.start(intake).status == Batch.Status.IN_PROCESS
+        unit.refresh_from_db()
+        assert unit.state == "consumed"
+
+    def test_a_journeys_refusal_rolls_the_batch_back(self, mfg, monkeypatch) -> None:
+        """Same transaction: when the journeys service refuses, no batch and no batch ledger entry remain."""
+        from cellchain.journeys import services as js
+        from cellchain.ledger.models import LedgerEntry
+        from cellchain.manufacturing.services import batches
+
+        unit = mfg.received_unit()
+        intake = mfg.intake(unit)
+        position = js.storage_position_create(
+            actor=mfg.operator, site=mfg.site, tank="LN2-01", rack="R1", box="B1", position="A2"
+        )
+        js.unit_custody_scan(
+            actor=mfg.operator,
+            unit=unit,
+            step=CustodyStep.STORE,
+            scanned_text=mfg.scan(intake),
+            details=js.ScanDetails(storage_position=position),
+        )
+        monkeypatch.setattr(batches, "_require_journey_allows_start", lambda intake: None)
+        with pytest.raises(Conflict, match="needs it to be received, retrieved"):
+            mfg.start(intake)
+        assert not Batch.objects.exists()
+        assert not LedgerEntry.objects.filter(event="batch:start").exists()
+        unit.refresh_from_db()
+        assert unit.state == "stored"
+
+    def test_a_consumed_unit_cannot_be_scanned_into_storage_again(self, mfg) -> None:
+        from cellchain.journeys import services as js
+        from cellchain.journeys.models import CustodyEvent
+
+        unit = mfg.received_unit()
+        intake = mfg.intake(unit)
+        mfg.start(intake)
+        event = js.unit_custody_scan(
+            actor=mfg.operator, unit=unit, step=CustodyStep.RETRIEVE, scanned_text=mfg.scan(intake)
+        )
+        assert event.verdict == CustodyEvent.Verdict.BLOCKED
+        assert "consumed" in event.reasons[0]["message"]
 
 
 class TestSteps:
