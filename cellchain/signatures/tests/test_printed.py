@@ -61,6 +61,19 @@ def test_pdf_marks_a_superseded_signature(world, signed):
     assert "SUPERSEDED" in text and "official name" in text
 
 
+def test_pdf_marks_a_superseded_signature_in_chinese(world, signed):
+    """X-4, REGULATORY item 15: the superseded mark is translatable; under zh-Hans the PDF reads 已失效."""
+    record, _ = signed
+    record_amend(
+        actor=world["admin_xiehe"], record=record, changes={"name_en": "PUMCH"}, reason="official name"
+    )
+    with translation.override("zh-hans"):
+        text = pdf_text(signature_pdf(record, title="电子签名", time_zone="Asia/Shanghai"))
+    flat = "".join(text.split())  # the status cell wraps
+    assert "已失效：" in flat and "official" in flat  # the stored reason follows the translated mark
+    assert "SUPERSEDED" not in text
+
+
 def test_canvas_helper_draws_lines_and_blank_lines(world, signed, tmp_path):
     import io
 
