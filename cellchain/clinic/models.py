@@ -14,6 +14,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cellchain.accounts.models import Organisation, Site
 from cellchain.domain import bedside as bedside_rules
@@ -375,7 +376,7 @@ class ClinicUnit(RegulatedModel):
         RELEASED = "released", _("Released")
         CONDITIONAL = "conditionally_released", _("Conditionally released")
         QUARANTINED = "quarantined", _("Quarantined")
-        REJECTED = "rejected", _("Rejected")
+        REJECTED = "rejected", pgettext_lazy("clinic unit status: rejected by QA or at receipt", "Rejected")
 
     class State(models.TextChoices):
         STORED = "stored", _("In storage")
@@ -426,7 +427,10 @@ class Thaw(RegulatedModel):
     """The thaw record (T-8.2.4): area, device, operator, start and end, temperature, method, appearance."""
 
     unit = models.OneToOneField(
-        ClinicUnit, on_delete=models.PROTECT, related_name="thaw", verbose_name=_("unit")
+        ClinicUnit,
+        on_delete=models.PROTECT,
+        related_name="thaw",
+        verbose_name=pgettext_lazy("bag or vial with its own identifier", "unit"),
     )
     started_at = models.DateTimeField(_("thaw start"))
     ended_at = models.DateTimeField(_("thaw end"))
@@ -452,7 +456,10 @@ class Dilution(RegulatedModel):
     """The dilution or mixing record (T-8.2.5 a-e)."""
 
     unit = models.OneToOneField(
-        ClinicUnit, on_delete=models.PROTECT, related_name="dilution", verbose_name=_("unit")
+        ClinicUnit,
+        on_delete=models.PROTECT,
+        related_name="dilution",
+        verbose_name=pgettext_lazy("bag or vial with its own identifier", "unit"),
     )
     diluent = models.CharField(_("diluent"), max_length=80)
     diluent_lot = models.CharField(_("diluent lot"), max_length=40)
@@ -532,7 +539,10 @@ class Infusion(RegulatedModel):
         verbose_name=_("treatment course"),
     )
     unit = models.OneToOneField(
-        ClinicUnit, on_delete=models.PROTECT, related_name="infusion", verbose_name=_("unit")
+        ClinicUnit,
+        on_delete=models.PROTECT,
+        related_name="infusion",
+        verbose_name=pgettext_lazy("bag or vial with its own identifier", "unit"),
     )
     bedside_check = models.OneToOneField(
         BedsideCheck, on_delete=models.PROTECT, related_name="infusion", verbose_name=_("bedside check")
@@ -819,7 +829,7 @@ class CorrectiveAction(RegulatedModel):
         related_name="actions",
         verbose_name=_("protocol deviation"),
     )
-    description = models.TextField(_("action"))
+    description = models.TextField(pgettext_lazy("corrective action of a protocol deviation", "action"))
     owner = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner"))
     due = models.DateField(_("due"))
     done_on = models.DateField(_("done on"), null=True, blank=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cellchain.accounts.models import Site
 from cellchain.domain.apheresis import Marker, PhysicianDecisionKind, ScreeningOutcome
@@ -367,7 +368,7 @@ class Unit(RegulatedModel):
     shipper_code = models.CharField(_("shipper"), max_length=40, blank=True)
 
     class Meta:
-        verbose_name = _("unit")
+        verbose_name = pgettext_lazy("bag or vial with its own identifier", "unit")
         ordering = ["din"]
 
     def __str__(self) -> str:
@@ -383,7 +384,10 @@ class LabelPrint(RegulatedModel):
     (REGULATORY item 39; T-10.6 two-person check of the labelling)."""
 
     unit = models.ForeignKey(
-        Unit, on_delete=models.PROTECT, related_name="label_prints", verbose_name=_("unit")
+        Unit,
+        on_delete=models.PROTECT,
+        related_name="label_prints",
+        verbose_name=pgettext_lazy("bag or vial with its own identifier", "unit"),
     )
     print_number = models.PositiveSmallIntegerField(_("print number"))
     template_version = models.CharField(_("template version"), max_length=20)

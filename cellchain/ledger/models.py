@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cellchain.ledger.state import row_state
 
@@ -58,7 +59,11 @@ class LedgerEntry(models.Model):
     )
     record_type = models.CharField(_("record type"), max_length=80)
     record_id = models.CharField(_("record id"), max_length=64)
-    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    action = models.CharField(
+        pgettext_lazy("ledger entry operation: create, amend, sign or void", "action"),
+        max_length=10,
+        choices=Action.choices,
+    )
     event = models.CharField(_("event"), max_length=60, help_text=_("subject:verb, e.g. batch:release"))
     canonical = models.BinaryField(_("canonical entry bytes"))
     leaf_hash = models.BinaryField(_("leaf hash"), max_length=32)

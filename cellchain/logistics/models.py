@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cellchain.accounts.models import Site
 from cellchain.domain.coldchain import ShipperKind
@@ -238,7 +239,7 @@ class ReceiptInspection(RegulatedModel):
     class Outcome(models.TextChoices):
         ACCEPTED = "accepted", _("Accepted")
         QUARANTINED = "quarantined", _("Quarantined")
-        REJECTED = "rejected", _("Rejected")
+        REJECTED = "rejected", pgettext_lazy("outcome of the hospital receipt inspection", "Rejected")
 
     shipment = models.OneToOneField(
         Shipment, on_delete=models.PROTECT, related_name="receipt", verbose_name=_("shipment")

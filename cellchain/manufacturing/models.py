@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cellchain.accounts.models import Site
 from cellchain.ledger.models import RegulatedModel
@@ -218,7 +219,7 @@ class Batch(RegulatedModel):
         AWAITING_RELEASE = "awaiting_release", _("Awaiting QC release")
         CONDITIONALLY_RELEASED = "conditionally_released", _("Conditionally released")
         RELEASED = "released", _("Released")
-        REJECTED = "rejected", _("Rejected")
+        REJECTED = "rejected", pgettext_lazy("batch status: QA decided not to release it", "Rejected")
         ON_HOLD = "on_hold", _("On hold / recall")
 
     number = models.CharField(_("batch number"), max_length=20, unique=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cellchain.accounts.models import Organisation
 from cellchain.ledger.models import RegulatedModel
@@ -128,7 +129,7 @@ class QcResult(RegulatedModel):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.FINAL)
     value = models.DecimalField(_("value"), max_digits=30, decimal_places=6, null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
-    unit = models.CharField(_("unit"), max_length=40, blank=True)
+    unit = models.CharField(pgettext_lazy("unit of measurement", "unit"), max_length=40, blank=True)
     instrument = models.CharField(_("instrument"), max_length=120, blank=True)
     issuing_lab = models.CharField(_("issuing laboratory"), max_length=200, blank=True)
     third_party = models.BooleanField(_("issued by a qualified third party"), default=False)
@@ -203,7 +204,10 @@ class RetainedSample(RegulatedModel):
         Batch, on_delete=models.PROTECT, related_name="retained_samples", verbose_name=_("batch")
     )
     unit = models.OneToOneField(
-        ProductUnit, on_delete=models.PROTECT, related_name="retained_sample", verbose_name=_("unit")
+        ProductUnit,
+        on_delete=models.PROTECT,
+        related_name="retained_sample",
+        verbose_name=pgettext_lazy("bag or vial with its own identifier", "unit"),
     )
     container = models.CharField(_("tank or freezer"), max_length=40)
     rack = models.CharField(_("rack"), max_length=20)
