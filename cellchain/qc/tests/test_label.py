@@ -46,9 +46,13 @@ def test_final_label_datamatrix_scans_as_its_unit_at_the_bedside(mfg, dpi) -> No
     batch = _released(mfg)
     response = _qa(mfg).get(f"/qc/batches/{batch.pk}/label/?format=pdf")
     assert response.status_code == 200
-    patient_units = sorted(batch.units.filter(purpose=ProductUnit.Purpose.PATIENT).values_list("din", flat=True))
+    patient_units = sorted(
+        batch.units.filter(purpose=ProductUnit.Purpose.PATIENT).values_list("din", flat=True)
+    )
     pages = _pages(response.content)
-    assert len(pages) == len(patient_units) == 2  # one label per patient dose; QC and retained units have none
+    assert (
+        len(pages) == len(patient_units) == 2
+    )  # one label per patient dose; QC and retained units have none
     zone = ZoneInfo(mfg.qa.site.time_zone)
     expires = selectors.label_for(batch).expires_at
     assert expires is not None
