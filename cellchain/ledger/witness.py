@@ -352,7 +352,11 @@ def partner_head_check(document: Any, *, expected_fingerprint: str | None = None
             )
         else:
             key = partner.public_key
-    if expected_fingerprint and not steps and key_fingerprint(key) != expected_fingerprint.lower():
+    # After a followed rotation the published fingerprint may be the pinned key's (the trust root) or the new key's.
+    published = {key_fingerprint(key)} | (
+        {key_fingerprint(bytes(previous.public_key))} if steps and previous else set()
+    )
+    if expected_fingerprint and expected_fingerprint.lower() not in published:
         reasons.append(
             f"the key's SHA-256 {key_fingerprint(key)} is not the fingerprint the partner published"
         )

@@ -425,3 +425,146 @@ def test_verify_bundle_does_not_change_its_input() -> None:
     before = copy.deepcopy(bundle)
     verify_bundle(bundle)
     assert bundle == before
+
+
+# --- Bundles that span a key rotation (cellchain-ledger-bundle/2, decision 0008) -----------------------------
+
+NEW_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(96, 128)))
+
+
+def key_id_of(key: Ed25519PrivateKey) -> str:
+    from cellchain.domain.treehead import key_id
+
+    return key_id(public_key_bytes(key))
+
+
+def signed_head_v2(
+    entries: list[bytes], size: int, key: Ed25519PrivateKey, *, next_key: Ed25519PrivateKey | None = None
+) -> dict[str, Any]:
+    store = MemoryNodeStore()
+    for entry in entries[:size]:
+        store.append(entry)
+    head = TreeHead(
+        log_id=LOG_ID,
+        size=size,
+        root=store.root(),
+        time=f"2026-03-01T09:{size // 60:02d}:{size % 60:02d}Z",
+        next_key_id=key_id_of(next_key) if next_key is not None else None,
+    )
+    return {**tree_head_to_json(head), "key_id": key_id_of(key), "signature": b64(sign_head(key, head))}
+
+
+def build_rotated_bundle(size: int = 10) -> dict[str, Any]:
+    """LOG_KEY signs heads 3 and 6; head 6 hands over to NEW_KEY (at 09:00:06), which signs head 10."""
+    entries = [entry_bytes(seq) for seq in range(size)]
+    heads = [
+        signed_head_v2(entries, 3, LOG_KEY),
+        signed_head_v2(entries, 6, LOG_KEY, next_key=NEW_KEY),
+        signed_head_v2(entries, 10, NEW_KEY),
+    ]
+    return {
+        "format": "cellchain-ledger-bundle/2",
+        "log_id": LOG_ID,
+        "keys": [
+            {
+                "key_id": key_id_of(LOG_KEY),
+                "public_key": b64(public_key_bytes(LOG_KEY)),
+                "activated_at": "2026-03-01T08:00:00.000000Z",
+                "retired_at": "2026-03-01T09:00:06.000000Z",
+                "predecessor": None,
+            },
+            {
+                "key_id": key_id_of(NEW_KEY),
+                "public_key": b64(public_key_bytes(NEW_KEY)),
+                "activated_at": "2026-03-01T09:00:06.000000Z",
+                "retired_at": None,
+                "predecessor": key_id_of(LOG_KEY),
+            },
+        ],
+        "entries": [b64(entry) for entry in entries],
+        "heads": heads,
+        "witnesses": [],
+    }
+
+
+class TestBundleSpanningARotation:
+    def test_rotated_bundle_verifies_and_lists_its_keys(self) -> None:
+        report = verify_bundle(build_rotated_bundle())
+        assert report.ok, report.lines()
+        assert report.key_fingerprint == key_id_of(NEW_KEY)
+        assert report.key_history[1].startswith(f"{key_id_of(NEW_KEY)} (from size 6")
+        assert any("2 signing keys" in line for line in report.checked)
+
+    def test_trusting_the_first_key_covers_its_successor(self) -> None:
+        report = verify_bundle(build_rotated_bundle(), trusted_log_key=public_key_bytes(LOG_KEY))
+        assert report.ok and not any("taken from the bundle" in note for note in report.notes)
+
+    def test_trusting_the_newest_key_notes_the_older_heads(self) -> None:
+        report = verify_bundle(build_rotated_bundle(), trusted_log_key=public_key_bytes(NEW_KEY))
+        assert report.ok and any("older than the trusted key" in note for note in report.notes)
+
+    def test_a_key_outside_the_history_is_not_trusted(self) -> None:
+        report = verify_bundle(build_rotated_bundle(), trusted_log_key=public_key_bytes(OTHER_KEY))
+        assert [f.check for f in report.failures] == ["log key"]
+
+    def test_head_by_the_retired_key_after_the_rotation_fails(self) -> None:
+        bundle = build_rotated_bundle(12)
+        entries = [base64.b64decode(entry) for entry in bundle["entries"]]
+        bundle["heads"].append(signed_head_v2(entries, 12, LOG_KEY))
+        report = verify_bundle(bundle)
+        # Refused twice over: its size is past the handover, and its time past the retirement.
+        assert [f.check for f in report.failures] == ["head key", "head key"]
+        assert all(f.message.startswith("heads[3] (size 12") for f in report.failures)
+        assert "after its retirement: it handed over" in report.failures[0].message
+
+    def test_missing_handover_fails_naming_the_new_key(self) -> None:
+        bundle = build_rotated_bundle()
+        entries = [base64.b64decode(entry) for entry in bundle["entries"]]
+        bundle["heads"][1] = signed_head_v2(entries, 6, LOG_KEY)
+        checks = [(f.check, f.message) for f in verify_bundle(bundle).failures]
+        assert checks and checks[0][0] == "key handover"
+        assert f"key {key_id_of(NEW_KEY)[:16]} took over" in checks[0][1]
+
+    def test_handover_signed_by_the_new_key_fails(self) -> None:
+        bundle = build_rotated_bundle()
+        entries = [base64.b64decode(entry) for entry in bundle["entries"]]
+        forged = signed_head_v2(entries, 6, NEW_KEY, next_key=NEW_KEY)
+        forged["key_id"] = key_id_of(LOG_KEY)
+        bundle["heads"][1] = forged
+        checks = {f.check for f in verify_bundle(bundle).failures}
+        assert {"head signature", "key handover"} <= checks
+
+    def test_head_naming_an_unknown_key_fails(self) -> None:
+        bundle = build_rotated_bundle()
+        entries = [base64.b64decode(entry) for entry in bundle["entries"]]
+        bundle["heads"][2] = signed_head_v2(entries, 10, OTHER_KEY)
+        report = verify_bundle(bundle)
+        assert [f.check for f in report.failures] == ["head key"]
+        assert "not in the log's key history" in report.failures[0].message
+
+    def test_tampered_key_history_fails_naming_the_key(self) -> None:
+        bundle = build_rotated_bundle()
+        bundle["keys"][1]["public_key"] = b64(public_key_bytes(OTHER_KEY))
+        report = verify_bundle(bundle)
+        assert report.failures[0].check == "key history"
+        assert f"key {key_id_of(NEW_KEY)[:16]}: the key id is not the SHA-256" in report.failures[0].message
+
+    def test_cli_reads_a_rotated_bundle(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run_cli(tmp_path, build_rotated_bundle(), "--log-key", b64(public_key_bytes(LOG_KEY))) == 0
+        out = capsys.readouterr().out
+        assert "Signing keys (SHA-256, oldest first):" in out and "Result: OK" in out
+
+    @pytest.mark.parametrize(
+        ("mutate", "field"),
+        [
+            (lambda b: b.pop("keys"), "keys: missing"),
+            (lambda b: b["heads"][0].pop("key_id"), "heads[0].key_id: missing"),
+            (lambda b: b["keys"][0].update(public_key=b64(b"short")), "keys[0].public_key: 5 bytes"),
+            (lambda b: b["keys"][1].update(retired_at=5), "keys[1].retired_at: expected str or null"),
+        ],
+    )
+    def test_malformed_key_fields_are_named(self, mutate: Any, field: str) -> None:
+        bundle = build_rotated_bundle()
+        mutate(bundle)
+        with pytest.raises(BundleError, match=field.replace("[", r"\[").replace("]", r"\]")):
+            verify_bundle(bundle)
