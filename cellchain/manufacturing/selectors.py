@@ -260,3 +260,17 @@ def clearances_of(area: ProductionArea) -> QuerySet[LineClearance]:
 def product_unit_get_by_identifier(din: str) -> ProductUnit | None:
     """The product unit with this DIN (for custody, shipping and bedside contexts)."""
     return ProductUnit.objects.select_related("batch", "holder_site").filter(din=din).first()
+
+
+def batch_for_shipping(number: str) -> tuple[Batch, ProductInformation] | None:
+    """A batch by number with its product version, apheresis intake and units, and its product version's
+    approved information package read into domain values (for logistics: T-7.5-e, T-7.7, T-7.15)."""
+    batch = (
+        Batch.objects.select_related("product_version__product", "intake__collection_site", "site")
+        .prefetch_related("units")
+        .filter(number=number)
+        .first()
+    )
+    if batch is None:
+        return None
+    return batch, master.information_from_json(batch.product_version.information)
