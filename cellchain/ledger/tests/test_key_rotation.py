@@ -604,6 +604,22 @@ class TestWitnessingAcrossRotation:
         assert witness.partner_head_check(later).ok
         assert WitnessedHead.objects.count() == 2
 
+    def test_published_fingerprint_of_either_the_pinned_or_the_new_key_is_accepted(self, world):
+        from cellchain.ledger import witness
+        from cellchain.verifier.signing import key_fingerprint
+
+        partner = RotatingPartner()
+        partner.grow(5)
+        witness.partner_head_countersign(actor=None, document=partner.head_document())
+        old = partner.rotate()
+        partner.grow(2)
+        document = partner.head_document(from_size=5)
+        for published in (public_key_bytes(old), public_key_bytes(partner.partner.key)):
+            assert witness.partner_head_check(document, expected_fingerprint=key_fingerprint(published)).ok
+        stranger = key_fingerprint(public_key_bytes(Ed25519PrivateKey.generate()))
+        verdict = witness.partner_head_check(document, expected_fingerprint=stranger)
+        assert not verdict.ok and "fingerprint the partner published" in verdict.reasons[0]
+
     def test_partner_key_change_without_a_handover_is_refused(self, world):
         from cellchain.ledger import witness
 
