@@ -313,21 +313,31 @@ def format_duration(seconds: float) -> str:
 
 def _runs(mask: BoolArray) -> tuple[IntArray, IntArray]:
     """Start and inclusive end indices of the maximal runs of True in ``mask``."""
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1) - 1
-    return starts, ends
+    if mask.size == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    # One pass over the readings finds every change; the (few) changes are then sorted into starts/ends.
+    flags = mask.view(np.int8)
+    changes = np.flatnonzero(flags[1:] != flags[:-1])
+    rising = flags[changes + 1] == 1
+    starts = changes[rising] + 1
+    ends = changes[~rising]
+    if mask[0]:
+        starts = np.concatenate(([0], starts))
+    if mask[-1]:
+        ends = np.concatenate((ends, [mask.size - 1]))
+    return starts.astype(np.intp), ends.astype(np.intp)
 
 
 def _segment_reduce(ufunc: np.ufunc, values: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
     """Reduce ``values[s:e+1]`` for each run with a numpy ufunc, vectorised via ``reduceat``."""
     if starts.size == 0:
         return np.empty(0, dtype=np.float64)
-    padded = np.append(values, 0.0)
     bounds = np.empty(2 * starts.size, dtype=np.intp)
     bounds[0::2] = starts
     bounds[1::2] = ends + 1
-    reduced: FloatArray = ufunc.reduceat(padded, bounds)[0::2]
+    if bounds[-1] == values.size:
+        bounds = bounds[:-1]  # reduceat runs the last segment to the end of the array by itself
+    reduced: FloatArray = ufunc.reduceat(values, bounds)[0::2]
     return reduced
 
 
@@ -359,21 +369,22 @@ def analyse_cold_chain(
         None if arrived_at is None else epoch_seconds(arrived_at),
     )
     findings: list[ColdChainFinding] = []
-    findings += _order_findings(traces)
-    times, celsius = _joined(traces)
+    backward = [np.flatnonzero(np.diff(t.times) < 0) for t in traces]
+    findings += _order_findings(traces, backward)
+    times, celsius = _joined(traces, in_order=len(traces) == 1 and backward[0].size == 0)
     findings += _transit_findings(spec, window)
-    usable, summary, window_findings = _select_usable(times, celsius, spec, window)
+    tv, cv, summary, window_findings = _select_usable(times, celsius, spec, window)
     findings += window_findings
-    tv, cv = times[usable], celsius[usable]
-    findings += _duplicate_findings(tv, cv)
+    dt = np.diff(tv)  # shared by the duplicate, gap and late-reading checks
+    findings += _duplicate_findings(tv, cv, dt)
     if tv.size < 2:
         findings.append(_too_little_data(int(tv.size), summary.readings_total))
         return _verdict(spec, window, findings, summary, (), ())
     excursions = _excursions(tv, cv, spec.limits)
-    gaps = _gaps(tv, spec, window)
+    gaps = _gaps(tv, dt, spec, window)
     findings += [_excursion_finding(e, spec.limits) for e in excursions]
     findings += [_gap_finding(g, spec) for g in gaps]
-    findings += _late_findings(tv, spec)
+    findings += _late_findings(tv, dt, spec)
     return _verdict(spec, window, findings, summary, excursions, gaps, tv, cv)
 
 
@@ -409,10 +420,16 @@ def _finding_order(f: ColdChainFinding) -> tuple[bool, float]:
     return (not f.blocking, -math.inf if f.start is None else f.start)
 
 
-def _joined(traces: Sequence[TemperatureTrace]) -> tuple[FloatArray, FloatArray]:
-    """All parts concatenated and stably sorted by time (a stable sort keeps each file's own order)."""
+def _joined(traces: Sequence[TemperatureTrace], *, in_order: bool) -> tuple[FloatArray, FloatArray]:
+    """All parts concatenated and stably sorted by time (a stable sort keeps each file's own order).
+
+    ``in_order`` says the caller already knows the result is sorted (one trace that never goes back):
+    its read-only arrays are then used as they are.
+    """
     if not traces:
         return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64)
+    if in_order:
+        return traces[0].times, traces[0].celsius
     times = np.concatenate([t.times for t in traces])
     celsius = np.concatenate([t.celsius for t in traces])
     if times.size > 1 and bool((np.diff(times) < 0).any()):
@@ -421,11 +438,15 @@ def _joined(traces: Sequence[TemperatureTrace]) -> tuple[FloatArray, FloatArray]
     return times, celsius
 
 
-def _order_findings(traces: Sequence[TemperatureTrace]) -> list[ColdChainFinding]:
-    """Readings that go back in time within one file: the logger clock or the file is not trustworthy."""
+def _order_findings(
+    traces: Sequence[TemperatureTrace], backward: Sequence[IntArray]
+) -> list[ColdChainFinding]:
+    """Readings that go back in time within one file: the logger clock or the file is not trustworthy.
+
+    ``backward[i]`` holds the indices ``j`` where ``traces[i].times[j + 1] < traces[i].times[j]``.
+    """
     found: list[ColdChainFinding] = []
-    for trace in traces:
-        steps = np.flatnonzero(np.diff(trace.times) < 0)
+    for trace, steps in zip(traces, backward, strict=True):
         if steps.size == 0:
             continue
         first = int(steps[0])
@@ -447,28 +468,36 @@ def _order_findings(traces: Sequence[TemperatureTrace]) -> list[ColdChainFinding
 
 def _select_usable(
     times: FloatArray, celsius: FloatArray, spec: ColdChainSpec, window: _Window
-) -> tuple[BoolArray, TraceSummary, list[ColdChainFinding]]:
-    """Which readings are analysed; those before arming, after arrival or without a temperature are not."""
-    before = times < spec.armed_at if spec.armed_at is not None else np.zeros(times.size, np.bool_)
-    after = times > window.arrived_at if window.arrived_at is not None else np.zeros(times.size, np.bool_)
-    in_window = ~before & ~after
-    fault = in_window & (~np.isfinite(celsius) | np.isin(celsius, list(spec.sentinels_c)))
-    usable = in_window & ~fault
+) -> tuple[FloatArray, FloatArray, TraceSummary, list[ColdChainFinding]]:
+    """The readings analysed (times, °C); those before arming, after arrival or without a temperature
+    are not, and are counted and reported instead."""
+    no = np.zeros(times.size, np.bool_)
+    before = times < spec.armed_at if spec.armed_at is not None else no
+    after = times > window.arrived_at if window.arrived_at is not None else no
+    in_window = ~(before | after)
+    no_temperature = ~np.isfinite(celsius)
+    for sentinel in spec.sentinels_c:
+        no_temperature |= celsius == sentinel
+    fault = in_window & no_temperature
+    usable = in_window & ~no_temperature
     findings = _ignored_findings(times, before, after, spec, window)
     findings += _fault_findings(times, celsius, fault)
-    used_c = celsius[usable]
+    if bool(usable.all()):
+        tv, cv = times, celsius  # nothing to leave out: no copies of a large trace
+    else:
+        tv, cv = times[usable], celsius[usable]
     summary = TraceSummary(
         readings_total=int(times.size),
-        readings_analysed=int(used_c.size),
-        readings_before_arming=int(before.sum()),
-        readings_after_arrival=int(after.sum()),
-        probe_faults=int(fault.sum()),
-        first_at=float(times[usable][0]) if used_c.size else None,
-        last_at=float(times[usable][-1]) if used_c.size else None,
-        lowest_c=float(used_c.min()) if used_c.size else None,
-        highest_c=float(used_c.max()) if used_c.size else None,
+        readings_analysed=int(cv.size),
+        readings_before_arming=int(np.count_nonzero(before)),
+        readings_after_arrival=int(np.count_nonzero(after)),
+        probe_faults=int(np.count_nonzero(fault)),
+        first_at=float(tv[0]) if cv.size else None,
+        last_at=float(tv[-1]) if cv.size else None,
+        lowest_c=float(cv.min()) if cv.size else None,
+        highest_c=float(cv.max()) if cv.size else None,
     )
-    return usable, summary, findings
+    return tv, cv, summary, findings
 
 
 def _ignored_findings(
@@ -526,11 +555,11 @@ def _fault_findings(times: FloatArray, celsius: FloatArray, fault: BoolArray) ->
     return found
 
 
-def _duplicate_findings(tv: FloatArray, cv: FloatArray) -> list[ColdChainFinding]:
+def _duplicate_findings(tv: FloatArray, cv: FloatArray, dt: FloatArray) -> list[ColdChainFinding]:
     """Readings sharing a time: identical ones are noted, different temperatures block."""
     if tv.size < 2:
         return []
-    same_time = np.flatnonzero(np.diff(tv) == 0)
+    same_time = np.flatnonzero(dt == 0)
     if same_time.size == 0:
         return []
     conflict = same_time[cv[same_time] != cv[same_time + 1]]
@@ -612,7 +641,10 @@ def _excursions(tv: FloatArray, cv: FloatArray, limits: TemperatureLimits) -> li
     """Maximal runs out of range with their extreme reading (T-8.1.5-b)."""
     lo = -math.inf if limits.min_c is None else limits.min_c
     hi = math.inf if limits.max_c is None else limits.max_c
-    starts, ends = _runs((cv < lo) | (cv > hi))
+    out = cv > hi
+    if limits.min_c is not None:
+        out |= cv < lo
+    starts, ends = _runs(out)
     if starts.size == 0:
         return []
     highest = _segment_reduce(np.maximum, cv, starts, ends)
@@ -657,10 +689,10 @@ def _excursion_finding(e: Excursion, limits: TemperatureLimits) -> ColdChainFind
     )
 
 
-def _gaps(tv: FloatArray, spec: ColdChainSpec, window: _Window) -> list[Gap]:
-    """Intervals between usable readings above the gap threshold (T-8.1.5-a)."""
+def _gaps(tv: FloatArray, dt: FloatArray, spec: ColdChainSpec, window: _Window) -> list[Gap]:
+    """Intervals between usable readings above the gap threshold (T-8.1.5-a); ``dt`` = diff(tv)."""
     threshold = spec.gap_factor * spec.interval_s
-    idx = np.flatnonzero(np.diff(tv) > threshold)
+    idx = np.flatnonzero(dt > threshold)
     return [Gap(float(tv[i]), float(tv[i + 1])) for i in idx.tolist()] + _coverage_gaps(tv, threshold, window)
 
 
@@ -690,9 +722,8 @@ def _gap_finding(g: Gap, spec: ColdChainSpec) -> ColdChainFinding:
     )
 
 
-def _late_findings(tv: FloatArray, spec: ColdChainSpec) -> list[ColdChainFinding]:
+def _late_findings(tv: FloatArray, dt: FloatArray, spec: ColdChainSpec) -> list[ColdChainFinding]:
     """Intervals longer than the logging interval but not yet gaps are listed as a note (T-8.1.5-a)."""
-    dt = np.diff(tv)
     late = (dt > LATE_FACTOR * spec.interval_s) & (dt <= spec.gap_factor * spec.interval_s)
     n = int(late.sum())
     if n == 0:

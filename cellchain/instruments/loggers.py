@@ -9,23 +9,28 @@ default) or a configured missing-value marker becomes a reading without temperat
 cold-chain analysis reports as a probe fault. Duplicate and out-of-order times are kept as they are for
 the analysis to report.
 
-Speed: a file is first parsed in bulk (numpy ``loadtxt`` plus vectorised time and unit handling). Any
-row the bulk path cannot vouch for sends the whole file through the row-by-row reader, which is the
-reference: it gives the same readings, or the exact line and reason of the first problem.
+Speed (decision 0007): the body is first tokenised in bulk by polars' CSV reader, every field typed
+(numbers strictly, times as text), and the times are converted with numpy. Any row the bulk path cannot
+vouch for sends the whole file through the row-by-row reader, which is the reference: it gives the same
+readings bit for bit, or the exact line and reason of the first problem.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
+import os
 import re
-import warnings
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -34,10 +39,13 @@ import numpy.typing as npt
 from cellchain.domain.coldchain import TemperatureTrace, trace_of
 from cellchain.instruments.errors import InstrumentFileError
 
+if TYPE_CHECKING:
+    import polars as pl
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-_TIME_WIDTH = 40  # longest accepted time text: date, time, 9 fraction digits, offset
+_TIME_WIDTH = 36  # longer than any accepted time text: date, time, 9 fraction digits, offset (35)
 
 
 class TemperatureUnit(StrEnum):
@@ -115,16 +123,15 @@ def read_logger_csv(
     logger linked to the shipment: a file whose ``# logger:`` line names another is refused.
     """
     data, name = _load(source, name)
-    text = _decode(data, name)
-    head = _parse_head(text, fmt, name)
+    data = _checked_text(data, name)
+    head = _parse_head(data, fmt, name)
     layout = _layout(head, fmt, name)
     _check_logger(head, expected_logger, name)
-    body = text[head.body_start :]
     try:
-        cols = _fast_columns(body, layout)
+        cols = _fast_columns(data, head, layout)
     except _NotFast:
-        cols = _slow_columns(body, layout, head.header_line)
-    trace = trace_of(cols.times, cols.celsius, name)
+        cols = _slow_columns(data[head.body_start :].decode("utf-8"), layout, head.header_line)
+    trace = _trace(cols, name)
     return LoggerFile(
         file=name,
         trace=trace,
@@ -148,16 +155,19 @@ def _load(source: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
         raise InstrumentFileError(name or str(path), f"cannot be read: {exc.strerror}") from exc
 
 
-def _decode(data: bytes, name: str) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InstrumentFileError(
-            name, "is not UTF-8 text; export the logger file as UTF-8 CSV", offset=exc.start
-        ) from exc
-    if "\x00" in text:
+def _checked_text(data: bytes, name: str) -> bytes:
+    """The file's bytes once known to be UTF-8 without NUL, without a BOM and with ``\\n`` line ends."""
+    if not data.isascii():  # ASCII is UTF-8; only other files need the (slower) full decode to check
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InstrumentFileError(
+                name, "is not UTF-8 text; export the logger file as UTF-8 CSV", offset=exc.start
+            ) from exc
+    if b"\x00" in data:
         raise InstrumentFileError(name, "contains NUL bytes: not a text CSV", offset=data.index(b"\x00"))
-    return text.replace("\r\n", "\n") if "\r" in text else text
+    data = data.removeprefix(codecs.BOM_UTF8)
+    return data.replace(b"\r\n", b"\n") if b"\r" in data else data
 
 
 # --- header: metadata lines and the column row ------------------------------------------------------
@@ -172,20 +182,23 @@ class _Head:
     body_start: int
 
 
-def _parse_head(text: str, fmt: LoggerCsvFormat, name: str) -> _Head:
-    """Metadata lines (``# key: value``) and blank lines up to the column header row."""
+def _parse_head(data: bytes, fmt: LoggerCsvFormat, name: str) -> _Head:
+    """Metadata lines (``# key: value``) and blank lines up to the column header row.
+
+    ``body_start`` is the byte offset of the line after the header row.
+    """
     metadata: dict[str, str] = {}
     lines: dict[str, int] = {}
     pos, line_no = 0, 0
-    while pos < len(text):
-        end = text.find("\n", pos)
-        end = len(text) if end < 0 else end
-        line, line_no, pos = text[pos:end], line_no + 1, end + 1
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        line, line_no, pos = data[pos:end].decode("utf-8"), line_no + 1, end + 1
         if not line.strip():
             continue
         if not line.lstrip().startswith("#"):
             columns = _split_header(line, fmt, name, line_no)
-            return _Head(metadata, lines, columns, line_no, min(pos, len(text)))
+            return _Head(metadata, lines, columns, line_no, min(pos, len(data)))
         key, sep, value = line.lstrip()[1:].partition(":")
         key = key.strip().lower()
         if sep and key:
@@ -359,158 +372,378 @@ class _NotFast(Exception):
     """The bulk path cannot vouch for every row; the row-by-row reader decides."""
 
 
-def _fast_columns(body: str, layout: _Layout) -> _Columns:
-    """Bulk parse; raises _NotFast for anything unusual (the slow path then reports or accepts it)."""
+def _trace(cols: _Columns, name: str) -> TemperatureTrace:
+    """The trace, without copying arrays that only this reader holds (made read-only instead)."""
+    if not (cols.times.flags.owndata and cols.celsius.flags.owndata):
+        return trace_of(cols.times, cols.celsius, name)  # e.g. a view of polars' memory
+    cols.times.setflags(write=False)
+    cols.celsius.setflags(write=False)
+    return TemperatureTrace(cols.times, cols.celsius, name)
+
+
+_NOT_SPACE = re.compile(rb"\S")
+
+
+def _fast_columns(data: bytes, head: _Head, layout: _Layout) -> _Columns:
+    """Bulk parse of the body (polars tokenises, numpy converts), or _NotFast if it cannot vouch for it.
+
+    The slow path then reports the problem with its line or accepts the file, so this path only ever has
+    to be right about the files it accepts. The body is ``data[head.body_start:]``, never copied out.
+    """
     fmt = layout.fmt
-    if not body.strip():
+    start = head.body_start
+    if not _NOT_SPACE.search(data, start):
         empty = np.empty(0, dtype=np.float64)
         return _Columns(empty, empty, frozenset(), 0, 0)
-    if fmt.missing_markers:
+    # Quotes, lone carriage returns, missing markers and unit suffixes (no unit declared) are the
+    # row-by-row reader's: csv.reader's quoting rules are stricter than polars', and are the reference.
+    if fmt.missing_markers or data.find(b'"', start) >= 0 or data.find(b"\r", start) >= 0:
         raise _NotFast
-    if fmt.decimal == ",":
-        body = body.replace(",", ".")
-    table = _loadtxt(body, layout)
-    raw = np.ascontiguousarray(table[f"c{layout.temp_idx}"], dtype=np.float64)
-    if not bool(np.isfinite(raw).all()):
+    if layout.unit_idx is None and layout.file_unit is None:
         raise _NotFast
-    times = _fast_times(table[f"c{layout.time_idx}"], layout)
-    is_f = _fast_units(table, layout, raw.size)
+    if fmt.time_format == "epoch" and fmt.decimal == ",":
+        raise _NotFast  # epoch seconds are read with '.' only; polars would take '1,5' as well
+    frame = _read_frame(data, head, layout)
+    raw = _float_column(frame[f"c{layout.temp_idx}"])
+    times = _fast_times(frame[f"c{layout.time_idx}"], layout)
+    is_f, units = _fast_units(frame, layout)
     sentinel = np.isin(raw, list(fmt.sentinels))
-    celsius = np.where(is_f, (raw - 32.0) * (5.0 / 9.0), raw)
+    if isinstance(is_f, bool):
+        celsius = (raw - 32.0) * (5.0 / 9.0) if is_f else raw.copy()
+    else:
+        celsius = np.where(is_f, (raw - 32.0) * (5.0 / 9.0), raw)
     celsius[sentinel] = np.nan
-    units = {TemperatureUnit.FAHRENHEIT} if bool(is_f.any()) else set()
-    units |= {TemperatureUnit.CELSIUS} if not bool(is_f.all()) else set()
-    return _Columns(times, celsius, frozenset(units), int(sentinel.sum()), 0)
+    return _Columns(times, celsius, units, int(sentinel.sum()), 0)
 
 
-def _loadtxt(body: str, layout: _Layout) -> npt.NDArray[np.void]:
-    dtype = []
-    for i in range(layout.ncols):
-        if i == layout.temp_idx:
-            kind = "f8"
-        elif i == layout.time_idx:
-            kind = "f8" if layout.fmt.time_format == "epoch" else f"S{_TIME_WIDTH}"
-        elif i == layout.unit_idx:
-            kind = "S12"
-        else:
-            kind = "U1"
-        dtype.append((f"c{i}", kind))
+def _read_frame(data: bytes, head: _Head, layout: _Layout) -> pl.DataFrame:
+    """Every field of every body row, typed, or _NotFast; no line may go missing on the way."""
+    import polars as pl  # imported when first needed: it is large and most processes never read a file
+
+    fmt = layout.fmt
+    if not fmt.delimiter.isascii():
+        raise _NotFast
+    numeric = {layout.temp_idx} | ({layout.time_idx} if fmt.time_format == "epoch" else set())
+    schema = {f"c{i}": pl.Float64 if i in numeric else pl.String for i in range(layout.ncols)}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            table = np.loadtxt(
-                io.BytesIO(body.encode("utf-8")),
-                delimiter=layout.fmt.delimiter,
-                dtype=dtype,
-                comments=None,
-                quotechar='"',
-                encoding="utf-8",
-                ndmin=1,
-            )
-    except (ValueError, UnicodeError, Warning) as exc:
+        frame = pl.read_csv(
+            data,
+            skip_lines=head.header_line,  # metadata, blank and header lines: read by _parse_head
+            has_header=False,
+            schema=schema,
+            separator=fmt.delimiter,
+            quote_char=None,
+            decimal_comma=fmt.decimal == ",",
+        )
+    except (pl.exceptions.PolarsError, ValueError, OverflowError) as exc:
+        # Text in a number, a row with too many fields, ...: the row-by-row reader names the line.
         raise _NotFast from exc
-    # loadtxt skips blank lines silently; the row-by-row reader handles files that have any, so that a
-    # line which did not become a row can never be lost here.
-    if table.shape[0] != _expected_rows(body):
+    # Every line of the body must have become one row: count them in the raw bytes.
+    body = np.frombuffer(data, dtype=np.uint8, offset=head.body_start)
+    lines = int(np.count_nonzero(body == 10)) + (0 if data.endswith(b"\n") else 1)
+    if frame.height != lines or frame.width != layout.ncols:
         raise _NotFast
-    result: npt.NDArray[np.void] = table
-    return result
-
-
-def _expected_rows(body: str) -> int:
-    stripped = body.strip()
-    if "\n\n" in stripped or _BLANK_LINE.search(stripped):
+    # polars refuses a row with too many fields and fills the missing fields of a short one with null;
+    # a blank line becomes a row of nulls. A null in a mapped column is refused; a null in an ignored
+    # column is an empty cell only if every row has all its delimiters.
+    mapped = [i for i in (layout.time_idx, layout.temp_idx, layout.unit_idx) if i is not None]
+    nulls = frame.null_count().row(0)
+    if any(nulls[i] for i in mapped):
         raise _NotFast
-    return stripped.count("\n") + 1
+    if any(nulls) and int(np.count_nonzero(body == ord(fmt.delimiter))) != lines * (layout.ncols - 1):
+        raise _NotFast
+    return frame
 
 
-_BLANK_LINE = re.compile(r"\n[ \t\f\v]+(?:\n|$)")
+def _float_column(column: pl.Series) -> FloatArray:
+    values = np.asarray(column.to_numpy(), dtype=np.float64)
+    if values.shape != (column.len(),) or not bool(np.isfinite(values).all()):
+        raise _NotFast  # nan, inf or an overflow: the row-by-row reader names the line
+    return values
 
 
-def _fast_units(table: npt.NDArray[np.void], layout: _Layout, n: int) -> BoolArray:
-    """Per-row Fahrenheit mask; any unknown unit or a row disagreeing with the file's unit goes slow."""
+def _fast_units(frame: pl.DataFrame, layout: _Layout) -> tuple[BoolArray | bool, frozenset[TemperatureUnit]]:
+    """Fahrenheit per row (or for all rows) and the units present; any doubt goes row by row."""
     if layout.unit_idx is None:
-        if layout.file_unit is None:
+        unit = layout.file_unit
+        if unit is None:
             raise _NotFast
-        return np.full(n, layout.file_unit is TemperatureUnit.FAHRENHEIT)
-    col = np.char.upper(np.char.strip(table[f"c{layout.unit_idx}"]))
-    is_c = np.isin(col, [b"C", b"\xb0C", b"DEGC", b"CELSIUS"])
-    is_f = np.isin(col, [b"F", b"\xb0F", b"DEGF", b"FAHRENHEIT"])
-    if not bool((is_c | is_f).all()):
+        return unit is TemperatureUnit.FAHRENHEIT, frozenset({unit})
+    column = frame[f"c{layout.unit_idx}"]
+    # The distinct texts of the unit column go through the very function the row-by-row reader uses.
+    parsed = {text: parse_unit(text) for text in column.unique().to_list()}
+    found = set(parsed.values())
+    if None in found or (layout.file_unit is not None and found != {layout.file_unit}):
         raise _NotFast
-    if layout.file_unit is TemperatureUnit.CELSIUS and bool(is_f.any()):
-        raise _NotFast
-    if layout.file_unit is TemperatureUnit.FAHRENHEIT and bool(is_c.any()):
-        raise _NotFast
-    return is_f
+    units = frozenset(u for u in found if u is not None)
+    if units != {TemperatureUnit.CELSIUS, TemperatureUnit.FAHRENHEIT}:
+        return TemperatureUnit.FAHRENHEIT in units, units
+    fahrenheit = [text for text, unit in parsed.items() if unit is TemperatureUnit.FAHRENHEIT]
+    is_f: BoolArray = np.asarray(column.is_in(fahrenheit).to_numpy(), dtype=np.bool_)
+    return is_f, units
 
 
 # --- time, bulk -------------------------------------------------------------------------------------
 
 
-def _fast_times(column: npt.NDArray[np.generic], layout: _Layout) -> FloatArray:
+def _fast_times(column: pl.Series, layout: _Layout) -> FloatArray:
+    """UTC epoch seconds, bit for bit what the row-by-row reader gives, or _NotFast.
+
+    A large file's rows are converted in two halves at once (numpy releases the GIL), as polars reads
+    with every core: the conversion is cut per row, so the halves give exactly what one pass gives.
+    """
     fmt = layout.fmt
     if fmt.time_format == "epoch":
-        epoch = np.ascontiguousarray(column, dtype=np.float64)
-        if not bool(np.isfinite(epoch).all()):
-            raise _NotFast
-        return epoch
-    text = np.ascontiguousarray(column)
-    length = np.strings.str_len(text).astype(np.intp)
-    u = text.view(np.uint8).reshape(text.shape[0], _TIME_WIDTH)
-    if fmt.time_format == "iso":
-        local, offset, has_offset = _fast_iso(u, length)
-    else:
-        local = _fast_pattern(u, length, fmt.time_format)
-        offset, has_offset = np.zeros_like(local), np.zeros(local.shape, dtype=np.bool_)
-    if bool(has_offset.all()):
-        return local - offset
-    if layout.tz is None:
-        raise _NotFast
-    zone_offset = _fast_zone_offsets(local, layout.tz)
-    return local - np.where(has_offset, offset, zone_offset)
-
-
-_DIGIT_POS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
-
-
-def _fast_iso(
-    u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp]
-) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """ISO 8601 ``YYYY-MM-DD[T ]HH:MM:SS[.f][Z|±HH:MM|±HHMM]`` -> (local seconds, offset, has offset)."""
-    n = u.shape[0]
-    if bool((length >= _TIME_WIDTH).any() | (length < 19).any()):
-        raise _NotFast
-    head = u[:, :19]
-    digits = head[:, _DIGIT_POS]
-    ok = ((digits >= 48) & (digits <= 57)).all(axis=1)
-    ok &= (head[:, 4] == 45) & (head[:, 7] == 45) & (head[:, 13] == 58) & (head[:, 16] == 58)
-    ok &= (head[:, 10] == 84) | (head[:, 10] == 32)
-    if not bool(ok.all()):
-        raise _NotFast
-    if bool((length == 19).all()):
-        # The common export: fixed-width local times, no fraction, no offset.
-        offset, off_len = np.zeros(n), np.zeros(n, dtype=np.intp)
-    else:
-        offset, off_len = _fast_offsets(u, length)
-    core_end = length - off_len
-    width = int(core_end.max())
-    core = u[:, :width].copy()
-    if width > 19:
-        _check_fraction(u, core_end)
-        core[np.arange(width) >= core_end[:, None]] = 0
-        core[:, 19][core[:, 19] == 44] = 46
-    core[:, 10] = 84
+        return _float_column(column)
+    u, length = _time_bytes(column)
+    rows = u.shape[0]
+    pool = _pool() if rows >= _PARALLEL_ROWS else None
+    if pool is None:
+        return _times_of(u, length, layout)
+    half = rows // 2
+    second = pool.submit(_times_of, u[half:], length[half:], layout)
     try:
-        ns = core.view(f"S{width}").ravel().astype("datetime64[ns]").astype(np.int64)
-    except ValueError as exc:
+        first = _times_of(u[:half], length[:half], layout)
+    finally:
+        rest = second.result()  # waits in every case; re-raises its _NotFast
+    return np.concatenate((first, rest))
+
+
+def _times_of(u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp], layout: _Layout) -> FloatArray:
+    fmt = layout.fmt
+    if fmt.time_format == "iso":
+        stamps = _fast_iso(u, length)
+    else:
+        stamps = _wall_clock(_fast_pattern(u, length, fmt.time_format))
+    return _utc(stamps, layout.tz)
+
+
+_PARALLEL_ROWS = 200_000
+_POOL: list[ThreadPoolExecutor] = []
+
+
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """One worker thread beside the caller's, made on first use; None on a single-CPU machine."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cpus < 2:
+        return None
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="logger-csv"))
+        return _POOL[0]
+
+
+def _time_bytes(column: pl.Series) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    """The time texts as a C-contiguous (rows, width) byte matrix padded with NUL, and their lengths."""
+    lengths = column.str.len_bytes()
+    shortest, width = lengths.min(), lengths.max()
+    if not isinstance(shortest, int) or not isinstance(width, int) or shortest < 10 or width >= _TIME_WIDTH:
+        raise _NotFast
+    if shortest == width:  # most exports write every time in the same width
+        length = np.full(column.len(), width, dtype=np.intp)
+    else:
+        length = np.asarray(lengths.to_numpy(), dtype=np.intp)
+        column = column.str.pad_end(width, "\x00")
+        # pad_end counts characters: a non-ASCII text comes out longer than `width` bytes.
+        if column.str.len_bytes().max() != width:
+            raise _NotFast
+    matrix = _byte_matrix(column, width)
+    if matrix is None:
+        raise _NotFast
+    return matrix, length
+
+
+def _byte_matrix(column: pl.Series, width: int) -> npt.NDArray[np.uint8] | None:
+    """Texts all of ``width`` bytes (the caller checked) as a matrix, or None if polars cannot."""
+    import polars as pl
+
+    try:
+        matrix = column.cast(pl.Binary).bin.reinterpret(dtype=pl.Array(pl.UInt8, width)).to_numpy()
+    except pl.exceptions.PolarsError:
+        return None
+    if matrix.dtype != np.uint8 or matrix.shape != (column.len(), width):
+        return None  # a null row (the array then comes back as float)
+    contiguous: npt.NDArray[np.uint8] = np.ascontiguousarray(matrix)
+    return contiguous
+
+
+def _field(u: npt.NDArray[np.uint8], offset: int, dtype: str) -> npt.NDArray[np.generic]:
+    """The bytes at ``offset`` of every row as one little-endian number: a strided view, no copy."""
+    rows, width = u.shape
+    view: npt.NDArray[np.generic] = np.ndarray(
+        (rows,), dtype=dtype, buffer=u.reshape(-1), offset=offset, strides=(width,)
+    )
+    return view
+
+
+def _two_digits(pair: npt.NDArray[np.generic]) -> npt.NDArray[np.uint16]:
+    """Two ASCII digits read as a little-endian uint16 (first digit in the low byte) -> 0..99, else _NotFast."""
+    v = pair - np.uint16(0x3030)  # each byte minus '0'; a byte below '0' wraps to >= 0xD0
+    # Both bytes are digits exactly when both are <= 9: high nibbles 0, also after adding 6.
+    if bool(((v & np.uint16(0xF0F0)) | ((v + np.uint16(0x0606)) & np.uint16(0xF0F0))).any()):
+        raise _NotFast
+    value: npt.NDArray[np.uint16] = (v & np.uint16(0xFF)) * np.uint16(10) + (v >> np.uint16(8))
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamps:
+    """Times taken apart: runs of equal local calendar days, and per reading what lies within the day."""
+
+    run_starts: npt.NDArray[np.intp]  # first reading of each run of one local day
+    run_counts: npt.NDArray[np.intp]
+    run_day: npt.NDArray[np.intp]  # index into days
+    days: list[int]  # distinct local days, days since 1970-01-01
+    time_of_day: npt.NDArray[np.int32]  # seconds since local midnight
+    offset: npt.NDArray[np.int64] | None = None  # the text's own UTC offset in seconds (0 where none)
+    has_offset: BoolArray | None = None
+    fraction_ns: npt.NDArray[np.int64] | None = None
+
+
+def _fast_iso(u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp]) -> _Stamps:
+    """ISO 8601 ``YYYY-MM-DD[T ]HH:MM:SS[.f][Z|±HH:MM|±HHMM]`` taken apart, or _NotFast."""
+    if int(length.min()) < 19:
+        raise _NotFast
+    stamps = _wall_clock(u)
+    if int(length.max()) == 19:
+        return stamps  # the common export: fixed-width local times, no fraction, no offset
+    offset, off_len = _fast_offsets(u, length)
+    core_end = length - off_len
+    fraction = _fraction_ns(u, core_end) if int(core_end.max()) > 19 else None
+    return _Stamps(
+        stamps.run_starts,
+        stamps.run_counts,
+        stamps.run_day,
+        stamps.days,
+        stamps.time_of_day,
+        offset,
+        off_len > 0,
+        fraction,
+    )
+
+
+def _wall_clock(u: npt.NDArray[np.uint8]) -> _Stamps:
+    """``YYYY-MM-DDxHH:MM:SS`` (x = T or space) in the first 19 bytes of each row, taken apart, or _NotFast.
+
+    Every reading's time of day is checked and converted through two-byte views of the matrix (no
+    per-character work). The date is checked and converted once per run of readings with the same date
+    bytes (a logger writes thousands of readings a day), with the calendar the row-by-row reader uses.
+    """
+    separator = _field(u, 10, "u1")
+    colons = (_field(u, 13, "u1") == 58) & (_field(u, 16, "u1") == 58)
+    if not bool((colons & ((separator == 84) | (separator == 32))).all()):
+        raise _NotFast
+    hours, minutes, seconds = (_two_digits(_field(u, k, "<u2")) for k in (11, 14, 17))
+    if int(hours.max()) > 23 or int(minutes.max()) > 59 or int(seconds.max()) > 59:
+        raise _NotFast
+    time_of_day = hours.astype(np.int32) * 3600 + minutes.astype(np.int32) * 60 + seconds
+    # A run starts wherever the date bytes (0-7 and 8-9) differ from the reading before.
+    ymd, dd = _field(u, 0, "<u8"), _field(u, 8, "<u2")
+    starts = np.flatnonzero((ymd[1:] != ymd[:-1]) | (dd[1:] != dd[:-1])) + 1
+    starts = np.concatenate(([0], starts)).astype(np.intp)
+    counts = np.diff(np.append(starts, u.shape[0])).astype(np.intp)
+    dates = np.ascontiguousarray(u[starts, :10])
+    if not bool(((dates[:, 4] == 45) & (dates[:, 7] == 45)).all()):
+        raise _NotFast
+    year = _two_digits(_field(dates, 0, "<u2")).astype(np.int32) * 100 + _two_digits(_field(dates, 2, "<u2"))
+    key = year * 10_000 + _two_digits(_field(dates, 5, "<u2")) * 100 + _two_digits(_field(dates, 8, "<u2"))
+    keys, run_day = np.unique(key, return_inverse=True)
+    days = [_epoch_day(k) for k in keys.tolist()]
+    return _Stamps(starts, counts, run_day.astype(np.intp), days, time_of_day)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+
+
+def _epoch_day(key: int) -> int:
+    year, month_day = divmod(key, 10_000)
+    try:
+        return date(year, *divmod(month_day, 100)).toordinal() - _EPOCH_ORDINAL
+    except ValueError as exc:  # 2026-02-30, month 13, year 0: the row-by-row reader names the line
         raise _NotFast from exc
-    return _seconds(ns), offset, off_len > 0
+
+
+def _utc(stamps: _Stamps, tz: ZoneInfo | None) -> FloatArray:
+    """UTC epoch seconds: the text's own offset where it has one, else the logger's zone, per local day.
+
+    On a day with a clock change each reading without its own offset is converted alone, exactly as the
+    row-by-row reader does; a time that is ambiguous or does not exist there is _NotFast (it is an error).
+    """
+    day_seconds = np.array(stamps.days, dtype=np.int64) * 86_400
+    explicit = stamps.has_offset
+    offset = stamps.offset
+    if explicit is not None and offset is not None and bool(explicit.all()):
+        utc = np.repeat(day_seconds[stamps.run_day], stamps.run_counts) + stamps.time_of_day - offset
+    else:
+        if tz is None:
+            raise _NotFast
+        per_day = [_day_offset(d, tz) for d in stamps.days]
+        zone = np.array([0 if off is None else off for off in per_day], dtype=np.int64)
+        if explicit is None and stamps.fraction_ns is None and None not in per_day:
+            # The usual file: local times on ordinary days. Whole seconds are exact in float64, so the
+            # sum can be formed there directly (one pass less than int64 and a conversion).
+            base = (day_seconds - zone)[stamps.run_day].astype(np.float64)
+            times = np.repeat(base, stamps.run_counts)
+            times += stamps.time_of_day
+            return times
+        utc = np.repeat((day_seconds - zone)[stamps.run_day], stamps.run_counts) + stamps.time_of_day
+        if explicit is not None and offset is not None:
+            utc = np.where(explicit, utc + np.repeat(zone[stamps.run_day], stamps.run_counts) - offset, utc)
+        if any(off is None for off in per_day):
+            _fix_clock_change_days(utc, stamps, per_day, tz)
+    # Whole seconds first, then the fraction: the same float operations as datetime.timestamp() + f.
+    times = utc.astype(np.float64)
+    if stamps.fraction_ns is not None:
+        times += stamps.fraction_ns / 1e9
+    return times
+
+
+def _fix_clock_change_days(
+    utc: npt.NDArray[np.int64], stamps: _Stamps, per_day: list[int | None], tz: ZoneInfo
+) -> None:
+    change = np.array([off is None for off in per_day], dtype=np.bool_)
+    rows = np.repeat(change[stamps.run_day], stamps.run_counts)
+    if stamps.has_offset is not None:
+        rows &= ~stamps.has_offset
+    day = np.repeat(np.array(stamps.days, dtype=np.int64)[stamps.run_day], stamps.run_counts)
+    for i in np.flatnonzero(rows).tolist():
+        local = int(day[i]) * 86_400 + int(stamps.time_of_day[i])
+        utc[i] = local - _moment_offset(local, tz)
+
+
+def _moment_offset(local: int, tz: ZoneInfo) -> int:
+    moment = _EPOCH + timedelta(seconds=local)
+    early, late = moment.replace(tzinfo=tz, fold=0).utcoffset(), moment.replace(tzinfo=tz, fold=1).utcoffset()
+    if early != late or early is None:
+        raise _NotFast  # ambiguous or non-existent local time: an error the row-by-row reader reports
+    return int(early.total_seconds())
+
+
+_LAST_SECOND = timedelta(seconds=86_399)
+
+
+def _day_offset(day: int, tz: ZoneInfo) -> int | None:
+    """The zone's offset (s) on a local calendar day, or None when it changes (or is ambiguous) that day."""
+    start = _EPOCH + timedelta(days=day)
+    end = start + _LAST_SECOND
+    first = start.replace(tzinfo=tz).utcoffset()
+    if (
+        first is None
+        or start.replace(tzinfo=tz, fold=1).utcoffset() != first
+        or end.replace(tzinfo=tz).utcoffset() != first
+        or end.replace(tzinfo=tz, fold=1).utcoffset() != first
+    ):
+        return None
+    return int(first.total_seconds())
 
 
 def _fast_offsets(
     u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp]
-) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
     """UTC offsets in seconds and the length of the offset text (Z, ±HH:MM, ±HHMM or none)."""
     rows = np.arange(u.shape[0])
 
@@ -530,53 +763,28 @@ def _fast_offsets(
     hours, minutes = d[0] * 10 + d[1], d[2] * 10 + d[3]
     if bool((has & ~(valid & (hours <= 23) & (minutes <= 59))).any()):
         raise _NotFast
-    sign = np.where(np.where(colon, sign6, sign5) == 45, -1.0, 1.0)
-    offset = np.where(has, sign * (hours * 3600 + minutes * 60), 0.0)
-    return offset, off_len
+    sign = np.where(np.where(colon, sign6, sign5) == 45, -1, 1)
+    seconds: npt.NDArray[np.int64] = np.where(has, sign * (hours * 3600 + minutes * 60), 0).astype(np.int64)
+    return seconds, off_len.astype(np.intp)
 
 
-def _check_fraction(u: npt.NDArray[np.uint8], core_end: npt.NDArray[np.intp]) -> None:
+def _fraction_ns(u: npt.NDArray[np.uint8], core_end: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
+    """``.f`` or ``,f`` (1-9 digits) after the seconds, in nanoseconds; anything else is _NotFast."""
     has = core_end > 19
     sep = u[:, 19]
     if bool((has & ~((sep == 46) | (sep == 44))).any() | (has & (core_end < 21)).any()):
         raise _NotFast
-    if bool((core_end > 29).any()):
-        raise _NotFast
     width = int(core_end.max())
-    cols = np.arange(20, width)
-    region = cols[None, :] < core_end[:, None]
-    block = u[:, 20:width]
-    if bool((region & ~((block >= 48) & (block <= 57))).any()):
+    if width > 29:
         raise _NotFast
-
-
-def _fast_pattern(u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp], pattern: str) -> FloatArray:
-    """Fixed-width ``%Y %m %d %H %M %S`` patterns, rearranged into ISO text and parsed in bulk."""
-    slots, literals, width = _pattern_slots(pattern)
-    if bool((length != width).any()):
+    region = np.arange(20, width)[None, :] < core_end[:, None]
+    block = u[:, 20:width].astype(np.int64) - 48
+    if bool((region & ((block < 0) | (block > 9))).any()):
         raise _NotFast
-    for pos, char in literals:
-        if bool((u[:, pos] != ord(char)).any()):
-            raise _NotFast
-    iso = np.frombuffer(b"1970-01-01T00:00:00", dtype=np.uint8)
-    out = np.repeat(iso[None, :], u.shape[0], axis=0)
-    for src, dst in slots:
-        block = u[:, src]
-        if bool(((block < 48) | (block > 57)).any()):
-            raise _NotFast
-        out[:, dst] = block
-    try:
-        ns = out.view("S19").ravel().astype("datetime64[ns]").astype(np.int64)
-    except ValueError as exc:
-        raise _NotFast from exc
-    return _seconds(ns)
-
-
-def _seconds(ns: npt.NDArray[np.int64]) -> FloatArray:
-    # Whole seconds and the fraction apart: epoch nanoseconds exceed float64's exact integer range.
-    whole, fraction = np.divmod(ns, 1_000_000_000)
-    result: FloatArray = whole.astype(np.float64) + fraction / 1e9
-    return result
+    block[~region] = 0
+    scale = 10 ** np.arange(8, 8 - (width - 20), -1, dtype=np.int64)
+    fraction: npt.NDArray[np.int64] = block @ scale
+    return fraction
 
 
 _DIRECTIVES = {"Y": (4, 0), "m": (2, 5), "d": (2, 8), "H": (2, 11), "M": (2, 14), "S": (2, 17)}
@@ -606,33 +814,26 @@ def _pattern_slots(pattern: str) -> tuple[list[tuple[int, int]], list[tuple[int,
     return slots, literals, pos
 
 
-def _fast_zone_offsets(local: FloatArray, tz: ZoneInfo) -> FloatArray:
-    """UTC offset per reading, found once per calendar day; a day with a DST change goes row by row."""
-    day = np.floor(local / 86400.0).astype(np.int64)
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(day)) + 1))
-    run_days = day[starts]
-    offsets: dict[int, float] = {}
-    for d in np.unique(run_days).tolist():
-        off = _day_offset(d, tz)
-        if off is None:
+_NO_SECONDS = np.frombuffer(b"1970-01-01T00:00:00", dtype=np.uint8)
+
+
+def _fast_pattern(
+    u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp], pattern: str
+) -> npt.NDArray[np.uint8]:
+    """Fixed-width ``%Y %m %d %H %M %S`` patterns, moved into ISO byte order (no %S means :00)."""
+    slots, literals, width = _pattern_slots(pattern)
+    if bool((length != width).any()):
+        raise _NotFast
+    for pos, char in literals:
+        if bool((u[:, pos] != ord(char)).any()):
             raise _NotFast
-        offsets[d] = off
-    run_offsets = np.array([offsets[d] for d in run_days.tolist()], dtype=np.float64)
-    return np.repeat(run_offsets, np.diff(np.append(starts, local.size)))
-
-
-def _day_offset(day: int, tz: ZoneInfo) -> float | None:
-    """The zone's offset on a local calendar day, or None when it changes (or is ambiguous) that day."""
-    start = datetime(1970, 1, 1) + timedelta(days=day)
-    seen = {
-        moment.replace(tzinfo=tz, fold=fold).utcoffset()
-        for moment in (start, start + timedelta(seconds=86399.999))
-        for fold in (0, 1)
-    }
-    if len(seen) != 1:
-        return None
-    only = seen.pop()
-    return None if only is None else only.total_seconds()
+    iso = np.repeat(_NO_SECONDS[None, :], u.shape[0], axis=0)
+    for src, dst in slots:
+        block = u[:, src]
+        if bool(((block < 48) | (block > 57)).any()):
+            raise _NotFast
+        iso[:, dst] = block
+    return iso
 
 
 # --- the row-by-row reference reader ----------------------------------------------------------------
@@ -768,7 +969,7 @@ def _slow_time(text: str, time_format: str, tz: ZoneInfo | None) -> float:
     text = text.strip()
     if time_format == "epoch":
         value = _number(text)
-        if value is None:
+        if value is None or not math.isfinite(value):
             raise _RowError(f"time {text!r} is not epoch seconds")
         return value
     moment, fraction = _slow_iso(text) if time_format == "iso" else (_slow_pattern(text, time_format), 0.0)
