@@ -685,8 +685,14 @@ def _key_history(
     chain = key_chain(bundle.keys, uses)
     findings, notes = [], []
     for problem in chain.problems:
-        label = f"{statuses[problem.position].label}: " if problem.position is not None else ""
-        findings.append(Finding(problem.check, label + problem.message))
+        message = problem.message
+        if problem.position is not None:
+            status = statuses[problem.position]
+            said = f"the head of size {status.head.size} ({status.head.time})"
+            message = (
+                message.replace(said, status.label, 1) if said in message else f"{status.label}: {message}"
+            )
+        findings.append(Finding(problem.check, message))
     broken = chain.head_problems()
     statuses = [
         replace(status, key_error=status.key_error or "breaks a rule of key use (reported above)")
