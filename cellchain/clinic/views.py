@@ -392,7 +392,7 @@ def infusion_new(request: HttpRequest, check_id: int) -> HttpResponse:
 def infusion(request: HttpRequest, infusion_id: int) -> HttpResponse:
     item = _found(selectors.infusion_get, request.user, infusion_id)
     observation = item.observation
-    minimum = item.course.product.observation()
+    minimum = _unit_values(request, item.unit).observation()
     context = {
         "infusion": item,
         "observation": observation,
@@ -817,7 +817,8 @@ def risk_plan_new(request: HttpRequest) -> HttpResponse:
 def _risk_plan_initial(request: HttpRequest) -> dict[str, Any]:
     """The product and a register seeded from its package: one line per risk, measure and owner to complete,
     rating left for the team (the form refuses a line without one)."""
-    product = selectors.products_all().filter(pk=request.GET.get("product") or 0).first()
+    chosen = request.GET.get("product", "")
+    product = selectors.products_all().filter(pk=int(chosen)).first() if chosen.isdigit() else None
     if product is None:
         return {}
     lines = [

@@ -214,7 +214,11 @@ class ProfileStatus:
 
 def profiles_status(profiles: Iterable[ProductUseProfile]) -> list[ProfileStatus]:
     """Each profile with the manufacturer's currently approved version of its product (one query for all)."""
-    latest = {package.product_code: package for package in packages.approved_packages()}
+    latest: dict[str, packages.Package] = {}
+    for package in packages.approved_packages():
+        latest[package.product_code] = package
+        if package.isbt_product_code:  # a hand-entered profile may carry the label's ISBT 128 product code
+            latest.setdefault(package.isbt_product_code, package)
     return [
         ProfileStatus(profile, latest.get(profile.source_product or profile.code)) for profile in profiles
     ]

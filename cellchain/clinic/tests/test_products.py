@@ -215,6 +215,18 @@ class TestProductProfileCreate:
         with pytest.raises(Conflict, match="adopt its approved product version"):
             samples.product(world["physician_wang"], world.organisations["shenghe"])
 
+    def test_a_hand_profile_of_a_product_manufacturing_now_knows_is_shown_as_behind(self, world: Any) -> None:
+        """A paper-era profile keyed on the label's ISBT 128 product code: once the manufacturer's version is
+        in CellChain, the products page asks to adopt it."""
+        from cellchain.manufacturing.tests.kit import ManufacturingKit
+
+        profile = samples.product(world["physician_wang"], world.organisations["shenghe"])
+        assert services.profiles_status([profile])[0].latest is None
+        with clock.frozen(clock.now().replace(microsecond=0)):
+            ManufacturingKit(world, PERSONA_PASSWORD, clock.now()).setup()  # product cd19-cart, ISBT S1395V00
+        (status,) = services.profiles_status([profile])
+        assert status.behind and status.latest is not None and status.latest.label == "cd19-cart v1"
+
     def test_hand_entry_of_an_unknown_product_is_marked_as_such(self, world: Any, mfg: Any) -> None:  # noqa: F811
         profile = samples.product(world["physician_wang"], world.organisations["shenghe"], code="PAPER-01")
         assert profile.source == "hand" and profile.source_label == "" and profile.package_fields == []
@@ -475,10 +487,10 @@ class TestPages:
         assert client_for("pharmacist_liu").get(f"/clinic/products/adopt/{draft.pk}/").status_code == 404
 
     def test_new_risk_plan_starts_from_the_manufacturers_risks(self, client_for: Any, adopted: Any) -> None:
-        page = (
-            client_for("physician_wang").get(f"/clinic/risk-plans/new/?product={adopted.pk}").content.decode()
-        )
+        client = client_for("physician_wang")
+        page = client.get(f"/clinic/risk-plans/new/?product={adopted.pk}").content.decode()
         assert "after infusion | cytokine release syndrome | product risk stated by the manufacturer" in page
+        assert client.get("/clinic/risk-plans/new/?product=abc").status_code == 200  # no seed, no error
 
 
 # --------------------------------------------------------------------------- API
