@@ -94,16 +94,25 @@ def polars_with_our_time_work(path: Path) -> int:
     return utc.len()
 
 
-def rounds(repeat: int, contenders: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Best wall time of each contender; every round runs all of them back to back (shared machine)."""
-    best = dict.fromkeys(contenders, float("inf"))
+def rounds(
+    repeat: int, contenders: dict[str, Callable[[], object]]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Best wall time and best CPU time (all threads) of each contender.
+
+    Every round runs all of them back to back, rotating who goes first, so that on a shared machine they
+    see the same load. Wall time is what the target is about; CPU time is printed because it moves less
+    with the load of other processes.
+    """
+    wall = dict.fromkeys(contenders, float("inf"))
+    cpu = dict.fromkeys(contenders, float("inf"))
     names = list(contenders)
     for i in range(repeat):
-        for name in names[i % len(names) :] + names[: i % len(names)]:  # rotate who goes first
-            started = time.perf_counter()
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            started, cpu_started = time.perf_counter(), time.process_time()
             contenders[name]()
-            best[name] = min(best[name], time.perf_counter() - started)
-    return best
+            wall[name] = min(wall[name], time.perf_counter() - started)
+            cpu[name] = min(cpu[name], time.process_time() - cpu_started)
+    return wall, cpu
 
 
 def main() -> None:
@@ -133,7 +142,7 @@ def main() -> None:
             assert run() == args.rows, name
         verdict = ours(path, args.rows)
         load_before = os.getloadavg()[0]
-        times = rounds(
+        times, cpu = rounds(
             args.repeat,
             {
                 "ours": lambda: ours(path, args.rows),
@@ -151,19 +160,22 @@ def main() -> None:
         f"cold-chain bench: {args.rows:,} readings, {size_mb:.1f} MB CSV, best of {args.repeat} rounds, "
         f"{os.cpu_count()} CPUs, load average {load_before:.2f} -> {load_after:.2f}"
     )
-    print(
-        f"  ours: read_logger_csv + analyse_cold_chain   {times['ours'] * 1000:8.1f} ms  "
-        f"findings: {', '.join(sorted(k.value for k in kinds))}"
-    )
+    print(f"  {'':49s}    wall       cpu")
+
+    def line(label: str, name: str, note: str = "") -> None:
+        print(f"  {label:49s}{times[name] * 1000:7.1f} ms{cpu[name] * 1000:7.1f} ms{note}")
+
+    line("ours: read_logger_csv + analyse_cold_chain", "ours")
+    print(f"    findings: {', '.join(sorted(k.value for k in kinds))}")
     for name in baselines:
-        mark = "  <- baseline (fastest plain read)" if name == base_name else ""
-        print(f"  plain read: {name:35s}{times[name] * 1000:8.1f} ms{mark}")
+        line(f"plain read: {name}", name, "  <- baseline (fastest)" if name == base_name else "")
     if not has_pyarrow:
         print("  plain read: pyarrow not installed, not measured")
-    print(f"  context: polars read + parse local times + zone {times['context'] * 1000:8.1f} ms")
+    line("context: polars read + parse local times + zone", "context")
     ratio = times["ours"] / times[base_name]
     verdict_word = "meets" if ratio <= TARGET_RATIO else "misses"
-    print(f"  ratio ours / baseline = {ratio:.2f} ({verdict_word} the target <= {TARGET_RATIO:g})")
+    print(f"  ratio ours / baseline (wall) = {ratio:.2f} ({verdict_word} the target <= {TARGET_RATIO:g})")
+    print(f"  ratio ours / baseline (cpu)  = {cpu['ours'] / cpu[base_name]:.2f} (context, not the target)")
 
 
 if __name__ == "__main__":

@@ -369,22 +369,31 @@ def analyse_cold_chain(
         None if arrived_at is None else epoch_seconds(arrived_at),
     )
     findings: list[ColdChainFinding] = []
-    backward = [np.flatnonzero(np.diff(t.times) < 0) for t in traces]
+    steps = [np.diff(t.times) for t in traces]
+    backward = [np.flatnonzero(d < 0) for d in steps]
     findings += _order_findings(traces, backward)
-    times, celsius = _joined(traces, in_order=len(traces) == 1 and backward[0].size == 0)
+    in_order = len(traces) == 1 and backward[0].size == 0
+    times, celsius = _joined(traces, in_order=in_order)
     findings += _transit_findings(spec, window)
-    tv, cv, summary, window_findings = _select_usable(times, celsius, spec, window)
+    usable, summary, window_findings = _select_usable(times, celsius, spec, window)
     findings += window_findings
-    dt = np.diff(tv)  # shared by the duplicate, gap and late-reading checks
+    if isinstance(usable, slice):  # every reading in the window is usable: views, no copies
+        tv, cv = times[usable], celsius[usable]
+        dt = steps[0][usable.start : max(usable.start, usable.stop - 1)] if in_order else np.diff(tv)
+    else:
+        tv, cv = times[usable], celsius[usable]
+        dt = np.diff(tv)
+    # dt is shared by the duplicate, gap and late-reading checks.
     findings += _duplicate_findings(tv, cv, dt)
     if tv.size < 2:
         findings.append(_too_little_data(int(tv.size), summary.readings_total))
         return _verdict(spec, window, findings, summary, (), ())
     excursions = _excursions(tv, cv, spec.limits)
-    gaps = _gaps(tv, dt, spec, window)
+    long_steps = _long_steps(dt, spec)
+    gaps = _gaps(tv, dt, long_steps, spec, window)
     findings += [_excursion_finding(e, spec.limits) for e in excursions]
     findings += [_gap_finding(g, spec) for g in gaps]
-    findings += _late_findings(tv, dt, spec)
+    findings += _late_findings(tv, dt, long_steps, spec)
     return _verdict(spec, window, findings, summary, excursions, gaps, tv, cv)
 
 
@@ -468,63 +477,78 @@ def _order_findings(
 
 def _select_usable(
     times: FloatArray, celsius: FloatArray, spec: ColdChainSpec, window: _Window
-) -> tuple[FloatArray, FloatArray, TraceSummary, list[ColdChainFinding]]:
-    """The readings analysed (times, °C); those before arming, after arrival or without a temperature
-    are not, and are counted and reported instead."""
-    no = np.zeros(times.size, np.bool_)
-    before = times < spec.armed_at if spec.armed_at is not None else no
-    after = times > window.arrived_at if window.arrived_at is not None else no
-    in_window = ~(before | after)
-    no_temperature = ~np.isfinite(celsius)
+) -> tuple[slice | BoolArray, TraceSummary, list[ColdChainFinding]]:
+    """Which of the time-sorted readings are analysed: a slice when all in the window are, else a mask.
+
+    Readings before arming, after arrival or without a temperature are not analysed; they are counted and
+    reported instead. ``times`` is sorted (``_joined``), so the window is found by bisection.
+    """
+    n = int(times.size)
+    first = int(np.searchsorted(times, spec.armed_at, side="left")) if spec.armed_at is not None else 0
+    stop = (
+        int(np.searchsorted(times, window.arrived_at, side="right")) if window.arrived_at is not None else n
+    )
+    lo, hi = first, max(first, stop)
+    findings = _ignored_findings(times, first, stop, spec, window)
+    in_c = celsius[lo:hi]
+    no_temperature = ~np.isfinite(in_c)
     for sentinel in spec.sentinels_c:
-        no_temperature |= celsius == sentinel
-    fault = in_window & no_temperature
-    usable = in_window & ~no_temperature
-    findings = _ignored_findings(times, before, after, spec, window)
-    findings += _fault_findings(times, celsius, fault)
-    if bool(usable.all()):
-        tv, cv = times, celsius  # nothing to leave out: no copies of a large trace
+        no_temperature |= in_c == sentinel
+    findings += _fault_findings(times[lo:hi], in_c, no_temperature)
+    faults = int(np.count_nonzero(no_temperature))
+    usable: slice | BoolArray
+    if faults == 0:
+        usable = slice(lo, hi)
+        cv = in_c
+        first_at, last_at = (float(times[lo]), float(times[hi - 1])) if hi > lo else (None, None)
     else:
-        tv, cv = times[usable], celsius[usable]
+        usable = np.zeros(n, dtype=np.bool_)
+        usable[lo:hi] = ~no_temperature
+        cv = in_c[~no_temperature]
+        picked = np.flatnonzero(usable)
+        first_at, last_at = (
+            (float(times[picked[0]]), float(times[picked[-1]])) if picked.size else (None, None)
+        )
     summary = TraceSummary(
-        readings_total=int(times.size),
+        readings_total=n,
         readings_analysed=int(cv.size),
-        readings_before_arming=int(np.count_nonzero(before)),
-        readings_after_arrival=int(np.count_nonzero(after)),
-        probe_faults=int(np.count_nonzero(fault)),
-        first_at=float(tv[0]) if cv.size else None,
-        last_at=float(tv[-1]) if cv.size else None,
+        readings_before_arming=first,
+        readings_after_arrival=n - stop,
+        probe_faults=faults,
+        first_at=first_at,
+        last_at=last_at,
         lowest_c=float(cv.min()) if cv.size else None,
         highest_c=float(cv.max()) if cv.size else None,
     )
-    return tv, cv, summary, findings
+    return usable, summary, findings
 
 
 def _ignored_findings(
-    times: FloatArray, before: BoolArray, after: BoolArray, spec: ColdChainSpec, window: _Window
+    times: FloatArray, first: int, stop: int, spec: ColdChainSpec, window: _Window
 ) -> list[ColdChainFinding]:
+    """Sorted ``times[:first]`` are before arming and ``times[stop:]`` after arrival."""
     found: list[ColdChainFinding] = []
-    if (n := int(before.sum())) and spec.armed_at is not None:
+    if (n := first) and spec.armed_at is not None:
         found.append(
             ColdChainFinding(
                 FindingKind.BEFORE_ARMING,
                 "T-8.1.5-a",
                 False,
                 f"{n} reading(s) before the logger was armed at {format_instant(spec.armed_at)} ignored",
-                start=float(times[before].min()),
-                end=float(times[before].max()),
+                start=float(times[0]),
+                end=float(times[first - 1]),
                 count=n,
             )
         )
-    if (n := int(after.sum())) and window.arrived_at is not None:
+    if (n := int(times.size) - stop) and window.arrived_at is not None:
         found.append(
             ColdChainFinding(
                 FindingKind.AFTER_ARRIVAL,
                 "T-8.1.5-a",
                 False,
                 f"{n} reading(s) after arrival at {format_instant(window.arrived_at)} ignored",
-                start=float(times[after].min()),
-                end=float(times[after].max()),
+                start=float(times[stop]),
+                end=float(times[-1]),
                 count=n,
             )
         )
@@ -689,10 +713,17 @@ def _excursion_finding(e: Excursion, limits: TemperatureLimits) -> ColdChainFind
     )
 
 
-def _gaps(tv: FloatArray, dt: FloatArray, spec: ColdChainSpec, window: _Window) -> list[Gap]:
+def _long_steps(dt: FloatArray, spec: ColdChainSpec) -> IntArray:
+    """Indices of the intervals that may be late or gaps: one pass over the readings for both checks."""
+    return np.flatnonzero(dt > min(LATE_FACTOR, spec.gap_factor) * spec.interval_s)
+
+
+def _gaps(
+    tv: FloatArray, dt: FloatArray, long_steps: IntArray, spec: ColdChainSpec, window: _Window
+) -> list[Gap]:
     """Intervals between usable readings above the gap threshold (T-8.1.5-a); ``dt`` = diff(tv)."""
     threshold = spec.gap_factor * spec.interval_s
-    idx = np.flatnonzero(dt > threshold)
+    idx = long_steps[dt[long_steps] > threshold]
     return [Gap(float(tv[i]), float(tv[i + 1])) for i in idx.tolist()] + _coverage_gaps(tv, threshold, window)
 
 
@@ -722,13 +753,17 @@ def _gap_finding(g: Gap, spec: ColdChainSpec) -> ColdChainFinding:
     )
 
 
-def _late_findings(tv: FloatArray, dt: FloatArray, spec: ColdChainSpec) -> list[ColdChainFinding]:
+def _late_findings(
+    tv: FloatArray, dt: FloatArray, long_steps: IntArray, spec: ColdChainSpec
+) -> list[ColdChainFinding]:
     """Intervals longer than the logging interval but not yet gaps are listed as a note (T-8.1.5-a)."""
-    late = (dt > LATE_FACTOR * spec.interval_s) & (dt <= spec.gap_factor * spec.interval_s)
-    n = int(late.sum())
+    candidate = dt[long_steps]
+    is_late = (candidate > LATE_FACTOR * spec.interval_s) & (candidate <= spec.gap_factor * spec.interval_s)
+    late = long_steps[is_late]
+    n = int(late.size)
     if n == 0:
         return []
-    longest = float(dt[late].max())
+    longest = float(candidate[is_late].max())
     return [
         ColdChainFinding(
             FindingKind.LATE_READINGS,
@@ -736,7 +771,7 @@ def _late_findings(tv: FloatArray, dt: FloatArray, spec: ColdChainSpec) -> list[
             False,
             f"{n} interval(s) longer than the logging interval of {format_duration(spec.interval_s)} "
             f"(longest {format_duration(longest)}), within the gap threshold",
-            start=float(tv[np.flatnonzero(late)[0]]),
+            start=float(tv[late[0]]),
             value=longest,
             limit=spec.interval_s,
             count=n,

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -651,20 +651,29 @@ def _wall_clock(u: npt.NDArray[np.uint8]) -> _Stamps:
     year = _two_digits(_field(dates, 0, "<u2")).astype(np.int32) * 100 + _two_digits(_field(dates, 2, "<u2"))
     key = year * 10_000 + _two_digits(_field(dates, 5, "<u2")) * 100 + _two_digits(_field(dates, 8, "<u2"))
     keys, run_day = np.unique(key, return_inverse=True)
-    days = [_epoch_day(k) for k in keys.tolist()]
-    return _Stamps(starts, counts, run_day.astype(np.intp), days, time_of_day)
+    return _Stamps(starts, counts, run_day.astype(np.intp), _epoch_days(keys).tolist(), time_of_day)
 
 
 _EPOCH = datetime(1970, 1, 1)
-_EPOCH_ORDINAL = _EPOCH.toordinal()
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _epoch_day(key: int) -> int:
-    year, month_day = divmod(key, 10_000)
-    try:
-        return date(year, *divmod(month_day, 100)).toordinal() - _EPOCH_ORDINAL
-    except ValueError as exc:  # 2026-02-30, month 13, year 0: the row-by-row reader names the line
-        raise _NotFast from exc
+def _epoch_days(key: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+    """Dates written as YYYYMMDD -> days since 1970-01-01; a date ``datetime.date`` refuses is _NotFast."""
+    key = key.astype(np.int64)
+    year, month, day = key // 10_000, key // 100 % 100, key % 100
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    if not bool(((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)).all()):
+        raise _NotFast  # 2026-02-30, month 13, year 0: the row-by-row reader names the line
+    # Days from the civil calendar (H. Hinnant's algorithm), exact for every year 1..9999.
+    y = year - (month <= 2)
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days: npt.NDArray[np.int64] = era * 146_097 + day_of_era - 719_468
+    return days
 
 
 def _utc(stamps: _Stamps, tz: ZoneInfo | None) -> FloatArray:
@@ -727,18 +736,18 @@ _LAST_SECOND = timedelta(seconds=86_399)
 
 
 def _day_offset(day: int, tz: ZoneInfo) -> int | None:
-    """The zone's offset (s) on a local calendar day, or None when it changes (or is ambiguous) that day."""
+    """The zone's offset (s) on a local calendar day, or None when it changes that day.
+
+    A change that day (one at most, as in every zone) makes the offset at 00:00:00 read with fold=0 (the
+    offset before a change) differ from the offset at 23:59:59 read with fold=1 (the offset after it),
+    also when the gap or the repeated hour touches midnight.
+    """
     start = _EPOCH + timedelta(days=day)
-    end = start + _LAST_SECOND
-    first = start.replace(tzinfo=tz).utcoffset()
-    if (
-        first is None
-        or start.replace(tzinfo=tz, fold=1).utcoffset() != first
-        or end.replace(tzinfo=tz).utcoffset() != first
-        or end.replace(tzinfo=tz, fold=1).utcoffset() != first
-    ):
+    early = start.replace(tzinfo=tz).utcoffset()
+    late = (start + _LAST_SECOND).replace(tzinfo=tz, fold=1).utcoffset()
+    if early is None or early != late:
         return None
-    return int(first.total_seconds())
+    return int(early.total_seconds())
 
 
 def _fast_offsets(

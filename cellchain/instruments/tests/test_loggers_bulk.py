@@ -8,6 +8,7 @@ the reference refuses must be refused with the same line, column and reason.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -232,3 +233,60 @@ def test_a_blank_line_in_the_body_is_skipped_by_both_readers(monkeypatch) -> Non
     fmt = FORMATS["no zone"]
     assert outcome(lambda: read(data, fmt)) == outcome(lambda: read_slowly(data, fmt, monkeypatch))
     assert read(data, fmt).trace.celsius.tolist() == [-180.0, -181.0]
+
+
+# --- the calendar and zone arithmetic of the bulk path ----------------------------------------------
+
+ZONES = ["Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "Africa/Casablanca", "America/Havana",
+         "Europe/Dublin", "Pacific/Chatham", "Asia/Shanghai", "UTC"]  # fmt: skip
+EPOCH = datetime(1970, 1, 1)
+
+
+def _day_of(moment: datetime) -> int:
+    return (moment - EPOCH).days
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(ZONES),
+    st.integers(min_value=_day_of(datetime(2010, 1, 1)), max_value=_day_of(datetime(2030, 12, 31))),
+)
+@example("America/Sao_Paulo", _day_of(datetime(2018, 11, 4)))  # clocks jumped at midnight
+@example("America/Havana", _day_of(datetime(2019, 3, 10)))  # midnight, too
+@example("America/Havana", _day_of(datetime(2019, 11, 3)))  # back at 01:00 to 00:00
+@example("Australia/Lord_Howe", _day_of(datetime(2026, 4, 5)))  # 30-minute change
+@example("Africa/Casablanca", _day_of(datetime(2019, 5, 5)))  # Ramadan
+@example("Europe/Dublin", _day_of(datetime(2026, 10, 25)))  # "negative" summer time
+@example("Pacific/Chatham", _day_of(datetime(2026, 4, 5)))  # changes at 03:45
+def test_a_day_offset_is_only_given_for_a_day_without_a_clock_change(zone: str, day: int) -> None:
+    """The zone's offset per local day (two look-ups) agrees with looking every quarter hour, both folds."""
+    tz = ZoneInfo(zone)
+    start = EPOCH + timedelta(days=day)
+    seen = {
+        (start + timedelta(minutes=15 * k)).replace(tzinfo=tz, fold=fold).utcoffset()
+        for k in range(96)
+        for fold in (0, 1)
+    } | {(start + timedelta(seconds=86_399)).replace(tzinfo=tz, fold=fold).utcoffset() for fold in (0, 1)}
+    offset = loggers._day_offset(day, tz)
+    if len(seen) == 1:
+        assert offset == next(iter(seen)).total_seconds()  # type: ignore[union-attr]
+    else:
+        assert offset is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=99_99_99_99), min_size=1, max_size=20))
+@example([1970_01_01, 2024_02_29, 2023_02_29, 1900_02_29, 2000_02_29, 1_01_01, 9999_12_31, 2026_04_31])
+def test_dates_convert_and_are_refused_as_the_calendar_does(keys: list[int]) -> None:
+    def days(key: int) -> int | None:
+        try:
+            return (datetime(key // 10_000, key // 100 % 100, key % 100) - EPOCH).days
+        except ValueError:
+            return None
+
+    expected = [days(k) for k in keys]
+    if None in expected:
+        with pytest.raises(loggers._NotFast):
+            loggers._epoch_days(np.array(keys, dtype=np.int32))
+    else:
+        assert loggers._epoch_days(np.array(keys, dtype=np.int32)).tolist() == expected
