@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 
 from cellchain.accounts.models import Site
 from cellchain.domain.coldchain import ShipperKind
+from cellchain.domain.shipping_release import ReleaseState
 from cellchain.ledger.models import RegulatedModel
 from cellchain.logistics.storage_rules import StorageMode
 
@@ -26,6 +27,19 @@ class StorageModeChoices(models.TextChoices):
     LIQUID_NITROGEN = StorageMode.LIQUID_NITROGEN.value, _("Liquid nitrogen (vapour phase)")
     MINUS_80 = StorageMode.MINUS_80.value, _("-80 °C freezer")
     FRIDGE_2_8 = StorageMode.FRIDGE_2_8.value, _("2-8 °C refrigerator")
+
+
+class ReleaseStateChoices(models.TextChoices):
+    """The batch release states of cellchain.domain.shipping_release.ReleaseState (same values, Q-2-b)."""
+
+    RELEASED = ReleaseState.RELEASED.value, _("Released")
+    CONDITIONAL = ReleaseState.CONDITIONAL.value, _("Conditionally released")
+    NOT_RELEASED = ReleaseState.NOT_RELEASED.value, _("Not released")
+    REJECTED = (
+        ReleaseState.REJECTED.value,
+        pgettext_lazy("batch release state: QA rejected the batch", "Rejected"),
+    )
+    ON_HOLD = ReleaseState.ON_HOLD.value, _("On hold / recall")
 
 
 class Shipment(RegulatedModel):
@@ -101,6 +115,14 @@ class Shipment(RegulatedModel):
         blank=True,
         verbose_name=_("handed over by"),
     )
+    release_status = models.CharField(
+        _("batch release at hand-off"),
+        max_length=25,
+        choices=ReleaseStateChoices.choices,
+        blank=True,
+        help_text=_("Empty for an apheresis shipment and before hand-off (Q-2-b)."),
+    )
+    release_pending = models.JSONField(_("tests pending at a conditional release"), default=list, blank=True)
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     arrival_by = models.ForeignKey(
         USER,
@@ -264,6 +286,14 @@ class ReceiptInspection(RegulatedModel):
         verbose_name=_("temperature-monitoring device used"),
     )  # T-8.1.2-c; empty on receipts recorded before the device register
     receiving_area = models.CharField(_("receiving area"), max_length=120, blank=True)  # T-8.1.2-d
+    release_status = models.CharField(
+        _("batch release at receipt"),
+        max_length=25,
+        choices=ReleaseStateChoices.choices,
+        blank=True,
+        help_text=_("Empty for an apheresis shipment (Q-2-b)."),
+    )
+    release_pending = models.JSONField(_("tests pending at a conditional release"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("receipt inspection")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.db.models import Q, QuerySet
@@ -31,6 +31,9 @@ from cellchain.logistics.models import (
     TemperatureReading,
 )
 from cellchain.logistics.storage_rules import WatchEntry, watch_entry
+
+if TYPE_CHECKING:
+    from cellchain.logistics.services._common import UnitScan
 
 
 def shipments_visible_to(viewer: Any) -> QuerySet[Shipment]:
@@ -189,14 +192,15 @@ def storage_location_get_for(viewer: Any, code: str) -> StorageLocation:
     return location
 
 
-def shipment_of_unit(site_id: Any, scanned_text: str) -> tuple[Shipment, str] | None:
-    """The latest shipment to the site carrying the scanned unit, and the unit's DIN (check character or not)."""
-    from cellchain.logistics.services._common import din_of
+def shipment_of_unit(site_id: Any, scanned_text: str) -> tuple[Shipment, UnitScan] | None:
+    """The latest shipment to the site carrying the scanned unit (typed DIN or label barcode), and the scan as
+    read against that shipment's units."""
+    from cellchain.logistics.services._common import read_unit_scan
 
     for shipment in Shipment.objects.filter(to_site_id=site_id).order_by("-created_at", "-pk"):
-        din = din_of(scanned_text, shipment.expected_units)
-        if din is not None:
-            return shipment, din
+        scan = read_unit_scan(scanned_text, shipment.expected_units)
+        if scan.din is not None:
+            return shipment, scan
     return None
 
 

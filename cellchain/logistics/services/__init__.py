@@ -1,11 +1,11 @@
-"""Commands of the logistics context: shipment, packing, loggers, readings, arrival, receipt, hospital storage,
-reservations and monitoring devices (T-7.15, T-8.1, T-10.12).
+"""Commands of the logistics context: shipment, packing, loggers, readings, hand-off under the batch's release,
+arrival, receipt, hospital storage, reservations and monitoring devices (T-7.15, T-8.1, T-10.12, Q-2-b).
 
 Each regulated write is one transaction with its ledger entry. Bulk readings are plain rows (idempotent for
 live MQTT data); a logger file's SHA-256 is kept on its regulated import record.
 """
 
-from cellchain.logistics.services._common import RETENTION_YEARS
+from cellchain.logistics.services._common import RETENTION_YEARS, UnitScan, read_unit_scan
 from cellchain.logistics.services._common import din_of as _din_of
 from cellchain.logistics.services.devices import (
     device_gate,
@@ -15,6 +15,7 @@ from cellchain.logistics.services.devices import (
 )
 from cellchain.logistics.services.readings import logger_file_import, readings_store_live
 from cellchain.logistics.services.receipt import receipt_facts, receipt_inspect, receipt_sign
+from cellchain.logistics.services.release import shipment_release_check
 from cellchain.logistics.services.shipping import (
     ProductShipmentPlan,
     ShipmentInput,
@@ -43,6 +44,7 @@ __all__ = [
     "RETENTION_YEARS",
     "ProductShipmentPlan",
     "ShipmentInput",
+    "UnitScan",
     "_din_of",
     "device_gate",
     "held_positions",
@@ -54,6 +56,7 @@ __all__ = [
     "monitoring_device_set_in_service",
     "needs_reservation",
     "product_shipment_plan",
+    "read_unit_scan",
     "readings_store_live",
     "receipt_facts",
     "receipt_inspect",
@@ -63,6 +66,7 @@ __all__ = [
     "shipment_dispatch",
     "shipment_pack_scan",
     "shipment_pack_verify",
+    "shipment_release_check",
     "stock_in",
     "stock_out",
     "storage_location_create",

@@ -1,11 +1,16 @@
-"""Helpers shared by the logistics commands: site checks, ledgered status changes, scanned DINs."""
+"""Helpers shared by the logistics commands: site checks, ledgered status changes, unit scans and the identity
+incident of a label that names another chain of identity (G-4, T-10.4, T-10.6)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
-from cellchain.core.errors import NotAllowed
+from django.db import transaction
+
+from cellchain.core.errors import IdentityMismatch, NotAllowed
+from cellchain.domain.identity import IdentifierError, compact, parse_coi, parse_unit_scan
 from cellchain.ledger.services import ledger_append
 from cellchain.logistics.models import Shipment
 
@@ -23,11 +28,127 @@ def set_status(actor: Any, shipment: Shipment, status: str, event: str, reason: 
     ledger_append(actor=actor, record=shipment, action="amend", event=event, reason=reason)
 
 
+@dataclass(frozen=True)
+class UnitScan:
+    """What one logistics scan read (G-4).
+
+    ``din`` is the unit of the order the scan names (None: none of them); ``read`` the DIN data the scan
+    carries ("" when unreadable); ``coi`` the chain of identity a label barcode carries (None for a typed or
+    DIN-only scan); ``problem`` why the scan could not be read.
+    """
+
+    text: str
+    din: str | None
+    read: str
+    coi: str | None
+    problem: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The unit as a person reads it back: the DIN read, else what was scanned."""
+        return self.read or self.text
+
+
+def read_unit_scan(scanned_text: str, expected: Iterable[str]) -> UnitScan:
+    """Read a scan as the label DataMatrix ("COI DIN productcode [expiry]"), a DIN barcode or a typed DIN with
+    its check character (`parse_unit_scan`), and find the unit of `expected` it names.
+
+    A typed entry that is not a verifiable DIN (the 13 characters without the check character, or an
+    apheresis unit's identifier as the order lists it) counts only when it equals a unit of the order exactly:
+    the short order list is then the check. A wrong check character is never accepted (T-10.6).
+    """
+    text = scanned_text.strip()
+    by_data = {compact(din): din for din in expected}
+    try:
+        scanned = parse_unit_scan(text)
+    except IdentifierError as error:
+        typed = by_data.get(compact(text)) if text else None
+        if typed is not None:
+            return UnitScan(text, typed, compact(typed), None)
+        return UnitScan(text, None, "", None, error.problem.message)
+    data = scanned.din.data
+    return UnitScan(text, by_data.get(data), data, None if scanned.coi is None else scanned.coi.data)
+
+
 def din_of(scanned_text: str, expected: Iterable[str]) -> str | None:
-    """The DIN among `expected` that a scan reads (with or without its check character), or None."""
-    text = scanned_text.strip().upper().replace(" ", "")
-    for din in expected:
-        # A keyboard-wedge scan gives the DIN with its check character (14) or alone (13).
-        if text in (din, din.replace(" ", "")) or text[:-1] == din.replace(" ", ""):
-            return din
-    return None
+    """The DIN among `expected` that a scan names (typed DIN or label barcode), or None."""
+    return read_unit_scan(scanned_text, expected).din
+
+
+def coi_data(text: str) -> str:
+    """A chain-of-identity identifier as its 15 data characters, whether kept with its check character or not."""
+    try:
+        return parse_coi(text).data
+    except IdentifierError:
+        return compact(text)
+
+
+def label_coi_differs(scan: UnitScan, shipment: Shipment) -> bool:
+    """The scanned label carries a chain of identity and it is not the shipment's (G-4, T-10.4)."""
+    return scan.coi is not None and bool(shipment.coi.strip()) and scan.coi != coi_data(shipment.coi)
+
+
+def guard_label_coi(*, actor: Any, shipment: Shipment, scan: UnitScan, where: str) -> None:
+    """Refuse a label whose chain of identity is not the shipment's, and record it as an identity incident.
+
+    Call outside any transaction of your own: the incident (a blocking identity deviation on the shipment,
+    the manufacturer's QA told) is committed before the scan is refused, as the custody scans do (G-4,
+    REGULATORY item 37).
+    """
+    if label_coi_differs(scan, shipment):
+        _identity_incident(actor, shipment, scan, where)
+
+
+def _manufacturer_site(shipment: Shipment) -> Any:
+    """The manufacturer end of the shipment: the sender of a product, the receiver of an apheresis unit."""
+    if shipment.from_site.organisation.is_manufacturer:
+        return shipment.from_site
+    return shipment.to_site
+
+
+def _identity_incident(actor: Any, shipment: Shipment, scan: UnitScan, where: str) -> NoReturn:
+    from cellchain.accounts.roles import Role
+    from cellchain.quality.models import Deviation
+    from cellchain.quality.services import deviation_open, notification_send
+
+    expected = coi_data(shipment.coi)
+    text = (
+        f"At {where} of shipment {shipment.number} the label of unit {scan.read} carries chain of identity "
+        f"{scan.coi}, but the shipment is for chain of identity {expected}"
+    )
+    with transaction.atomic():
+        deviation = deviation_open(
+            actor=actor,
+            site=actor.site,
+            kind=Deviation.Kind.IDENTITY,
+            title=f"Identity mismatch at {where} of {shipment.number}: label {scan.coi}, shipment {expected}",
+            description=f"{text}. Scanned {scan.text[:120]!r} at {actor.site.name}. The scan was refused "
+            "(G-4); the shipment is blocked until QA has investigated.",
+            subject=shipment,
+            blocks_subject=True,
+        )
+        ledger_append(
+            actor=actor,
+            record=shipment,
+            action="amend",
+            event=f"shipment:{where.replace(' ', '_')}:identity",
+            reason=f"identity deviation {deviation.number}: label {scan.coi}, shipment {expected}",
+            extra={"scanned": scan.text[:120], "label_coi": scan.coi, "shipment_coi": expected,
+                   "din": scan.read, "deviation": deviation.number},
+        )  # fmt: skip
+        manufacturer = _manufacturer_site(shipment)
+        if manufacturer.organisation_id != actor.organisation_id:
+            notification_send(
+                actor=actor,
+                organisation=manufacturer.organisation,
+                site=manufacturer,
+                role=Role.QA,
+                subject=f"{deviation.number}: identity mismatch ({shipment.number})",
+                body=deviation.description,
+                about=deviation,
+            )
+    raise IdentityMismatch(
+        f"{text}: do not go on with this bag. Identity incident {deviation.number} was recorded and QA told.",
+        field="scan",
+        detail={"label_coi": scan.coi, "shipment_coi": expected, "deviation": deviation.number},
+    )

@@ -16,8 +16,16 @@ from cellchain.domain import receipt as rules
 from cellchain.domain.coldchain import ColdChainVerdict
 from cellchain.ledger.services import ledger_append
 from cellchain.logistics.models import LoggerLink, MonitoringDevice, ReceiptInspection, Shipment
-from cellchain.logistics.services._common import RETENTION_YEARS, din_of, require_site, set_status
+from cellchain.logistics.services._common import (
+    RETENTION_YEARS,
+    UnitScan,
+    guard_label_coi,
+    read_unit_scan,
+    require_site,
+    set_status,
+)
 from cellchain.logistics.services.devices import require_usable_device
+from cellchain.logistics.services.release import shipment_release_check
 from cellchain.quality.models import Deviation
 from cellchain.quality.services import deviation_open
 from cellchain.signatures.models import Meaning
@@ -27,16 +35,36 @@ from cellchain.signatures.services import SignerCredentials, record_sign
 def receipt_facts(
     shipment: Shipment, scanned_units: Iterable[str], received_at: dt.datetime
 ) -> rules.ReceiptFacts:
-    """The system's facts for T-8.1.3-a (units), T-8.1.3-d (expiry) and T-8.1.5-d (container)."""
-    scanned = {din_of(s, shipment.expected_units) or s.strip().upper() for s in scanned_units if s.strip()}
+    """The system's facts for T-8.1.3-a (units), T-8.1.3-d (expiry) and T-8.1.5-d (container).
+
+    Each scan is a typed DIN or a label barcode; a unit not on the order counts by the DIN it reads.
+    """
+    scans = [read_unit_scan(s, shipment.expected_units) for s in scanned_units if s.strip()]
     return rules.ReceiptFacts(
         received_at=received_at.timestamp(),
         expires_at=shipment.expires_at.timestamp() if shipment.expires_at else None,
         expected_units=frozenset(shipment.expected_units),
-        scanned_units=frozenset(scanned),
+        scanned_units=frozenset(scan.din or scan.shown.upper() for scan in scans),
         container=shipment.container_type,
         allowed_containers=frozenset(shipment.allowed_containers),
     )
+
+
+def _read_scans(actor: Any, shipment: Shipment, scanned_units: Iterable[str]) -> list[UnitScan]:
+    """Read every scan (one per line on the form): an unreadable one is refused with its line, a label of
+    another chain of identity is refused and recorded as an identity incident (G-4, T-8.1.3-a)."""
+    scans = []
+    for line, text in enumerate((s for s in scanned_units if s.strip()), start=1):
+        scan = read_unit_scan(text, shipment.expected_units)
+        if scan.din is None and scan.problem:
+            raise ValidationFailed(
+                f"Scan {line} ({scan.text[:60]!r}) could not be read as a unit: {scan.problem}. Scan the bag's "
+                "label again or type its DIN with the check character.",
+                field="scanned_units",
+            )
+        guard_label_coi(actor=actor, shipment=shipment, scan=scan, where="receipt")
+        scans.append(scan)
+    return scans
 
 
 def _answers(raw: Mapping[str, Any]) -> dict[str, rules.CheckAnswer]:
@@ -62,7 +90,6 @@ def _coldchain_json(verdicts: list[tuple[LoggerLink, ColdChainVerdict]]) -> dict
     }  # fmt: skip
 
 
-@transaction.atomic
 def receipt_inspect(
     *,
     actor: Any,
@@ -79,9 +106,12 @@ def receipt_inspect(
     (T-8.1.2-c, T-10.12); so is the receiving area (T-8.1.2-d). Any failed check quarantines or rejects the
     shipment's units and opens a receipt nonconformance at the manufacturer, which must investigate and
     answer with a disposition (T-8.1.6). An incomplete form is refused, naming the checks still to answer.
-    """
-    from cellchain.logistics.selectors import shipment_coldchain
 
+    Each unit is scanned by its label barcode or typed DIN; a label of another chain of identity is refused
+    and recorded as an identity incident (G-4), so this runs outside a transaction of its own. The record
+    keeps the batch's release as QC has it at receipt: "conditionally released" with the tests still
+    pending tells the hospital what it holds (Q-2-b).
+    """
     require_site(actor, shipment.to_site, "Receipt inspection")
     require_qualification(actor, "receipt")  # T-8.1.2-a: a designated, qualified receiver
     if monitoring_device is None:
@@ -95,17 +125,39 @@ def receipt_inspect(
         raise ValidationFailed(
             "T-8.1.2-d: name the area where the shipment is received.", field="receiving_area"
         )
+    if shipment.status != Shipment.Status.ARRIVED:
+        raise Conflict(
+            f"Shipment {shipment.number} is {shipment.get_status_display()}: scan its arrival first."
+        )
+    scans = _read_scans(actor, shipment, scanned_units)
+    return _record(actor, shipment, scans, answers, monitoring_device, receiving_area, anomaly_handling)
+
+
+@transaction.atomic
+def _record(
+    actor: Any,
+    shipment: Shipment,
+    scans: list[UnitScan],
+    answers: Mapping[str, Any],
+    monitoring_device: MonitoringDevice,
+    receiving_area: str,
+    anomaly_handling: str,
+) -> ReceiptInspection:
+    from cellchain.logistics.selectors import shipment_coldchain
+
     shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
     if shipment.status != Shipment.Status.ARRIVED:
         raise Conflict(
             f"Shipment {shipment.number} is {shipment.get_status_display()}: scan its arrival first."
         )
     now = clock.now()
-    scanned = [s.strip() for s in scanned_units if s.strip()]
+    # The units as read: the DIN of each bag (label barcode or typed), what was scanned for anything else.
+    scanned = [scan.din or scan.shown.upper() for scan in scans]
     verdicts = shipment_coldchain(shipment)
     verdict = rules.evaluate_receipt(
         _answers(answers), [v for _, v in verdicts], receipt_facts(shipment, scanned, now)
     )
+    release = shipment_release_check(shipment)
     if verdict.missing:
         # The record must be complete (T-8.1.7); until it is, the unit is not received and cannot be used.
         raise ValidationFailed(
@@ -121,10 +173,13 @@ def receipt_inspect(
         triggers=[t.value for t in verdict.triggers], anomaly_handling=anomaly_handling.strip(),
         retain_until=now.date().replace(year=now.year + RETENTION_YEARS), monitoring_device=monitoring_device,
         receiving_area=receiving_area.strip()[:120],
+        release_status="" if release is None else release.state.value,
+        release_pending=[] if release is None else list(release.pending),
     )  # fmt: skip
     inspection.save()
     ledger_append(actor=actor, record=inspection, action="create", event="shipment:receive",
-                  extra={"outcome": verdict.outcome.value, "reasons": list(verdict.reasons)})  # fmt: skip
+                  extra={"outcome": verdict.outcome.value, "reasons": list(verdict.reasons),
+                         "scans": [scan.text[:120] for scan in scans]})  # fmt: skip
     set_status(actor, shipment, verdict.outcome.value, f"shipment:receive:{verdict.outcome.value}",
                  "; ".join(verdict.reasons) or "receipt accepted")  # fmt: skip
     if verdict.failures:

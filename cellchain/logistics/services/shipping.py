@@ -1,5 +1,5 @@
-"""Shipment commands: create (limits from the product version), pack, link loggers, hand over, arrive
-(T-7.7, T-7.15, T-8.1.1, T-8.1.2-e)."""
+"""Shipment commands: create (limits from the product version), pack by scan, link loggers, hand over under the
+batch's release, arrive (T-7.7, T-7.15, T-8.1.1, T-8.1.2-e, Q-2-b, G-4)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,15 @@ from cellchain.domain.shipping_limits import (
 from cellchain.ledger.services import ledger_append
 from cellchain.logistics import storage_rules
 from cellchain.logistics.models import LoggerLink, PackedUnit, Shipment, StorageReservation
-from cellchain.logistics.services._common import din_of, require_site, set_status
+from cellchain.logistics.services._common import (
+    UnitScan,
+    din_of,
+    guard_label_coi,
+    read_unit_scan,
+    require_site,
+    set_status,
+)
+from cellchain.logistics.services.release import mark_units_shipped, require_release
 from cellchain.signatures.services import SignerCredentials, two_person_check
 
 APHERESIS_KINDS = frozenset({ShipperKind.CRYOPRESERVED_APHERESIS, ShipperKind.FRESH_2_8})
@@ -274,40 +282,75 @@ def shipment_create(*, actor: Any, data: ShipmentInput) -> Shipment:
     return shipment
 
 
-@transaction.atomic
 def shipment_pack_scan(*, actor: Any, shipment: Shipment, scanned_text: str) -> PackedUnit:
-    """Scan a unit into the shipper; a unit not on the order is refused (T-8.1.3-a at the sending end)."""
+    """Scan a unit into the shipper by its typed DIN or its label barcode; a unit not on the order is refused
+    (T-8.1.3-a at the sending end), and so is a label whose chain of identity is not the shipment's (G-4).
+
+    Runs outside a transaction of its own: a label of another chain of identity is recorded as an identity
+    incident (committed) before the scan is refused.
+    """
     require_site(actor, shipment.from_site, "Packing")
-    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    _require_packing(shipment)
+    scan = read_unit_scan(scanned_text, shipment.expected_units)
+    guard_label_coi(actor=actor, shipment=shipment, scan=scan, where="packing")
+    return _pack(actor, shipment, scan)
+
+
+def _require_packing(shipment: Shipment) -> None:
     if shipment.status != Shipment.Status.PACKING:
         raise Conflict(f"Shipment {shipment.number} is {shipment.get_status_display()}: packing is closed.")
-    din = din_of(scanned_text, shipment.expected_units)
-    if din is None:
+
+
+@transaction.atomic
+def _pack(actor: Any, shipment: Shipment, scan: UnitScan) -> PackedUnit:
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    _require_packing(shipment)
+    if scan.din is None:
+        why = f" ({scan.problem})" if scan.problem else ""
         raise IdentityMismatch(
-            f"Scanned {scanned_text.strip()!r} is not a unit of shipment {shipment.number}; do not pack it.",
+            f"Scanned {scan.shown!r} is not a unit of shipment {shipment.number}{why}; do not pack it. Its units "
+            f"are {', '.join(shipment.expected_units)}.",
             field="scan",
         )
-    if shipment.packed_units.filter(din=din).exists():
-        raise Conflict(f"Unit {din} is already packed in {shipment.number}.")
-    row = PackedUnit(shipment=shipment, din=din, scanned_text=scanned_text.strip()[:120], scanned_at=clock.now(),
+    if shipment.packed_units.filter(din=scan.din).exists():
+        raise Conflict(f"Unit {scan.din} is already packed in {shipment.number}.", field="scan")
+    row = PackedUnit(shipment=shipment, din=scan.din, scanned_text=scan.text[:120], scanned_at=clock.now(),
                      scanned_by=actor)  # fmt: skip
     row.save()
-    ledger_append(actor=actor, record=row, action="create", event="shipment:pack")
+    ledger_append(actor=actor, record=row, action="create", event="shipment:pack",
+                  extra={"label_coi": scan.coi} if scan.coi else None)  # fmt: skip
     return row
 
 
-@transaction.atomic
-def shipment_pack_verify(
-    *, shipment: Shipment, performer: SignerCredentials, verifier: SignerCredentials
-) -> Shipment:
-    """Two-person check of the packing: every ordered unit scanned in, then two packers sign (X-5)."""
-    require_site(performer.user, shipment.from_site, "Packing")
+def _require_all_packed(shipment: Shipment) -> None:
     packed = set(shipment.packed_units.values_list("din", flat=True))
     missing = sorted(set(shipment.expected_units) - packed)
     if missing:
         raise Conflict(f"Units not yet scanned into the shipper: {', '.join(missing)}.")
+
+
+def shipment_pack_verify(
+    *, shipment: Shipment, performer: SignerCredentials, verifier: SignerCredentials
+) -> Shipment:
+    """Two-person check of the packing: every ordered unit scanned in, then two packers sign (X-5).
+
+    Runs outside a transaction of its own, as the signing services ask: a wrong password is recorded and
+    counts towards the lockout (21 CFR 11.300); the signatures are written together, then the shipment is
+    marked packed.
+    """
+    require_site(performer.user, shipment.from_site, "Packing")
+    _require_packing(shipment)
+    _require_all_packed(shipment)
     two_person_check(record=shipment, performer=performer, verifier=verifier, qualification="packing")
-    set_status(performer.user, shipment, Shipment.Status.PACKED, "shipment:pack:verify", "two-person check")
+    return _mark_packed(performer.user, shipment)
+
+
+@transaction.atomic
+def _mark_packed(actor: Any, shipment: Shipment) -> Shipment:
+    Shipment.objects.select_for_update().get(pk=shipment.pk)  # one verification at a time
+    shipment.refresh_from_db()  # the caller's instance follows the change
+    _require_packing(shipment)
+    set_status(actor, shipment, Shipment.Status.PACKED, "shipment:pack:verify", "two-person check")
     return shipment
 
 
@@ -360,17 +403,40 @@ def _require_reservation(shipment: Shipment) -> None:
         )
 
 
+def _require_no_identity_incident(shipment: Shipment) -> None:
+    """An open identity incident on the shipment (a label of another chain of identity) holds it (G-4)."""
+    from cellchain.quality.services import open_blocking_deviations
+
+    blocking = open_blocking_deviations(shipment)
+    if blocking:
+        numbers = ", ".join(sorted(d.number for d in blocking))
+        raise Conflict(
+            f"Shipment {shipment.number} is held by open deviation(s) {numbers}: QA must disposition them "
+            "before hand-off.",
+            field="deviation",
+        )
+
+
 @transaction.atomic
 def shipment_dispatch(
     *, actor: Any, shipment: Shipment, courier: str, at: dt.datetime | None = None
 ) -> Shipment:
-    """Hand the checked shipper to the courier; the transit clock starts (T-7.7-b). A shipment to a hospital
-    leaves only with storage reserved there (T-8.1.2-e)."""
+    """Hand the checked shipper to the courier; the transit clock starts (T-7.7-b).
+
+    A product leaves only under a standing release of its batch - full, or conditional (recorded on the
+    shipment with the tests pending) - without an open recall hold (Q-2-b, Q-2.5-c); a shipment to a hospital
+    leaves only with storage reserved there (T-8.1.2-e). The batch's units are marked shipped in the same
+    transaction.
+    """
     require_site(actor, shipment.from_site, "Hand-off")
+    Shipment.objects.select_for_update().get(pk=shipment.pk)  # one hand-off at a time
+    shipment.refresh_from_db()  # the caller's instance follows the change
     if shipment.status != Shipment.Status.PACKED:
         raise Conflict(f"Shipment {shipment.number} must be packed and two-person checked before hand-off.")
     if not shipment.loggers.exists():
         raise Conflict(f"Shipment {shipment.number} has no temperature logger linked.")
+    _require_no_identity_incident(shipment)
+    release = require_release(shipment)
     _require_reservation(shipment)
     if not courier.strip():
         raise ValidationFailed("Name the courier taking the shipper.", field="courier")
@@ -378,9 +444,14 @@ def shipment_dispatch(
         at, shipment.loggers.order_by("armed_at").values_list("armed_at", flat=True).first(), "hand-off"
     )
     shipment.courier, shipment.dispatched_at, shipment.dispatched_by = courier.strip(), moment, actor
-    set_status(
-        actor, shipment, Shipment.Status.IN_TRANSIT, "shipment:dispatch", f"handed to {courier.strip()}"
-    )
+    if release is not None:
+        shipment.release_status, shipment.release_pending = release.state.value, list(release.pending)
+    reason = f"handed to {shipment.courier}"
+    if release is not None:
+        reason += f" under batch release: {release.state.value}"
+    set_status(actor, shipment, Shipment.Status.IN_TRANSIT, "shipment:dispatch", reason)
+    if release is not None:
+        mark_units_shipped(actor, shipment)
     return shipment
 
 

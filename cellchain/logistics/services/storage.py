@@ -22,7 +22,7 @@ from cellchain.logistics.models import (
     StorageLocation,
     StorageReservation,
 )
-from cellchain.logistics.services._common import require_site
+from cellchain.logistics.services._common import guard_label_coi, require_site
 from cellchain.logistics.services.devices import require_usable_device
 from cellchain.signatures.models import Meaning
 from cellchain.signatures.services import signature_is_current, signatures_of
@@ -227,15 +227,21 @@ def _stock_in_facts(
     )
 
 
-def _scanned_unit(actor: Any, scanned_text: str) -> tuple[Shipment, str]:
+def _scanned_unit(actor: Any, scanned_text: str, where: str) -> tuple[Shipment, str]:
+    """The shipment to the actor's site that carried the scanned unit (typed DIN or label barcode) and the
+    unit's DIN; a label whose chain of identity is not that shipment's is refused and recorded (G-4)."""
     from cellchain.logistics.selectors import shipment_of_unit
 
     found = shipment_of_unit(actor.site_id, scanned_text)
     if found is None:
         raise IdentityMismatch(
-            f"Scanned {scanned_text.strip()!r} is not a unit received at {actor.site.name}.", field="scan"
+            f"Scanned {scanned_text.strip()[:60]!r} is not a unit received at {actor.site.name}.",
+            field="scan",
         )
-    return found
+    shipment, scan = found
+    guard_label_coi(actor=actor, shipment=shipment, scan=scan, where=where)
+    assert scan.din is not None
+    return shipment, scan.din
 
 
 def _storage_limit(shipment: Shipment, typed: dt.timedelta | None) -> dt.timedelta | None:
@@ -255,7 +261,6 @@ def _storage_limit(shipment: Shipment, typed: dt.timedelta | None) -> dt.timedel
     return typed or product
 
 
-@transaction.atomic
 def stock_in(
     *,
     actor: Any,
@@ -271,11 +276,28 @@ def stock_in(
     reserved goes there; another location needs the reason in `note` (T-8.1.2-e). The storage time limit
     (T-7.7-e) is the product's, or a shorter one from the label, and counts from now. The stock-in of the
     shipment's last unit fulfils its reservation.
+
+    The unit is scanned by its label barcode or typed DIN; a label of another chain of identity than its
+    shipment's is refused and recorded as an identity incident (G-4), so this runs outside a transaction of
+    its own.
     """
     require_qualification(actor, "stock")
     require_site(actor, location.site, "Stocking")
-    shipment, din = _scanned_unit(actor, scanned_text)
+    shipment, din = _scanned_unit(actor, scanned_text, "stock-in")
     limit = _storage_limit(shipment, storage_time_limit)
+    return _stock_in(actor, location, shipment, din, scanned_text, limit, note)
+
+
+@transaction.atomic
+def _stock_in(
+    actor: Any,
+    location: StorageLocation,
+    shipment: Shipment,
+    din: str,
+    scanned_text: str,
+    limit: dt.timedelta | None,
+    note: str,
+) -> StockEvent:
     StorageLocation.objects.select_for_update().get(pk=location.pk)  # one stock move at a time per location
     now = clock.now()
     reservation = active_reservation(shipment)
@@ -296,18 +318,26 @@ def stock_in(
     return event
 
 
-@transaction.atomic
 def stock_out(*, actor: Any, scanned_text: str, purpose: str, note: str = "") -> StockEvent:
     """Scan a unit out of hospital storage (issue 6 item 5); a unit past its expiry or storage time limit is
-    not issued for thaw, only returned or discarded (T-7.7-e, T-8.1.3-d)."""
-    from cellchain.logistics.selectors import stock_open_in
+    not issued for thaw, only returned or discarded (T-7.7-e, T-8.1.3-d).
 
+    The unit is scanned by its label barcode or typed DIN; a label of another chain of identity is refused and
+    recorded (G-4), so this runs outside a transaction of its own.
+    """
     require_qualification(actor, "stock")
     if purpose not in StockEvent.Purpose.values or purpose == StockEvent.Purpose.STORE:
         raise ValidationFailed(f"Unknown stock-out purpose {purpose!r}.", field="purpose")
     if purpose != StockEvent.Purpose.THAW and not note.strip():
         raise ValidationFailed("Say why the unit is returned or discarded.", field="note")
-    _, din = _scanned_unit(actor, scanned_text)
+    _, din = _scanned_unit(actor, scanned_text, "stock-out")
+    return _stock_out(actor, din, scanned_text, purpose, note)
+
+
+@transaction.atomic
+def _stock_out(actor: Any, din: str, scanned_text: str, purpose: str, note: str) -> StockEvent:
+    from cellchain.logistics.selectors import stock_open_in
+
     stocked = stock_open_in(din, actor.site_id)
     if stocked is None:
         raise Conflict(f"Unit {din} is not in stock at {actor.site.name}.")

@@ -46,9 +46,25 @@ def information(**changes: Any) -> dict[str, Any]:
     return info
 
 
+def keyboard(din: str) -> str:
+    """A DIN as typed from the eye-readable label: the 13 characters and the check character (T-10.6)."""
+    from cellchain.domain.identity import mod37_2_check_character
+
+    return din + mod37_2_check_character(din)
+
+
 def units_of(tag: str) -> tuple[str, str, str]:
     """Two patient units and a QC unit of the tag's batch (13-character DINs)."""
     return f"W123426{tag}", f"W123427{tag}", f"W123428{tag}"
+
+
+def coi_of(tag: str) -> str:
+    """The chain-of-identity identifier (15 data characters) of the tag's batch."""
+    return f"CHW123426{tag}"
+
+
+RELEASED = "releasable"
+CONDITIONAL = "conditionally_releasable"
 
 
 def product_batch(
@@ -59,16 +75,22 @@ def product_batch(
     info: dict[str, Any] | None = None,
     manufactured_at: dt.datetime | None = None,
     filled: bool = True,
+    release: str | None = RELEASED,
+    pending: tuple[str, ...] = ("sterility", "mycoplasma"),
 ) -> str:
     """A batch B26-<tag> of version 1 (approved) of `product`, filled 5 days ago, made from an apheresis unit
-    collected at Xiehe, with two patient units and a QC unit. Returns the batch number."""
+    collected at Xiehe (COI `coi_of(tag)`), with two patient units and a QC unit, and QA's release decision
+    `release` (full by default; conditional with `pending` tests; None: not released yet). Returns the batch
+    number."""
     from cellchain.manufacturing.models import ApheresisIntake, Batch, Product, ProductUnit, ProductVersion
     from cellchain.manufacturing.reference_product import PROCESS, SPECIFICATION
+    from cellchain.qc.models import ReleaseDecision
 
     now = clock.now()
     qa, site, xiehe = world["qa_li"], world.sites["shenghe-prod"], world.sites["xiehe-main"]
     row, _ = Product.objects.get_or_create(
-        code=product, defaults={"name_zh": "CAR-T", "name_en": "CAR-T", "site": site}
+        code=product,
+        defaults={"name_zh": "CAR-T", "name_en": "CAR-T", "site": site, "isbt_product_code": "S1395V00"},
     )
     version, _ = ProductVersion.objects.get_or_create(
         product=row,
@@ -80,19 +102,48 @@ def product_batch(
         },
     )  # fmt: skip
     intake = ApheresisIntake.objects.create(
-        din=f"W200126{tag}", coi=f"W200126{tag}", collection_site=xiehe, collected_at=now - dt.timedelta(days=20),
+        din=f"W200126{tag}", coi=coi_of(tag), collection_site=xiehe, collected_at=now - dt.timedelta(days=20),
         received_at=now - dt.timedelta(days=19), received_by=world["logistics_zhao"], starting_material="fresh",
         bag_intact=True, temperature_ok=True,
     )  # fmt: skip
     batch = Batch.objects.create(
         number=f"B26-{tag}", product_version=version, intake=intake, site=site,
-        status=Batch.Status.RELEASED, started_at=now - dt.timedelta(days=18), started_by=world["operator_chen"],
+        status=STATUS_OF_RELEASE[release], started_at=now - dt.timedelta(days=18), started_by=world["operator_chen"],
         manufactured_at=(manufactured_at or now - dt.timedelta(days=5)) if filled else None,
     )  # fmt: skip
     patient, second, qc_unit = units_of(tag)
     for din, purpose in ((patient, "patient"), (second, "patient"), (qc_unit, "qc")):
         ProductUnit.objects.create(batch=batch, din=din, purpose=purpose, holder_site=site)
+    if release is not None:
+        ReleaseDecision.objects.create(
+            batch=batch, outcome=release, pending=list(pending) if release == CONDITIONAL else [],
+            evaluation={"outcome": release}, decided_at=now - dt.timedelta(days=1), decided_by=qa,
+        )  # fmt: skip
     return batch.number
+
+
+STATUS_OF_RELEASE = {
+    RELEASED: "released",
+    CONDITIONAL: "conditionally_released",
+    None: "awaiting_release",
+}
+
+
+def final_label_scans(world: Any, batch_number: str) -> list[str]:
+    """What the final product label's DataMatrix of each patient dose carries, built by the function the label
+    PDF draws its symbols from (qc.selectors.label_payloads; T-7.5-e, T-10.6)."""
+    from cellchain.manufacturing.models import Batch
+    from cellchain.manufacturing.reference_product import METHODS
+    from cellchain.qc import selectors
+    from cellchain.qc import services as qc
+    from cellchain.qc.models import AnalyticalMethod
+
+    for method in METHODS:  # the specification names its methods from the method master (Q-2-c)
+        if not AnalyticalMethod.objects.filter(code=method["code"]).exists():
+            qc.method_register(actor=world["qa_li"], **method)
+    batch = Batch.objects.get(number=batch_number)
+    zone = world.sites["shenghe-prod"].time_zone
+    return [p.encode() for p in selectors.label_payloads(batch, selectors.label_for(batch), zone)]
 
 
 def ship_and_arrive(

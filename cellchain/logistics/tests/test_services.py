@@ -159,7 +159,7 @@ class TestShipmentCreate:
             product_shipment(world, "000519", expected_units=(qc_unit,))
         one = services.shipment_create(actor=world["logistics_zhao"], data=services.ShipmentInput(
             batch_number="B26-000519", kind="ln2_dry_shipper", container_type="LN2 dry shipper",
-            container_code="DS-A", expected_units=(patient + "X",)))  # fmt: skip
+            container_code="DS-A", expected_units=(kit.keyboard(patient),)))  # fmt: skip
         assert one.expected_units == [patient]
         with pytest.raises(Conflict, match=f"{patient} are already on shipment {one.number}"):
             services.shipment_create(actor=world["logistics_zhao"], data=services.ShipmentInput(
@@ -215,7 +215,7 @@ class TestShipmentPack:
         with pytest.raises(Conflict, match="W123426000502"):
             services.shipment_pack_verify(shipment=shipment, performer=SignerCredentials(zhao, PERSONA_PASSWORD),
                                           verifier=SignerCredentials(qian, PERSONA_PASSWORD))  # fmt: skip
-        services.shipment_pack_scan(actor=zhao, shipment=shipment, scanned_text="W123426000502X")
+        services.shipment_pack_scan(actor=zhao, shipment=shipment, scanned_text=kit.keyboard("W123426000502"))
         with pytest.raises(NotAllowed, match="two different people"):
             services.shipment_pack_verify(shipment=shipment, performer=SignerCredentials(zhao, PERSONA_PASSWORD),
                                           verifier=SignerCredentials(zhao, PERSONA_PASSWORD))  # fmt: skip

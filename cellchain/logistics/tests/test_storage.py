@@ -68,7 +68,7 @@ class TestStockIn:
         shipment = received(world, "000611")
         tank = location(world)
         din = shipment.expected_units[0]
-        event = services.stock_in(actor=world["pharmacist_liu"], location=tank, scanned_text=din + "X",
+        event = services.stock_in(actor=world["pharmacist_liu"], location=tank, scanned_text=kit.keyboard(din),
                                   storage_time_limit=dt.timedelta(days=30))  # fmt: skip
         assert event.din == din and event.expires_at == shipment.expires_at
         assert event.storage_until - event.at == dt.timedelta(days=30)
