@@ -12,6 +12,7 @@ analysed in a fraction of a second.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -341,6 +342,17 @@ def _segment_reduce(ufunc: np.ufunc, values: FloatArray, starts: IntArray, ends:
     return reduced
 
 
+def _without(values: FloatArray, drop: IntArray) -> FloatArray:
+    """``values`` less the (sorted) indices ``drop``; a few faults are cut out as slices (memory copies)."""
+    if drop.size > 64:
+        keep = np.ones(values.size, dtype=np.bool_)
+        keep[drop] = False
+        kept: FloatArray = values[keep]
+        return kept
+    bounds = [-1, *drop.tolist(), values.size]
+    return np.concatenate([values[a + 1 : b] for a, b in itertools.pairwise(bounds)])
+
+
 # --- the analysis -----------------------------------------------------------------------------------
 
 
@@ -375,13 +387,11 @@ def analyse_cold_chain(
     in_order = len(traces) == 1 and backward[0].size == 0
     times, celsius = _joined(traces, in_order=in_order)
     findings += _transit_findings(spec, window)
-    usable, summary, window_findings = _select_usable(times, celsius, spec, window)
+    tv, cv, whole_window, summary, window_findings = _select_usable(times, celsius, spec, window)
     findings += window_findings
-    if isinstance(usable, slice):  # every reading in the window is usable: views, no copies
-        tv, cv = times[usable], celsius[usable]
-        dt = steps[0][usable.start : max(usable.start, usable.stop - 1)] if in_order else np.diff(tv)
+    if whole_window is not None and in_order:  # the file's own intervals, no second pass
+        dt = steps[0][whole_window.start : max(whole_window.start, whole_window.stop - 1)]
     else:
-        tv, cv = times[usable], celsius[usable]
         dt = np.diff(tv)
     # dt is shared by the duplicate, gap and late-reading checks.
     findings += _duplicate_findings(tv, cv, dt)
@@ -477,11 +487,12 @@ def _order_findings(
 
 def _select_usable(
     times: FloatArray, celsius: FloatArray, spec: ColdChainSpec, window: _Window
-) -> tuple[slice | BoolArray, TraceSummary, list[ColdChainFinding]]:
-    """Which of the time-sorted readings are analysed: a slice when all in the window are, else a mask.
+) -> tuple[FloatArray, FloatArray, slice | None, TraceSummary, list[ColdChainFinding]]:
+    """The time-sorted readings analysed (times, °C), and the slice they are when it is one.
 
     Readings before arming, after arrival or without a temperature are not analysed; they are counted and
-    reported instead. ``times`` is sorted (``_joined``), so the window is found by bisection.
+    reported instead. ``times`` is sorted (``_joined``), so the window is found by bisection; when every
+    reading in it is usable the result is a view, not a copy.
     """
     n = int(times.size)
     first = int(np.searchsorted(times, spec.armed_at, side="left")) if spec.armed_at is not None else 0
@@ -496,31 +507,24 @@ def _select_usable(
         no_temperature |= in_c == sentinel
     findings += _fault_findings(times[lo:hi], in_c, no_temperature)
     faults = int(np.count_nonzero(no_temperature))
-    usable: slice | BoolArray
-    if faults == 0:
-        usable = slice(lo, hi)
-        cv = in_c
-        first_at, last_at = (float(times[lo]), float(times[hi - 1])) if hi > lo else (None, None)
+    whole_window = slice(lo, hi) if faults == 0 else None
+    if whole_window is not None:
+        tv, cv = times[whole_window], in_c
     else:
-        usable = np.zeros(n, dtype=np.bool_)
-        usable[lo:hi] = ~no_temperature
-        cv = in_c[~no_temperature]
-        picked = np.flatnonzero(usable)
-        first_at, last_at = (
-            (float(times[picked[0]]), float(times[picked[-1]])) if picked.size else (None, None)
-        )
+        drop = np.flatnonzero(no_temperature)
+        tv, cv = _without(times[lo:hi], drop), _without(in_c, drop)
     summary = TraceSummary(
         readings_total=n,
         readings_analysed=int(cv.size),
         readings_before_arming=first,
         readings_after_arrival=n - stop,
         probe_faults=faults,
-        first_at=first_at,
-        last_at=last_at,
+        first_at=float(tv[0]) if cv.size else None,
+        last_at=float(tv[-1]) if cv.size else None,
         lowest_c=float(cv.min()) if cv.size else None,
         highest_c=float(cv.max()) if cv.size else None,
     )
-    return usable, summary, findings
+    return tv, cv, whole_window, summary, findings
 
 
 def _ignored_findings(
