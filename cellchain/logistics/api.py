@@ -49,7 +49,10 @@ class ShipmentOut(Schema):
     expires_at: dt.datetime | None
     limits_source: str
     storage_mode: str
+    courier: str
     dispatched_at: dt.datetime | None
+    release_status: str  # the batch release at hand-off (Q-2-b); "" for apheresis or before hand-off
+    release_pending: list[str]
     arrived_at: dt.datetime | None
     loggers: list[str]
     reservation: ReservationOut | None
@@ -131,10 +134,41 @@ class ReceiptOut(Schema):
     monitoring_device: str
     receiving_area: str
     limits_source: str
+    release_status: str  # the batch release at receipt (Q-2-b)
+    release_pending: list[str]
+    scanned_units: list[str]
 
 
 class ScanIn(Schema):
     scanned: str
+
+
+class PackedOut(Schema):
+    shipment: str
+    din: str
+    scanned_at: dt.datetime
+    scanned_by: str
+
+
+class PackVerifyIn(Schema):
+    """The packer's password (and one-time code) and the second packer's username and password (X-5)."""
+
+    password: str
+    totp_code: str | None = None
+    verifier_username: str
+    verifier_password: str
+    verifier_totp_code: str | None = None
+
+
+class LoggerIn(Schema):
+    serial: str
+    interval_s: int
+    armed_at: dt.datetime | None = None  # aware; default: now
+
+
+class DispatchIn(Schema):
+    courier: str
+    at: dt.datetime | None = None  # when handed over, if not now (aware, not in the future)
 
 
 class SignIn(Schema):
@@ -173,6 +207,9 @@ def _receipt_out(inspection: Any) -> dict[str, Any]:
         "monitoring_device": "" if device is None else device.code,
         "receiving_area": inspection.receiving_area,
         "limits_source": inspection.shipment.limits_source,
+        "release_status": inspection.release_status,
+        "release_pending": inspection.release_pending,
+        "scanned_units": inspection.scanned_units,
     }
 
 
@@ -261,6 +298,55 @@ def logger_file_upload(request: HttpRequest, number: str, serial: str, file: Fil
         actor=request.user, logger=link, data=file.read(), file_name=file.name or ""
     )
     return 201, {"sha256": row.sha256, "readings": row.readings, "faults": row.faults}
+
+
+@router.post("/shipments/{number}/pack", response={201: PackedOut})
+@requires("logistics.ship")
+def shipment_pack(request: HttpRequest, number: str, payload: ScanIn) -> Any:
+    """Scan a unit into the shipper by its label DataMatrix or typed DIN; a unit not on the order, or a label
+    of another chain of identity (recorded as an identity incident), gives 409 (T-8.1.3-a, G-4)."""
+    shipment = selectors.shipment_get_for(request.user, number)
+    row = services.shipment_pack_scan(actor=request.user, shipment=shipment, scanned_text=payload.scanned)
+    return 201, {"shipment": shipment.number, "din": row.din, "scanned_at": row.scanned_at,
+                 "scanned_by": row.scanned_by.printed_name}  # fmt: skip
+
+
+@router.post("/shipments/{number}/pack/verify", response=ShipmentOut)
+@requires("logistics.ship")
+def shipment_pack_verify(request: HttpRequest, number: str, payload: PackVerifyIn) -> dict[str, Any]:
+    """The two-person check of the packing (X-5): the caller and a second packer re-authenticate."""
+    from django.contrib.auth import get_user_model
+
+    shipment = selectors.shipment_get_for(request.user, number)
+    verifier = get_user_model().objects.filter(username=payload.verifier_username, is_active=True).first()
+    if verifier is None:
+        raise ValidationFailed(f"No active user {payload.verifier_username}.", field="verifier_username")
+    services.shipment_pack_verify(
+        shipment=shipment,
+        performer=SignerCredentials(request.user, payload.password, payload.totp_code),
+        verifier=SignerCredentials(verifier, payload.verifier_password, payload.verifier_totp_code),
+    )
+    return _shipment_out(shipment)
+
+
+@router.post("/shipments/{number}/loggers", response={201: ShipmentOut})
+@requires("logistics.ship")
+def shipment_logger_link(request: HttpRequest, number: str, payload: LoggerIn) -> Any:
+    """Link a temperature logger travelling with the shipment (T-8.1.5-a)."""
+    shipment = selectors.shipment_get_for(request.user, number)
+    services.logger_link(actor=request.user, shipment=shipment, serial=payload.serial,
+                         interval_s=payload.interval_s, armed_at=payload.armed_at or clock.now())  # fmt: skip
+    return 201, _shipment_out(shipment)
+
+
+@router.post("/shipments/{number}/dispatch", response=ShipmentOut)
+@requires("logistics.ship")
+def shipment_dispatch(request: HttpRequest, number: str, payload: DispatchIn) -> dict[str, Any]:
+    """Hand the shipper to the courier: 409 without a standing batch release (Q-2-b, Q-2.5-c), a logger, a
+    two-person check or storage reserved at the hospital (T-8.1.2-e)."""
+    shipment = selectors.shipment_get_for(request.user, number)
+    services.shipment_dispatch(actor=request.user, shipment=shipment, courier=payload.courier, at=payload.at)
+    return _shipment_out(shipment)
 
 
 @router.post("/shipments/{number}/arrival", response=ShipmentOut)

@@ -93,6 +93,23 @@ def _limits_source(shipment: Any) -> str:
     return "shipper kind reference values 运输容器参考值 (apheresis)"
 
 
+_RELEASE_TEXT = {
+    "released": "released 已放行",
+    "conditionally_released": "CONDITIONALLY RELEASED 有条件放行",
+    "not_released": "NOT RELEASED 未放行",
+    "rejected": "REJECTED BY QA 已拒绝放行",
+    "on_hold": "ON HOLD / RECALL 暂停/召回",
+}
+
+
+def _release(inspection: ReceiptInspection) -> str:
+    """The batch release at receipt (Q-2-b), with the compendial tests pending at a conditional release."""
+    text = _RELEASE_TEXT.get(inspection.release_status, inspection.release_status)
+    if inspection.release_pending:
+        text += f"; pending 待检: {', '.join(inspection.release_pending)}"
+    return text
+
+
 def receipt_pdf(inspection: ReceiptInspection, chart: Chart, signatures: list[Any]) -> bytes:
     """The receipt record as PDF: fields T-8.1.7-a..h, every answer, the cold-chain result and chart."""
     buffer = io.BytesIO()
@@ -107,6 +124,9 @@ def receipt_pdf(inspection: ReceiptInspection, chart: Chart, signatures: list[An
            f"quantity 数量: {len(inspection.scanned_units)} of {len(shipment.expected_units)}")  # fmt: skip
     w.line(f"   Units scanned: {', '.join(inspection.scanned_units) or '-'}")
     w.line(f"   Limits from 限度来源 (T-7.7): {_limits_source(shipment)}")
+    if inspection.release_status:
+        w.line(f"   Batch release 批次放行 (Q-2-b): {_release(inspection)}",
+               colour=colors.black if inspection.release_status == "released" else colors.HexColor("#c0392b"))  # fmt: skip
     device = inspection.monitoring_device
     w.line("   Temperature-monitoring device 温度监测设备 (T-8.1.2-c): "
            + (f"{device.code} {device.name}, calibration due {device.calibration_due or '-'}" if device else "-"))  # fmt: skip

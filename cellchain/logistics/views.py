@@ -1,8 +1,9 @@
-"""Pages of the logistics context: shipments, temperature chart, logger files, arrival, receipt (T-8.1)."""
+"""Pages of the logistics context: shipments, packing by scan with the two-person check, loggers, hand-off under\nthe batch's release, temperature chart, logger files, arrival, receipt (T-8.1, Q-2-b, G-4)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -12,15 +13,18 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from cellchain.core import clock
 from cellchain.core.errors import NotFound, ServiceError, ValidationFailed
+from cellchain.core.pages import submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.domain.receipt import RECEIPT_CHECKS, Answer, Source
-from cellchain.logistics import selectors, services, storage_rules
+from cellchain.logistics import forms, selectors, services, storage_rules
 from cellchain.logistics.charts import build_chart, chart_svg
 from cellchain.logistics.models import (
     MonitoringDevice,
+    ReleaseStateChoices,
     Shipment,
     StockEvent,
     StorageLocation,
@@ -89,20 +93,65 @@ def shipment_new(request: HttpRequest) -> HttpResponse:
     return render(request, "logistics/shipment_new.html", context)
 
 
-@requires("logistics.view")
-def shipment_detail(request: HttpRequest, number: str) -> HttpResponse:
-    shipment = _shipment(request, number)
+def _packing_rows(shipment: Shipment) -> list[tuple[str, Any]]:
+    """Each unit of the order with its packing scan (None: not yet in the shipper)."""
+    packed = {row.din: row for row in shipment.packed_units.select_related("scanned_by")}
+    return [(din, packed.get(din)) for din in shipment.expected_units]
+
+
+def _release_view(shipment: Shipment, *, current: bool = False) -> dict[str, Any]:
+    """The batch release a page shows (Q-2-b): on the shipment page the one recorded at hand-off once the
+    shipment has left, the current one (with what still stops the hand-off) before; `current`: QC's release
+    now (the receipt form, which records it)."""
+    if not shipment.is_product_shipment:
+        return {}
+    if shipment.release_status and not current:
+        return {
+            "state": shipment.release_status,
+            "label": shipment.get_release_status_display(),
+            "pending": shipment.release_pending,
+            "blocked": [],
+            "at_handoff": True,
+        }
+    try:
+        check = services.shipment_release_check(shipment)
+    except ServiceError as exc:
+        return {"state": "", "label": "", "pending": [], "blocked": [exc.message], "at_handoff": False}
+    if check is None:
+        return {}
+    return {
+        "state": check.state.value,
+        "label": ReleaseStateChoices(check.state.value).label,
+        "pending": list(check.pending),
+        "blocked": [f"{f.clause}: {f.message}" if f.clause else f.message for f in check.gate.findings],
+        "at_handoff": False,
+    }
+
+
+def _shipment_context(request: HttpRequest, shipment: Shipment) -> dict[str, Any]:
     series = selectors.shipment_chart_series(shipment)
     chart = build_chart(shipment, series)
     at_destination = request.user.site_id == shipment.to_site_id
     can_reserve = has_permission(request.user, "logistics.reserve") and at_destination
+    can_ship = (
+        has_permission(request.user, "logistics.ship") and request.user.site_id == shipment.from_site_id
+    )
     active = selectors.shipment_active_reservation(shipment)
-    context: dict[str, Any] = {
+    rows = _packing_rows(shipment)
+    return {
         "shipment": shipment,
         "series": [(link, verdict) for link, _, verdict in series],
         # chart_svg writes numbers and escaped labels only.
         "chart": mark_safe(chart_svg(chart, _("Temperature trace")) or ""),  # noqa: S308
-        "packed": shipment.packed_units.select_related("scanned_by"),
+        "packing": rows,
+        "all_packed": all(row is not None for _, row in rows),
+        "loggers": shipment.loggers.select_related("linked_by").order_by("serial"),
+        "release": _release_view(shipment),
+        "can_ship": can_ship,
+        "scan_form": forms.ScanForm(),
+        "verify_form": forms.PackVerifyForm(),
+        "logger_form": forms.LoggerLinkForm(),
+        "dispatch_form": forms.DispatchForm(),
         "receipt": selectors.receipt_get(shipment),
         "can_import": has_permission(request.user, "logistics.import_readings"),
         "can_receive": has_permission(request.user, "logistics.receive") and at_destination,
@@ -117,7 +166,107 @@ def shipment_detail(request: HttpRequest, number: str) -> HttpResponse:
             storage_rules.shipment_storage_mode(shipment.storage_mode, shipment.kind).value
         ).label,
     }
-    return render(request, "logistics/shipment.html", context)
+
+
+@requires("logistics.view")
+def shipment_detail(request: HttpRequest, number: str) -> HttpResponse:
+    shipment = _shipment(request, number)
+    return render(request, "logistics/shipment.html", _shipment_context(request, shipment))
+
+
+def _handoff(request: HttpRequest, shipment: Shipment) -> HttpResponse:
+    """After a packing or hand-off action: the section again with the outcome (htmx), or the whole page."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect("logistics:shipment", number=shipment.number)
+    shipment.refresh_from_db()
+    context = _shipment_context(request, shipment) | {"swap": True}
+    return render(request, "logistics/shipment.html#handoff", context)
+
+
+@requires("logistics.ship")
+@require_POST
+def shipment_pack_scan(request: HttpRequest, number: str) -> HttpResponse:
+    """Scan a unit into the shipper by its label barcode or typed DIN (T-8.1.3-a at the sending end, G-4)."""
+    shipment = _shipment(request, number)
+    submit(
+        request,
+        forms.ScanForm(request.POST),
+        lambda data: services.shipment_pack_scan(
+            actor=request.user, shipment=shipment, scanned_text=data["scan"]
+        ),
+        lambda row: _("Unit %(din)s packed.") % {"din": row.din},
+    )
+    return _handoff(request, shipment)
+
+
+def _verifier(username: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=username.strip(), is_active=True).first()
+    if user is None:
+        raise ValidationFailed(
+            _("No active user %(name)s to verify the packing.") % {"name": username.strip()},
+            field="verifier_username",
+        )
+    return user
+
+
+@requires("logistics.ship")
+@require_POST
+def shipment_pack_verify(request: HttpRequest, number: str) -> HttpResponse:
+    """The two-person check of the packing: the packer and a second packer re-enter their passwords (X-5)."""
+    shipment = _shipment(request, number)
+
+    def verify(data: Mapping[str, Any]) -> Shipment:
+        return services.shipment_pack_verify(
+            shipment=shipment,
+            performer=SignerCredentials(request.user, data["password"], data.get("totp_code") or None),
+            verifier=SignerCredentials(
+                _verifier(data["verifier_username"]),
+                data["verifier_password"],
+                data.get("verifier_totp_code") or None,
+            ),
+        )
+
+    submit(request, forms.PackVerifyForm(request.POST), verify, _("Packing checked by two people."))
+    return _handoff(request, shipment)
+
+
+@requires("logistics.ship")
+@require_POST
+def shipment_logger_link(request: HttpRequest, number: str) -> HttpResponse:
+    """Link a temperature logger travelling with the shipment (T-8.1.5-a)."""
+    shipment = _shipment(request, number)
+    submit(
+        request,
+        forms.LoggerLinkForm(request.POST),
+        lambda data: services.logger_link(
+            actor=request.user,
+            shipment=shipment,
+            serial=data["serial"],
+            interval_s=data["interval_s"],
+            armed_at=data["armed_at"] or clock.now(),
+        ),
+        lambda link: _("Logger %(serial)s linked.") % {"serial": link.serial},
+    )
+    return _handoff(request, shipment)
+
+
+@requires("logistics.ship")
+@require_POST
+def shipment_dispatch(request: HttpRequest, number: str) -> HttpResponse:
+    """Hand the shipper to the courier: refused without a standing batch release (Q-2-b, Q-2.5-c) or storage
+    reserved at the hospital (T-8.1.2-e), each refusal saying what is missing."""
+    shipment = _shipment(request, number)
+    submit(
+        request,
+        forms.DispatchForm(request.POST),
+        lambda data: services.shipment_dispatch(
+            actor=request.user, shipment=shipment, courier=data["courier"]
+        ),
+        lambda done: _("Handed to %(courier)s.") % {"courier": done.courier},
+    )
+    return _handoff(request, shipment)
 
 
 @requires("logistics.reserve")
@@ -200,15 +349,23 @@ def logger_upload(request: HttpRequest, number: str, serial: str) -> HttpRespons
 @requires("logistics.receive")
 @require_POST
 def shipment_arrive(request: HttpRequest, number: str) -> HttpResponse:
+    """Scan the shipment or shipper barcode on arrival; the receipt form comes next (T-8.1.1)."""
     shipment = _shipment(request, number)
-    try:
-        services.shipment_arrive(
-            actor=request.user, shipment=shipment, scanned_text=request.POST.get("scan", "")
+    arrived = submit(
+        request,
+        forms.ScanForm(request.POST),
+        lambda data: services.shipment_arrive(
+            actor=request.user, shipment=shipment, scanned_text=data["scan"]
+        ),
+        _("Arrival recorded. Inspect the receipt now."),
+    )
+    if arrived is not None:
+        target = reverse("logistics:receipt", args=[shipment.number])
+        return HttpResponseClientRedirect(target) if request.htmx else redirect(target)  # type: ignore[attr-defined]
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request, "logistics/shipment.html#arrival", _shipment_context(request, shipment) | {"swap": True}
         )
-        messages.success(request, _("Arrival recorded. Inspect the receipt now."))
-        return redirect("logistics:receipt", number=shipment.number)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
     return redirect("logistics:shipment", number=shipment.number)
 
 
@@ -233,7 +390,8 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
             services.receipt_inspect(
                 actor=request.user,
                 shipment=shipment,
-                scanned_units=request.POST.get("scanned_units", "").split(),
+                # One scan per line: a label's DataMatrix carries spaces between its tokens.
+                scanned_units=request.POST.get("scanned_units", "").splitlines(),
                 answers=_posted_answers(request),
                 monitoring_device=selectors.monitoring_device_get_for(request.user, code) if code else None,
                 receiving_area=request.POST.get("receiving_area", ""),
@@ -255,6 +413,7 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
         "chart": mark_safe(chart_svg(build_chart(shipment, series), _("Temperature trace")) or ""),  # noqa: S308
         "error": error,
         "posted": request.POST,
+        "release": _release_view(shipment, current=True),
         # T-8.1.2-c, T-10.12: a device out of service or overdue for calibration is not offered.
         "devices": selectors.usable_devices_for(request.user, clock.now().date()),
         "last_area": selectors.last_receiving_area(request.user),
