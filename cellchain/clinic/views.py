@@ -5,7 +5,7 @@ Built for a bedside tablet with a keyboard-wedge scanner: scan fields take Enter
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -18,7 +18,8 @@ from cellchain.accounts.models import User
 from cellchain.clinic import forms, packages, selectors, services
 from cellchain.clinic.models import BedsideCheck, MonitoringDay
 from cellchain.core import clock
-from cellchain.core.errors import NotFound, ServiceError
+from cellchain.core.errors import NotAllowed, NotFound, ServiceError, ValidationFailed
+from cellchain.core.pages import form_errors_text, form_page, redirect_to, run_service, submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.signatures.services import signatures_of
 
@@ -42,27 +43,11 @@ def _found(select: Callable[..., Any], viewer: Any, pk: int) -> Any:
         raise Http404(exc.message) from None
 
 
-def _run(request: HttpRequest, form: Any, call: Callable[[], Any], success: str) -> Any:
-    """Call the service; a refusal becomes a message on the form (or the page) and nothing is written."""
-    try:
-        result = call()
-    except ServiceError as exc:
-        if form is not None:
-            form.add_error(None, exc.message)
-        else:
-            messages.error(request, exc.message)
-        return None
-    messages.success(request, success)
-    return result if result is not None else True
-
-
 def _unit_values(request: HttpRequest, unit: Any) -> Any:
-    """The product values the checks apply to this unit: its batch's version when that is not the adopted one."""
-    try:
-        return services.unit_profile(unit)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return unit.course.product
+    """The product values the checks apply to this unit: its batch's version when that is not the adopted one
+    (when that version cannot be read, the page says why and shows the adopted values)."""
+    values = run_service(request, lambda: services.unit_profile(unit), None)
+    return values if values is not None else unit.course.product
 
 
 def _people(request: HttpRequest) -> Any:
@@ -91,26 +76,27 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def course_new(request: HttpRequest) -> HttpResponse:
     physicians = _people(request).filter(qualifications__code="cell_therapy").distinct()
-    form = forms.CourseForm(request.POST or None, physicians=physicians)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        course = _run(
-            request,
-            form,
-            lambda: services.course_plan(actor=request.user, site=request.user.site, **data),
-            _("Treatment plan recorded."),
-        )
-        if course:
-            if services.agreement_in_force(course.site, course.product, _today(request)) is None:
-                messages.warning(
-                    request,
-                    _(
-                        "No written agreement with the manufacturer is in force for this "
-                        "product at this site (T-8.2.2)."
-                    ),
-                )
-            return redirect("clinic:course", course_id=course.pk)
-    return render(request, "clinic/form.html", {"form": form, "title": _("New treatment plan")})
+
+    def planned(course: Any) -> HttpResponse:
+        if services.agreement_in_force(course.site, course.product, _today(request)) is None:
+            messages.warning(
+                request,
+                _(
+                    "No written agreement with the manufacturer is in force for this "
+                    "product at this site (T-8.2.2)."
+                ),
+            )
+        return redirect("clinic:course", course_id=course.pk)
+
+    return form_page(
+        request,
+        forms.CourseForm(request.POST or None, physicians=physicians),
+        lambda data: services.course_plan(actor=request.user, site=request.user.site, **data),
+        _("Treatment plan recorded."),
+        done=planned,
+        template="clinic/form.html",
+        context={"title": _("New treatment plan")},
+    )
 
 
 @requires("clinic.view")
@@ -138,20 +124,14 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def lymphodepletion(request: HttpRequest, course_id: int) -> HttpResponse:
     item = _found(selectors.course_get, request.user, course_id)
-    form = forms.LymphodepletionForm(request.POST or None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _run(
-            request,
-            form,
-            lambda: services.lymphodepletion_record(actor=request.user, course=item, **form.cleaned_data),
-            _("Dose recorded."),
-        )
-    ):
-        return redirect("clinic:course", course_id=item.pk)
-    return render(
-        request, "clinic/form.html", {"form": form, "title": _("Lymphodepletion dose"), "course": item}
+    return form_page(
+        request,
+        forms.LymphodepletionForm(request.POST or None),
+        lambda data: services.lymphodepletion_record(actor=request.user, course=item, **data),
+        _("Dose recorded."),
+        done=redirect_to("clinic:course", course_id=item.pk),
+        template="clinic/form.html",
+        context={"title": _("Lymphodepletion dose"), "course": item},
     )
 
 
@@ -163,27 +143,22 @@ def unit_admit(request: HttpRequest, course_id: int) -> HttpResponse:
     scanned = request.method == "POST" and "scan" in request.POST
     form = forms.UnitAdmitForm(request.POST if request.method == "POST" and not scanned else None)
     scan_form = forms.UnitScanForm(request.POST if scanned else None)
-    if scanned and scan_form.is_valid():
-        done = _run(
-            request,
-            scan_form,
-            lambda: services.unit_admit_scanned(
-                actor=request.user, course=item, scanned_text=scan_form.cleaned_data["scan"]
-            ),
-            _("Unit handed over to the clinical team."),
-        )
-        if done:
-            return redirect("clinic:course", course_id=item.pk)
-    elif request.method == "POST" and not scanned and form.is_valid():
-        done = _run(
-            request,
-            form,
-            lambda: services.unit_admit(actor=request.user, course=item, **form.cleaned_data),
-            _("Unit handed over to the clinical team."),
-        )
-        if done:
-            return redirect("clinic:course", course_id=item.pk)
-    return render(request, "clinic/unit_admit.html", {"form": form, "scan_form": scan_form, "course": item})
+
+    def admit_scanned(data: Mapping[str, Any]) -> Any:
+        return services.unit_admit_scanned(actor=request.user, course=item, scanned_text=data["scan"])
+
+    def admit_typed(data: Mapping[str, Any]) -> Any:
+        return services.unit_admit(actor=request.user, course=item, **data)
+
+    return form_page(
+        request,
+        scan_form if scanned else form,
+        admit_scanned if scanned else admit_typed,
+        _("Unit handed over to the clinical team."),
+        done=redirect_to("clinic:course", course_id=item.pk),
+        template="clinic/unit_admit.html",
+        context={"form": form, "scan_form": scan_form, "course": item},
+    )
 
 
 # --------------------------------------------------------------------------- unit, thaw, dilution
@@ -209,30 +184,23 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
 def thaw(request: HttpRequest, unit_id: int) -> HttpResponse:
     item = _found(selectors.unit_get, request.user, unit_id)
     product = _unit_values(request, item)
-    form = forms.ThawForm(request.POST or None, methods=product.thaw_methods)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _run(
-            request,
-            form,
-            lambda: services.thaw_record(actor=request.user, unit=item, **form.cleaned_data),
-            _("Thaw recorded: the use-by countdown has started."),
-        )
-    ):
-        return redirect("clinic:unit", unit_id=item.pk)
-    return render(request, "clinic/thaw.html", {"form": form, "unit": item, "product": product})
+    return form_page(
+        request,
+        forms.ThawForm(request.POST or None, methods=product.thaw_methods),
+        lambda data: services.thaw_record(actor=request.user, unit=item, **data),
+        _("Thaw recorded: the use-by countdown has started."),
+        done=redirect_to("clinic:unit", unit_id=item.pk),
+        template="clinic/thaw.html",
+        context={"unit": item, "product": product},
+    )
 
 
 @requires("clinic.prepare")
 @require_POST
 def preparation_start(request: HttpRequest, unit_id: int) -> HttpResponse:
     item = _found(selectors.unit_get, request.user, unit_id)
-    _run(
-        request,
-        None,
-        lambda: services.preparation_start(actor=request.user, unit=item),
-        _("Preparation started."),
+    run_service(
+        request, lambda: services.preparation_start(actor=request.user, unit=item), _("Preparation started.")
     )
     return redirect("clinic:unit", unit_id=item.pk)
 
@@ -241,43 +209,31 @@ def preparation_start(request: HttpRequest, unit_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def dilute(request: HttpRequest, unit_id: int) -> HttpResponse:
     item = _found(selectors.unit_get, request.user, unit_id)
-    form = forms.DilutionForm(request.POST or None, diluents=_unit_values(request, item).diluents)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _run(
-            request,
-            form,
-            lambda: services.dilution_record(actor=request.user, unit=item, **form.cleaned_data),
-            _("Dilution recorded."),
-        )
-    ):
-        return redirect("clinic:unit", unit_id=item.pk)
-    return render(request, "clinic/form.html", {"form": form, "title": _("Dilution"), "unit": item})
+    return form_page(
+        request,
+        forms.DilutionForm(request.POST or None, diluents=_unit_values(request, item).diluents),
+        lambda data: services.dilution_record(actor=request.user, unit=item, **data),
+        _("Dilution recorded."),
+        done=redirect_to("clinic:unit", unit_id=item.pk),
+        template="clinic/form.html",
+        context={"title": _("Dilution"), "unit": item},
+    )
 
 
 @requires("clinic.acknowledge")
 @require_http_methods(["GET", "POST"])
 def acknowledge(request: HttpRequest, unit_id: int) -> HttpResponse:
     item = _found(selectors.unit_get, request.user, unit_id)
-    form = forms.PasswordForm(request.POST or None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _run(
-            request,
-            form,
-            lambda: services.unit_conditional_acknowledge(
-                actor=request.user, unit=item, password=form.cleaned_data["password"]
-            ),
-            _("Conditional release acknowledged."),
-        )
-    ):
-        return redirect("clinic:unit", unit_id=item.pk)
-    return render(
+    return form_page(
         request,
-        "clinic/form.html",
-        {"form": form, "unit": item, "title": _("Acknowledge the conditional release")},
+        forms.PasswordForm(request.POST or None),
+        lambda data: services.unit_conditional_acknowledge(
+            actor=request.user, unit=item, password=data["password"]
+        ),
+        _("Conditional release acknowledged."),
+        done=redirect_to("clinic:unit", unit_id=item.pk),
+        template="clinic/form.html",
+        context={"unit": item, "title": _("Acknowledge the conditional release")},
     )
 
 
@@ -289,20 +245,22 @@ def acknowledge(request: HttpRequest, unit_id: int) -> HttpResponse:
 def bedside(request: HttpRequest, course_id: int) -> HttpResponse:
     item = _found(selectors.course_get, request.user, course_id)
     form = forms.BedsideScanForm(request.POST or None)
-    check = None
-    if request.method == "POST" and form.is_valid():
-        reason = form.cleaned_data["manual_reason"]
-        try:
-            check = services.bedside_scan(
-                actor=request.user,
-                course=item,
-                wristband_scan=form.cleaned_data["wristband"],
-                unit_scan=form.cleaned_data["unit"],
-                manual_reason=reason,
-                entry=BedsideCheck.Entry.MANUAL if reason.strip() else BedsideCheck.Entry.SCANNED,
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
+
+    def scan() -> Any:
+        data = form.cleaned_data
+        return services.bedside_scan(
+            actor=request.user,
+            course=item,
+            wristband_scan=data["wristband"],
+            unit_scan=data["unit"],
+            manual_reason=data["manual_reason"],
+            entry=BedsideCheck.Entry.MANUAL if data["manual_reason"].strip() else BedsideCheck.Entry.SCANNED,
+        )
+
+    # The verdict is the outcome (no message): it swaps in with a fresh form for the next scan.
+    check = (
+        run_service(request, scan, None, form=form) if request.method == "POST" and form.is_valid() else None
+    )
     context = {
         "course": item,
         "countdowns": [c for c in (selectors.unit_countdown(u, clock.now()) for u in item.units.all()) if c],
@@ -319,29 +277,31 @@ def bedside(request: HttpRequest, course_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def bedside_verify(request: HttpRequest, check_id: int) -> HttpResponse:
     check = _found(selectors.check_get, request.user, check_id)
-    form = forms.BedsideVerifyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+
+    def verify(data: Mapping[str, Any]) -> Any:
         verifier = User.objects.filter(username=data["verifier_username"], is_active=True).first()
         if verifier is None or verifier.organisation_id != request.user.organisation_id:  # type: ignore[attr-defined]
-            form.add_error("verifier_username", _("No such colleague at this hospital."))
-        elif request.user.pk != check.performer_id:
-            form.add_error(None, _("The person who scanned first completes the check with the verifier."))
-        elif _run(
-            request,
-            form,
-            lambda: services.bedside_verify(
-                check=check,
-                performer_password=data["performer_password"],
-                verifier=verifier,
-                verifier_password=data["verifier_password"],
-                wristband_scan=data["wristband"],
-                unit_scan=data["unit"],
-            ),
-            _("Bedside check verified by two people."),
-        ):
-            return redirect("clinic:infusion_new", check_id=check.pk)
-    return render(request, "clinic/bedside_verify.html", {"check": check, "form": form})
+            raise ValidationFailed(_("No such colleague at this hospital."), field="verifier_username")
+        if request.user.pk != check.performer_id:
+            raise NotAllowed(_("The person who scanned first completes the check with the verifier."))
+        return services.bedside_verify(
+            check=check,
+            performer_password=data["performer_password"],
+            verifier=verifier,
+            verifier_password=data["verifier_password"],
+            wristband_scan=data["wristband"],
+            unit_scan=data["unit"],
+        )
+
+    return form_page(
+        request,
+        forms.BedsideVerifyForm(request.POST or None),
+        verify,
+        _("Bedside check verified by two people."),
+        done=redirect_to("clinic:infusion_new", check_id=check.pk),
+        template="clinic/bedside_verify.html",
+        context={"check": check},
+    )
 
 
 def _checklist(product: Any) -> list[tuple[str, str]]:
@@ -363,28 +323,21 @@ def infusion_new(request: HttpRequest, check_id: int) -> HttpResponse:
     product = _unit_values(request, check.unit) if check.unit is not None else item.product
     initial = {"route": product.route, "weight_kg": item.weight_kg}
     form = forms.InfusionForm(request.POST or None, checklist=_checklist(product), initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if not k.startswith("check_")}
-        infusion = _run(
-            request,
-            form,
-            lambda: services.infusion_start(
-                actor=request.user, course=item, check=check, checklist=form.checklist_answers(), **data
-            ),
-            _("Infusion started."),
+
+    def start(data: Mapping[str, Any]) -> Any:
+        values = {k: v for k, v in data.items() if not k.startswith("check_")}  # the checklist goes whole
+        return services.infusion_start(
+            actor=request.user, course=item, check=check, checklist=form.checklist_answers(), **values
         )
-        if infusion:
-            return redirect("clinic:infusion", infusion_id=infusion.pk)
-    return render(
+
+    return form_page(
         request,
-        "clinic/infusion_new.html",
-        {
-            "form": form,
-            "check": check,
-            "course": item,
-            "product": product,
-            "signatures": signatures_of(check),
-        },
+        form,
+        start,
+        _("Infusion started."),
+        done=lambda infusion: redirect("clinic:infusion", infusion_id=infusion.pk),
+        template="clinic/infusion_new.html",
+        context={"check": check, "course": item, "product": product, "signatures": signatures_of(check)},
     )
 
 
@@ -410,14 +363,12 @@ def infusion(request: HttpRequest, infusion_id: int) -> HttpResponse:
 @require_POST
 def infusion_end(request: HttpRequest, infusion_id: int) -> HttpResponse:
     item = _found(selectors.infusion_get, request.user, infusion_id)
-    form = forms.InfusionEndForm(request.POST)
-    if form.is_valid():
-        _run(
-            request,
-            None,
-            lambda: services.infusion_end(actor=request.user, infusion=item, **form.cleaned_data),
-            _("Infusion end recorded: observation time runs from now."),
-        )
+    submit(
+        request,
+        forms.InfusionEndForm(request.POST),
+        lambda data: services.infusion_end(actor=request.user, infusion=item, **data),
+        _("Infusion end recorded: observation time runs from now."),
+    )
     return redirect("clinic:infusion", infusion_id=item.pk)
 
 
@@ -425,16 +376,12 @@ def infusion_end(request: HttpRequest, infusion_id: int) -> HttpResponse:
 @require_POST
 def vitals(request: HttpRequest, infusion_id: int) -> HttpResponse:
     item = _found(selectors.infusion_get, request.user, infusion_id)
-    form = forms.VitalsForm(request.POST)
-    if form.is_valid():
-        _run(
-            request,
-            None,
-            lambda: services.vitals_record(actor=request.user, course=item.course, **form.cleaned_data),
-            _("Vital signs recorded."),
-        )
-    else:
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    submit(
+        request,
+        forms.VitalsForm(request.POST),
+        lambda data: services.vitals_record(actor=request.user, course=item.course, **data),
+        _("Vital signs recorded."),
+    )
     return redirect("clinic:infusion", infusion_id=item.pk)
 
 
@@ -442,16 +389,14 @@ def vitals(request: HttpRequest, infusion_id: int) -> HttpResponse:
 @require_POST
 def observation_close(request: HttpRequest, infusion_id: int) -> HttpResponse:
     item = _found(selectors.infusion_get, request.user, infusion_id)
-    form = forms.ObservationCloseForm(request.POST)
-    if form.is_valid():
-        _run(
-            request,
-            None,
-            lambda: services.observation_close(
-                actor=request.user, observation=item.observation, notes=form.cleaned_data["notes"]
-            ),
-            _("Observation completed."),
-        )
+    submit(
+        request,
+        forms.ObservationCloseForm(request.POST),
+        lambda data: services.observation_close(
+            actor=request.user, observation=item.observation, notes=data["notes"]
+        ),
+        _("Observation completed."),
+    )
     return redirect("clinic:infusion", infusion_id=item.pk)
 
 
@@ -464,25 +409,16 @@ def monitoring_day(request: HttpRequest, course_id: int, day: int) -> HttpRespon
         raise Http404("Monitoring days run from 1 to 7 after the infusion.")
     done = MonitoringDay.objects.filter(course=item, day=day, voided_at__isnull=True).first()
     form = forms.MonitoringDayForm(request.POST or None, items=days[day].items)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _run(
-            request,
-            form,
-            lambda: services.monitoring_day_complete(
-                actor=request.user,
-                course=item,
-                day=day,
-                items=form.answers(),
-                notes=form.cleaned_data["notes"],
-            ),
-            _("Monitoring day completed."),
-        )
-    ):
-        return redirect("clinic:course", course_id=item.pk)
-    return render(
-        request, "clinic/monitoring_day.html", {"course": item, "day": days[day], "done": done, "form": form}
+    return form_page(
+        request,
+        form,
+        lambda data: services.monitoring_day_complete(
+            actor=request.user, course=item, day=day, items=form.answers(), notes=data["notes"]
+        ),
+        _("Monitoring day completed."),
+        done=redirect_to("clinic:course", course_id=item.pk),
+        template="clinic/monitoring_day.html",
+        context={"course": item, "day": days[day], "done": done},
     )
 
 
@@ -493,27 +429,20 @@ def monitoring_day(request: HttpRequest, course_id: int, day: int) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def event_new(request: HttpRequest, course_id: int) -> HttpResponse:
     item = _found(selectors.course_get, request.user, course_id)
-    form = forms.AdverseEventForm(request.POST or None)
     # The age decides ICE or CAPD for ICANS (ASTCT 2019): shown from the enrolment record when there is one.
     age = services.course_patient_age(request.user, item, _today(request))
     findings = forms.GradingFindingsForm(request.POST or None, initial={"age_years": age})
-    if request.method == "POST" and form.is_valid() and findings.is_valid():
-        data = dict(form.cleaned_data)
-        category = data["category"]
-        event = _run(
-            request,
-            form,
-            lambda: services.adverse_event_record(
-                actor=request.user, course=item, findings=findings.findings_for(category), **data
-            ),
-            _("Adverse event recorded and sent to the manufacturer."),
-        )
-        if event:
-            return redirect("clinic:event", event_id=event.pk)
-    return render(
+    return form_page(
         request,
-        "clinic/event_new.html",
-        {"course": item, "form": form, "findings": findings, "reactions": item.product.possible_reactions},
+        forms.AdverseEventForm(request.POST or None),
+        lambda data: services.adverse_event_record(
+            actor=request.user, course=item, findings=findings.findings_for(data["category"]), **data
+        ),
+        _("Adverse event recorded and sent to the manufacturer."),
+        done=lambda event: redirect("clinic:event", event_id=event.pk),
+        template="clinic/event_new.html",
+        context={"course": item, "findings": findings, "reactions": item.product.possible_reactions},
+        also=[findings],
     )
 
 
@@ -535,7 +464,7 @@ def grade_preview(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             error = exc.message
     else:
-        error = " ".join(str(e) for errors in findings.errors.values() for e in errors)
+        error = form_errors_text(findings)
     return render(request, "clinic/event_new.html#grade", {"result": result, "error": error})
 
 
@@ -564,16 +493,14 @@ def event(request: HttpRequest, event_id: int) -> HttpResponse:
 @require_POST
 def duty_sent(request: HttpRequest, duty_id: int) -> HttpResponse:
     duty = _found(selectors.duty_get, request.user, duty_id)
-    form = forms.DutySentForm(request.POST)
-    if form.is_valid():
-        _run(
-            request,
-            None,
-            lambda: services.reporting_duty_mark_sent(
-                actor=request.user, duty=duty, reference=form.cleaned_data["reference"]
-            ),
-            _("Report recorded as sent."),
-        )
+    submit(
+        request,
+        forms.DutySentForm(request.POST),
+        lambda data: services.reporting_duty_mark_sent(
+            actor=request.user, duty=duty, reference=data["reference"]
+        ),
+        _("Report recorded as sent."),
+    )
     return redirect("clinic:event", event_id=duty.event_id)
 
 
@@ -581,23 +508,17 @@ def duty_sent(request: HttpRequest, duty_id: int) -> HttpResponse:
 @require_POST
 def event_regrade(request: HttpRequest, event_id: int) -> HttpResponse:
     item = _found(selectors.event_get, request.user, event_id)
-    form, findings = forms.RegradeForm(request.POST), forms.GradingFindingsForm(request.POST)
-    if form.is_valid() and findings.is_valid():
-        _run(
-            request,
-            None,
-            lambda: services.adverse_event_regrade(
-                actor=request.user,
-                event=item,
-                findings=findings.findings_for(item.category),
-                ctcae_grade=form.cleaned_data["ctcae_grade"],
-                outcome=form.cleaned_data["outcome"],
-                reason=form.cleaned_data["reason"],
-            ),
-            _("Adverse event updated and sent to the manufacturer."),
-        )
-    else:
-        messages.error(request, _("Check the update: every field needs a valid value."))
+    findings = forms.GradingFindingsForm(request.POST)
+    submit(
+        request,
+        forms.RegradeForm(request.POST),
+        lambda data: services.adverse_event_regrade(
+            actor=request.user, event=item, findings=findings.findings_for(item.category), **data
+        ),
+        _("Adverse event updated and sent to the manufacturer."),
+        invalid=_("Check the update: every field needs a valid value."),
+        also=[findings],
+    )
     return redirect("clinic:event", event_id=item.pk)
 
 
@@ -630,29 +551,21 @@ def follow_up_visit(request: HttpRequest, course_id: int, key: str) -> HttpRespo
     if key not in visits:
         raise Http404("No such visit in this course's follow-up plan.")
     form = forms.FollowUpVisitForm(request.POST or None, items=visits[key].visit.items)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _run(
-            request,
-            form,
-            lambda: services.follow_up_visit_record(
-                actor=request.user,
-                course=item,
-                key=key,
-                done_on=form.cleaned_data["done_on"],
-                findings=form.findings(),
-                notes=form.cleaned_data["notes"],
-            ),
-            _("Follow-up visit recorded."),
-        )
-    ):
-        return redirect("clinic:course", course_id=item.pk)
-    return render(
+    return form_page(
         request,
-        "clinic/form.html",
-        {
-            "form": form,
+        form,
+        lambda data: services.follow_up_visit_record(
+            actor=request.user,
+            course=item,
+            key=key,
+            done_on=data["done_on"],
+            findings=form.findings(),
+            notes=data["notes"],
+        ),
+        _("Follow-up visit recorded."),
+        done=redirect_to("clinic:course", course_id=item.pk),
+        template="clinic/form.html",
+        context={
             "course": item,
             "title": _("Follow-up visit %(key)s, due %(due)s") % {"key": key, "due": visits[key].visit.due},
         },
@@ -675,21 +588,15 @@ def deviations(request: HttpRequest) -> HttpResponse:
 @requires("clinic.deviation")
 @require_http_methods(["GET", "POST"])
 def deviation_new(request: HttpRequest) -> HttpResponse:
-    form = forms.ProtocolDeviationForm(
-        request.POST or None, courses=selectors.courses_visible_to(request.user)
+    return form_page(
+        request,
+        forms.ProtocolDeviationForm(request.POST or None, courses=selectors.courses_visible_to(request.user)),
+        lambda data: services.protocol_deviation_record(actor=request.user, site=request.user.site, **data),
+        _("Protocol deviation recorded."),
+        done=lambda report: redirect("clinic:deviation", report_id=report.pk),
+        template="clinic/form.html",
+        context={"title": _("Protocol deviation")},
     )
-    if request.method == "POST" and form.is_valid():
-        report = _run(
-            request,
-            form,
-            lambda: services.protocol_deviation_record(
-                actor=request.user, site=request.user.site, **form.cleaned_data
-            ),
-            _("Protocol deviation recorded."),
-        )
-        if report:
-            return redirect("clinic:deviation", report_id=report.pk)
-    return render(request, "clinic/form.html", {"form": form, "title": _("Protocol deviation")})
 
 
 @requires("clinic.view")
@@ -699,10 +606,10 @@ def deviation(request: HttpRequest, report_id: int) -> HttpResponse:
     ec_form = forms.EcReportForm(prefix="ec")
     action_form = forms.ActionForm(prefix="action", people=_people(request))
     if request.method == "POST":
-        if not has_permission(request.user, "clinic.deviation"):
+        if has_permission(request.user, "clinic.deviation"):
+            _deviation_post(request, report)
+        else:
             messages.error(request, _("Your role cannot update protocol deviations."))
-            return redirect("clinic:deviation", report_id=report.pk)
-        _deviation_post(request, report)
         return redirect("clinic:deviation", report_id=report.pk)
     return render(
         request,
@@ -719,50 +626,40 @@ def deviation(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 def _deviation_post(request: HttpRequest, report: Any) -> None:
+    """One step of the deviation's page: its own form posts `step` (T-9.3.1)."""
     step = request.POST.get("step")
     if step == "ec":
-        form: Any = forms.EcReportForm(request.POST, prefix="ec")
-        if form.is_valid():
-            _run(
-                request,
-                None,
-                lambda: services.protocol_deviation_report_ec(
-                    actor=request.user, report=report, **form.cleaned_data
-                ),
-                _("Reports recorded."),
-            )
-    elif step == "action":
-        form = forms.ActionForm(request.POST, prefix="action", people=_people(request))
-        if form.is_valid():
-            _run(
-                request,
-                None,
-                lambda: services.corrective_action_add(
-                    actor=request.user, report=report, **form.cleaned_data
-                ),
-                _("Action added."),
-            )
-    elif step == "close_action":
-        action = report.actions.filter(pk=request.POST.get("action_id")).first()
-        form = forms.ActionCloseForm(request.POST)
-        if action is not None and form.is_valid():
-            _run(
-                request,
-                None,
-                lambda: services.corrective_action_close(
-                    actor=request.user, action=action, **form.cleaned_data
-                ),
-                _("Action closed."),
-            )
-    elif step == "close":
-        _run(
+        submit(
             request,
-            None,
+            forms.EcReportForm(request.POST, prefix="ec"),
+            lambda data: services.protocol_deviation_report_ec(actor=request.user, report=report, **data),
+            _("Reports recorded."),
+        )
+    elif step == "action":
+        submit(
+            request,
+            forms.ActionForm(request.POST, prefix="action", people=_people(request)),
+            lambda data: services.corrective_action_add(actor=request.user, report=report, **data),
+            _("Action added."),
+        )
+    elif step == "close_action":
+
+        def close_action(data: Mapping[str, Any]) -> Any:
+            chosen = request.POST.get("action_id", "")
+            action = report.actions.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+            if action is None:
+                raise NotFound(_("No such corrective action on this protocol deviation."))
+            return services.corrective_action_close(actor=request.user, action=action, **data)
+
+        submit(request, forms.ActionCloseForm(request.POST), close_action, _("Action closed."))
+    elif step == "close":
+        run_service(
+            request,
             lambda: services.protocol_deviation_close(actor=request.user, report=report),
             _("Protocol deviation closed."),
         )
-    if step in ("ec", "action", "close_action") and not form.is_valid():
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    else:
+        messages.error(request, _("Nothing was changed: the form did not say which step to record."))
 
 
 @requires("clinic.view")
@@ -798,20 +695,22 @@ def risk_plan_new(request: HttpRequest) -> HttpResponse:
             "Started from the manufacturer's risks (T-7.9): give each an owner and a rating 1-25, keep every "
             "adverse reaction, add the site's own risks."
         )
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        items = data.pop("risks")
-        plan = _run(
-            request,
-            form,
-            lambda: services.risk_plan_create(
-                actor=request.user, site=request.user.site, items=items, **data
-            ),
-            _("Risk plan recorded."),
+
+    def create(data: Mapping[str, Any]) -> Any:
+        plan = {k: v for k, v in data.items() if k != "risks"}
+        return services.risk_plan_create(
+            actor=request.user, site=request.user.site, items=data["risks"], **plan
         )
-        if plan:
-            return redirect("clinic:risk_plan", plan_id=plan.pk)
-    return render(request, "clinic/form.html", {"form": form, "title": _("New risk plan")})
+
+    return form_page(
+        request,
+        form,
+        create,
+        _("Risk plan recorded."),
+        done=lambda plan: redirect("clinic:risk_plan", plan_id=plan.pk),
+        template="clinic/form.html",
+        context={"title": _("New risk plan")},
+    )
 
 
 def _risk_plan_initial(request: HttpRequest) -> dict[str, Any]:
@@ -837,22 +736,18 @@ def _risk_plan_initial(request: HttpRequest) -> dict[str, Any]:
 def risk_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _found(selectors.risk_plan_get, request.user, plan_id)
     form = forms.PasswordForm(request.POST or None)
-    if request.method == "POST":
-        if not has_permission(request.user, "clinic.risk_plan"):
-            messages.error(request, _("Your role cannot confirm risk plans."))
-        elif form.is_valid() and _run(
-            request,
-            form,
-            lambda: services.risk_plan_confirm(
-                actor=request.user, plan=plan, password=form.cleaned_data["password"]
-            ),
-            _("Risk plan confirmed."),
-        ):
-            return redirect("clinic:risk_plan", plan_id=plan.pk)
-    return render(
+    context = {"plan": plan, "uncovered": services.risk_plan_uncovered(plan)}
+    if request.method == "POST" and not has_permission(request.user, "clinic.risk_plan"):
+        messages.error(request, _("Your role cannot confirm risk plans."))
+        return render(request, "clinic/risk_plan.html", {"form": form, **context})
+    return form_page(
         request,
-        "clinic/risk_plan.html",
-        {"plan": plan, "form": form, "uncovered": services.risk_plan_uncovered(plan)},
+        form,
+        lambda data: services.risk_plan_confirm(actor=request.user, plan=plan, password=data["password"]),
+        _("Risk plan confirmed."),
+        done=redirect_to("clinic:risk_plan", plan_id=plan.pk),
+        template="clinic/risk_plan.html",
+        context=context,
     )
 
 
@@ -860,25 +755,22 @@ def risk_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def agreement_new(request: HttpRequest) -> HttpResponse:
     form = forms.AgreementForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if _run(
-            request,
-            form,
-            lambda: services.agreement_record(
-                actor=request.user,
-                site=request.user.site,
-                product=data["product"],
-                effective_from=data["effective_from"],
-                effective_until=data["effective_until"],
-                items=form.items(),
-                attachment_ref=data["attachment_ref"],
-            ),
-            _("Agreement recorded."),
-        ):
-            return redirect("clinic:products")
-    return render(
-        request, "clinic/form.html", {"form": form, "title": _("Clinic-manufacturer agreement (T-8.2.2)")}
+    return form_page(
+        request,
+        form,
+        lambda data: services.agreement_record(
+            actor=request.user,
+            site=request.user.site,
+            product=data["product"],
+            effective_from=data["effective_from"],
+            effective_until=data["effective_until"],
+            items=form.items(),
+            attachment_ref=data["attachment_ref"],
+        ),
+        _("Agreement recorded."),
+        done=redirect_to("clinic:products"),
+        template="clinic/form.html",
+        context={"title": _("Clinic-manufacturer agreement (T-8.2.2)")},
     )
 
 
@@ -887,9 +779,8 @@ def agreement_new(request: HttpRequest) -> HttpResponse:
 def unit_overtime(request: HttpRequest, unit_id: int) -> HttpResponse:
     """Apply the product's over-time handling to a unit past its use-by (T-7.8-d)."""
     item = _found(selectors.unit_get, request.user, unit_id)
-    _run(
+    run_service(
         request,
-        None,
         lambda: services.unit_overtime_apply(actor=request.user, unit=item),
         _("Over-time handling recorded."),
     )
@@ -944,27 +835,14 @@ def product_adopt(request: HttpRequest, version_id: int) -> HttpResponse:
         replacing=current is not None,
         initial=forms.ProductAdoptForm.initial_from(current),
     )
-    if request.method == "POST" and form.is_valid():
-        adopted = _run(
-            request,
-            form,
-            lambda: services.product_profile_adopt(
-                actor=request.user,
-                product_version=version,
-                reason=form.cleaned_data.get("reason", ""),
-                **form.values(),
-            ),
-            _("%(version)s adopted: its values now apply at the bedside.") % {"version": package.label},
-        )
-        if adopted:
-            return redirect("clinic:products")
-    return render(
+    return form_page(
         request,
-        "clinic/product_adopt.html",
-        {
-            "package": package,
-            "current": current,
-            "form": form,
-            "package_rows": selectors.package_rows(package),
-        },
+        form,
+        lambda data: services.product_profile_adopt(
+            actor=request.user, product_version=version, reason=data.get("reason", ""), **form.values()
+        ),
+        _("%(version)s adopted: its values now apply at the bedside.") % {"version": package.label},
+        done=redirect_to("clinic:products"),
+        template="clinic/product_adopt.html",
+        context={"package": package, "current": current, "package_rows": selectors.package_rows(package)},
     )

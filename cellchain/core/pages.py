@@ -18,7 +18,7 @@ from typing import Any, Final
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from cellchain.core.errors import ServiceError
@@ -102,6 +102,11 @@ def submit[T](
         )
         return None
     return run_service(request, lambda: call(form.cleaned_data), success)
+
+
+def redirect_to(to: str, *args: Any, **kwargs: Any) -> Callable[[Any], HttpResponse]:
+    """A `done` for `form_page` that redirects to the named URL whatever the service returned."""
+    return lambda _result: redirect(to, *args, **kwargs)
 
 
 def form_page[T](

@@ -217,3 +217,123 @@ def test_expired_unit_gets_its_over_time_handling(client_for: Any, thawed_unit: 
         client.post(overtime_url)
     thawed_unit.refresh_from_db()
     assert thawed_unit.release == ClinicUnit.Release.REJECTED
+
+
+# --------------------------------------------------------------------------- bad input says what is wrong
+
+
+def _said(response: Any) -> list[str]:
+    from django.contrib.messages import get_messages
+
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_bedside_scan_without_the_unit_names_the_missing_field(
+    client_for: Any, course: Any, thawed_unit: Any, en: None
+) -> None:
+    """An incomplete scan was swapped back without a word; now the fragment says which scan is missing."""
+    response = client_for("nurse_wang").post(
+        reverse("clinic:bedside", args=[course.pk]), {"wristband": "MRN-1"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert "Product unit: This field is required." in body
+    assert not BedsideCheck.objects.exists()
+
+
+def test_bedside_verify_refuses_a_colleague_of_another_hospital_on_that_field(
+    client_for: Any, verified_check: Any, en: None
+) -> None:
+    response = client_for("nurse_wang").post(
+        reverse("clinic:bedside_verify", args=[verified_check.pk]),
+        {
+            "wristband": "x",
+            "unit": "y",
+            "verifier_username": "nurse_li",  # Renji, not Xiehe
+            "verifier_password": PERSONA_PASSWORD,
+            "performer_password": PERSONA_PASSWORD,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"verifier_username": ["No such colleague at this hospital."]}
+    assert _said(response) == []
+
+
+def test_adverse_event_with_bad_findings_says_so_and_records_nothing(
+    client_for: Any, course: Any, infusion: Any, en: None
+) -> None:
+    with clock.frozen(NOW + dt.timedelta(hours=2)):
+        response = client_for("physician_wang").post(
+            reverse("clinic:event_new", args=[course.pk]),
+            {
+                "category": "crs",
+                "event_type": "adverse_reaction",
+                "term": "CRS",
+                "description": "fever",
+                "onset_at": (NOW + dt.timedelta(hours=1))
+                .astimezone(dt.timezone(dt.timedelta(hours=8)))
+                .strftime("%Y-%m-%dT%H:%M"),
+                "relation": "related",
+                "outcome": "ongoing",
+                "temperature_c": "hot",
+            },
+        )
+    assert response.status_code == 200
+    assert "Highest temperature (°C): Enter a number." in response.content.decode()
+    assert not AdverseEvent.objects.exists()
+
+
+@pytest.mark.parametrize("action_id", ["999999", "abc", ""])
+def test_closing_an_unknown_corrective_action_says_so(client_for: Any, course: Any, action_id: str) -> None:
+    """It was silently ignored (and a non-numeric id was a server error)."""
+    from cellchain.clinic import services
+
+    report = services.protocol_deviation_record(
+        actor=course.physician,
+        site=course.site,
+        title="Late visit",
+        description="M1 late",
+        occurred_on=NOW.date(),
+        course=course,
+    )
+    response = client_for("physician_wang").post(
+        reverse("clinic:deviation", args=[report.pk]),
+        {
+            "step": "close_action",
+            "action_id": action_id,
+            "done_on": "2026-01-05",
+            "effectiveness_check": "ok",
+        },
+    )
+    assert response.status_code == 302
+    assert _said(response) == ["No such corrective action on this protocol deviation."]
+
+
+def test_report_sent_without_its_reference_names_the_field(
+    client_for: Any, course: Any, infusion: Any, en: None
+) -> None:
+    """Marking a reporting duty sent without the reference was silently ignored."""
+    from cellchain.clinic import services
+
+    with clock.frozen(NOW + dt.timedelta(hours=2)):
+        event = services.adverse_event_record(
+            actor=course.physician,
+            course=course,
+            findings={"temperature_c": 38.5},
+            category="crs",
+            event_type="adverse_reaction",
+            term="CRS",
+            description="fever",
+            onset_at=NOW + dt.timedelta(hours=1),
+            serious=False,
+            relation="related",
+            outcome="ongoing",
+        )
+        duty = event.duties.filter(sent_at__isnull=True).first()
+        response = client_for("physician_wang").post(
+            reverse("clinic:duty_sent", args=[duty.pk]), {"reference": ""}
+        )
+    assert response.status_code == 302
+    assert _said(response) == ["Report reference: This field is required."]
+    duty.refresh_from_db()
+    assert duty.sent_at is None
