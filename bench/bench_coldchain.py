@@ -120,7 +120,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_COLDCHAIN_ROWS", 1_000_000)))
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=11)
     args = parser.parse_args()
     try:
         import pyarrow  # noqa: F401
