@@ -14,6 +14,7 @@ from cellchain.accounts import selectors, services
 from cellchain.accounts.forms import SignInForm, TokenForm, TotpForm
 from cellchain.accounts.models import ApiToken, User
 from cellchain.core.errors import ServiceError
+from cellchain.core.pages import form_page, redirect_to, run_service
 from cellchain.core.permissions import PUBLIC, SIGNED_IN, requires
 
 PENDING_MFA = "cellchain_pending_mfa_user"
@@ -100,12 +101,14 @@ def profile(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"token_form": TokenForm(), "tokens": selectors.tokens_of(user)}
     if request.method == "POST" and request.POST.get("action") == "token_create":
         form = TokenForm(request.POST)
-        if form.is_valid():
-            try:
-                _token, raw = services.api_token_create(actor=user, name=form.cleaned_data["name"])
-                context["new_token"] = raw
-            except ServiceError as exc:
-                form.add_error(None, exc.message)
+        created = form.is_valid() and run_service(
+            request,
+            lambda: services.api_token_create(actor=user, name=form.cleaned_data["name"]),
+            None,
+            form=form,
+        )
+        if created:
+            _token, context["new_token"] = created  # the full value is shown this once
         context["token_form"] = form
     return render(request, "accounts/profile.html", context)
 
@@ -114,11 +117,11 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-    try:
-        services.api_token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
-        messages.success(request, _("The token was revoked."))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    run_service(
+        request,
+        lambda: services.api_token_revoke(actor=request.user, token=token),  # type: ignore[arg-type]
+        _("The token was revoked."),
+    )
     return redirect("accounts:profile")
 
 
@@ -128,19 +131,22 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.totp_confirm(actor=user, code=form.cleaned_data["code"])
-            messages.success(request, _("The second factor is set up."))
-            return redirect("accounts:profile")
-        except ServiceError as exc:
-            form.add_error("code", exc.message)
-        uri = None
-    else:
-        try:
-            uri = services.totp_begin(actor=user)
-        except ServiceError as exc:
-            messages.info(request, exc.message)
-            return redirect("accounts:profile")
+        # A wrong code shows the page again without the link: the app already holds the secret.
+        return form_page(
+            request,
+            form,
+            lambda data: services.totp_confirm(actor=user, code=data["code"]),
+            _("The second factor is set up."),
+            done=redirect_to("accounts:profile"),
+            template="accounts/totp_setup.html",
+            context={"uri": None},
+        )
+    # A GET, and a POST whose code is unreadable, start the set-up with a fresh secret.
+    try:
+        uri = services.totp_begin(actor=user)
+    except ServiceError as exc:
+        messages.info(request, exc.message)  # already set up: not an error
+        return redirect("accounts:profile")
     return render(request, "accounts/totp_setup.html", {"form": form, "uri": uri})
 
 

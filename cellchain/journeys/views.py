@@ -7,7 +7,7 @@ viewer's organisation; the patient's identity is shown to the patient's hospital
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cellchain.core.errors import NotFound, ServiceError
+from cellchain.core.pages import form_errors_text, form_page, run_service, submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.domain.custody import SERVICE_ONLY_STEPS, CustodyStep, custody_steps_allowed
 from cellchain.journeys import forms, selectors, services
@@ -41,17 +42,6 @@ def _unit(request: HttpRequest, din: str) -> Unit:
         raise Http404(error.message) from None
 
 
-def _run(request: HttpRequest, action: Callable[[], Any], success: str) -> bool:
-    """Call a service; show its refusal as a message instead of a server error."""
-    try:
-        action()
-    except ServiceError as error:
-        messages.error(request, error.message)
-        return False
-    messages.success(request, success)
-    return True
-
-
 @requires("journeys.view")
 def journey_list(request: HttpRequest) -> HttpResponse:
     journeys = selectors.journey_list_for(request.user)[:200]
@@ -67,30 +57,28 @@ def journey_list(request: HttpRequest) -> HttpResponse:
 
 @requires("journeys.enrol")
 def journey_enrol(request: HttpRequest) -> HttpResponse:
-    form = forms.EnrolForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    def enrol(data: Mapping[str, Any]) -> Journey:
         patient = services.PatientData(
             data["name"], data["birth_date"], data["hospital_record_number"], data["wristband_id"]
         )
-        try:
-            journey = services.journey_enrol(
-                actor=request.user,
-                hospital_site=request.user.site,
-                manufacturer_site=data["manufacturer_site"],
-                product_code=data["product_code"].strip().upper(),
-                product_name=data["product_name"],
-                starting_material=data["starting_material"],
-                patient=patient,
-            )
-        except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.success(
-                request, _("Enrolled: chain of identity %(coi)s") % {"coi": journey.coi_keyboard}
-            )
-            return redirect("journeys:detail", coi=journey.coi)
-    return render(request, "journeys/enrol.html", {"form": form})
+        return services.journey_enrol(
+            actor=request.user,
+            hospital_site=request.user.site,
+            manufacturer_site=data["manufacturer_site"],
+            product_code=data["product_code"].strip().upper(),
+            product_name=data["product_name"],
+            starting_material=data["starting_material"],
+            patient=patient,
+        )
+
+    return form_page(
+        request,
+        forms.EnrolForm(request.POST or None),
+        enrol,
+        lambda journey: _("Enrolled: chain of identity %(coi)s") % {"coi": journey.coi_keyboard},
+        done=lambda journey: redirect("journeys:detail", coi=journey.coi),
+        template="journeys/enrol.html",
+    )
 
 
 def _detail_context(request: HttpRequest, journey: Journey) -> dict[str, Any]:
@@ -139,13 +127,15 @@ def journey_detail(request: HttpRequest, coi: str) -> HttpResponse:
 
 
 def _post_form(
-    request: HttpRequest, form: Any, coi: str, action: Callable[[Journey, dict[str, Any]], Any], success: str
+    request: HttpRequest,
+    form: Any,
+    coi: str,
+    action: Callable[[Journey, Mapping[str, Any]], Any],
+    success: str,
 ) -> HttpResponse:
+    """A form of the journey's page: run its service, say the outcome there."""
     journey = _journey(request, coi)
-    if form.is_valid():
-        _run(request, lambda: action(journey, form.cleaned_data), success)
-    else:
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    submit(request, form, lambda data: action(journey, data), success)
     return redirect("journeys:detail", coi=journey.coi)
 
 
@@ -156,13 +146,7 @@ def journey_consent(request: HttpRequest, coi: str) -> HttpResponse:
         request,
         forms.ConsentForm(request.POST),
         coi,
-        lambda j, d: services.consent_record(
-            actor=request.user,
-            journey=j,
-            form_version=d["form_version"],
-            signed_on=d["signed_on"],
-            signer=d["signer"],
-        ),
+        lambda j, d: services.consent_record(actor=request.user, journey=j, **d),
         _("Consent recorded."),
     )
 
@@ -183,7 +167,7 @@ def journey_eligibility(request: HttpRequest, coi: str) -> HttpResponse:
 @requires("journeys.schedule")
 @require_POST
 def journey_book(request: HttpRequest, coi: str) -> HttpResponse:
-    def book(journey: Journey, data: dict[str, Any]) -> Any:
+    def book(journey: Journey, data: Mapping[str, Any]) -> Any:
         slot = Slot.objects.filter(pk=data["slot"]).first()
         if slot is None:
             raise NotFound(_("No such slot."))
@@ -199,9 +183,7 @@ def journey_screening(request: HttpRequest, coi: str) -> HttpResponse:
         request,
         forms.ScreeningForm(request.POST),
         coi,
-        lambda j, d: services.screening_result_record(
-            actor=request.user, journey=j, marker=d["marker"], outcome=d["outcome"], tested_on=d["tested_on"]
-        ),
+        lambda j, d: services.screening_result_record(actor=request.user, journey=j, **d),
         _("Screening result recorded."),
     )
 
@@ -213,13 +195,7 @@ def journey_decision(request: HttpRequest, coi: str) -> HttpResponse:
         request,
         forms.DecisionForm(request.POST),
         coi,
-        lambda j, d: services.screening_decide(
-            actor=request.user,
-            journey=j,
-            active_infection=d["active_infection"],
-            decision=d["decision"],
-            reason=d["reason"],
-        ),
+        lambda j, d: services.screening_decide(actor=request.user, journey=j, **d),
         _("Decision recorded."),
     )
 
@@ -227,7 +203,7 @@ def journey_decision(request: HttpRequest, coi: str) -> HttpResponse:
 @requires("journeys.collect")
 @require_POST
 def journey_collect(request: HttpRequest, coi: str) -> HttpResponse:
-    def collect(journey: Journey, d: dict[str, Any]) -> Any:
+    def collect(journey: Journey, d: Mapping[str, Any]) -> Any:
         total = d["collected_volume_ml"]
         bags = d["bags"]
         data = services.CollectionInput(
@@ -252,7 +228,7 @@ def unit_label_print(request: HttpRequest, din: str) -> HttpResponse:
     unit = _unit(request, din)
     form = forms.ReprintForm(request.POST)
     reason = form.data.get("reprint_reason", "")
-    _run(
+    run_service(
         request,
         lambda: services.label_print(actor=request.user, unit=unit, reprint_reason=reason),
         _("Label printed for %(din)s.") % {"din": unit.din_keyboard},
@@ -281,26 +257,27 @@ def unit_label_file(request: HttpRequest, din: str, fmt: str) -> HttpResponse:
 @require_POST
 def unit_label_verify(request: HttpRequest, din: str) -> HttpResponse:
     unit = _unit(request, din)
-    form = forms.LabelVerifyForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Scan the label and give both passwords."))
-        return redirect("journeys:detail", coi=unit.journey.coi)
-    verifier = get_user_model().objects.filter(username=form.cleaned_data["verifier"]).first()
-    if verifier is None:
-        messages.error(request, _("No such verifier."))
-        return redirect("journeys:detail", coi=unit.journey.coi)
-    holder: dict[str, Any] = {}
 
-    def verify() -> None:
-        holder["event"] = services.unit_label_verify(
+    def verify(data: Mapping[str, Any]) -> Any:
+        verifier = get_user_model().objects.filter(username=data["verifier"]).first()
+        if verifier is None:
+            raise NotFound(_("No such verifier."))
+        return services.unit_label_verify(
             unit=unit,
-            scanned_text=form.cleaned_data["scan"],
-            performer=SignerCredentials(request.user, form.cleaned_data["password"]),
-            verifier=SignerCredentials(verifier, form.cleaned_data["verifier_password"]),
+            scanned_text=data["scan"],
+            performer=SignerCredentials(request.user, data["password"]),
+            verifier=SignerCredentials(verifier, data["verifier_password"]),
         )
 
-    if _run(request, verify, _("Label check recorded.")) and holder["event"].verdict != "match":
-        messages.error(request, "; ".join(r["message"] for r in holder["event"].reasons))
+    event = submit(
+        request,
+        forms.LabelVerifyForm(request.POST),
+        verify,
+        _("Label check recorded."),
+        invalid=_("Scan the label and give both passwords."),
+    )
+    if event is not None and event.verdict != "match":  # recorded, and it says why the label failed
+        messages.error(request, "; ".join(r["message"] for r in event.reasons))
     return redirect("journeys:detail", coi=unit.journey.coi)
 
 
@@ -327,7 +304,7 @@ def unit_scan(request: HttpRequest, din: str) -> HttpResponse:
 
 def _scan(request: HttpRequest, unit: Unit, form: forms.ScanForm) -> tuple[Any, str]:
     if not form.is_valid():
-        return None, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        return None, form_errors_text(form)
     data = form.cleaned_data
     position = None
     if data.get("storage_position"):

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cellchain.core.errors import ServiceError
+from cellchain.core.pages import form_page, redirect_to, run_service
 from cellchain.core.permissions import SIGNED_IN, has_permission, requires
 from cellchain.quality import selectors, services
 from cellchain.quality.forms import DispositionForm
@@ -27,23 +27,18 @@ def deviations(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deviation_detail(request: HttpRequest, deviation_id: int) -> HttpResponse:
     deviation = get_object_or_404(selectors.deviations_visible_to(request.user), pk=deviation_id)
-    form = DispositionForm(request.POST or None)
-    if request.method == "POST":
-        if not has_permission(request.user, "quality.disposition_deviation"):
-            messages.error(request, _("Only quality assurance can disposition a deviation."))
-            return redirect("quality:deviation", deviation_id=deviation.pk)
-        if form.is_valid():
-            try:
-                services.deviation_disposition(actor=request.user, deviation=deviation, **form.cleaned_data)
-                messages.success(request, _("The disposition was recorded."))
-                return redirect("quality:deviation", deviation_id=deviation.pk)
-            except ServiceError as exc:
-                form.add_error(None, exc.message)
     can_disposition = has_permission(request.user, "quality.disposition_deviation")
-    return render(
+    if request.method == "POST" and not can_disposition:
+        messages.error(request, _("Only quality assurance can disposition a deviation."))
+        return redirect("quality:deviation", deviation_id=deviation.pk)
+    return form_page(
         request,
-        "quality/deviation.html",
-        {"deviation": deviation, "form": form, "can_disposition": can_disposition},
+        DispositionForm(request.POST or None),
+        lambda data: services.deviation_disposition(actor=request.user, deviation=deviation, **data),
+        _("The disposition was recorded."),
+        done=redirect_to("quality:deviation", deviation_id=deviation.pk),
+        template="quality/deviation.html",
+        context={"deviation": deviation, "can_disposition": can_disposition},
     )
 
 
@@ -57,9 +52,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_acknowledge(request: HttpRequest, notification_id: int) -> HttpResponse:
     note = get_object_or_404(selectors.notifications_for(request.user), pk=notification_id)
-    try:
-        services.notification_acknowledge(actor=request.user, notification=note)
-        messages.success(request, _("Acknowledged."))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    run_service(
+        request,
+        lambda: services.notification_acknowledge(actor=request.user, notification=note),
+        _("Acknowledged."),
+    )
     return redirect("quality:notifications")

@@ -275,3 +275,48 @@ def test_json_error_shape_is_the_same_everywhere(client_for: Any) -> None:
     )
     assert response.status_code == 403
     assert set(response.json()) == {"message", "code", "detail"}
+
+
+class TestAccountPages:
+    """The own-account page, token and second-factor forms: each outcome said once (items 5-6)."""
+
+    def test_token_is_shown_once_and_revoked_with_a_message(self, world: Any) -> None:
+        client = Client()
+        client.force_login(world["qa_li"])
+        page = client.post("/accounts/me/", {"action": "token_create", "name": "LIMS"})
+        token = world["qa_li"].api_tokens.get()
+        assert page.status_code == 200 and page.context["new_token"].startswith("cc_")
+        assert page.context["new_token"] in page.content.decode()
+        assert client.get("/accounts/me/").context.get("new_token") is None
+        revoked = client.post(f"/accounts/me/tokens/{token.pk}/revoke/", follow=True)
+        assert "The token was revoked." in revoked.content.decode()
+        token.refresh_from_db()
+        assert token.revoked_at is not None
+
+    def test_token_without_a_name_names_the_field(self, world: Any) -> None:
+        client = Client()
+        client.force_login(world["qa_li"])
+        page = client.post("/accounts/me/", {"action": "token_create", "name": ""})
+        assert page.context["token_form"].errors == {"name": ["This field is required."]}
+        assert "new_token" not in page.context
+        assert not world["qa_li"].api_tokens.exists()
+
+    def test_second_factor_set_up_refuses_a_wrong_code_on_its_field(self, world: Any, settings: Any) -> None:
+        settings.LANGUAGE_CODE = "en"
+        user = world["qa_guo"]
+        client = Client()
+        client.force_login(user)
+        page = client.get("/accounts/me/totp/")
+        secret = pyotp.parse_uri(page.context["uri"]).secret
+        wrong = client.post(
+            "/accounts/me/totp/", {"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"}
+        )
+        assert wrong.status_code == 200 and wrong.context["uri"] is None
+        assert wrong.context["form"].errors == {
+            "code": ["The code does not match; check the time on your device and try again."]
+        }
+        right = client.post("/accounts/me/totp/", {"code": pyotp.TOTP(secret).now()}, follow=True)
+        assert right.redirect_chain[-1][0].endswith("/accounts/me/")
+        assert "The second factor is set up." in right.content.decode()
+        user.totp.refresh_from_db()
+        assert user.totp.confirmed_at is not None

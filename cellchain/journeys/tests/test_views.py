@@ -122,3 +122,43 @@ def test_label_files_render_for_a_printed_label(kit, world, client_for):
     zpl = client.get(f"/journeys/units/{unit.din}/label.zpl")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert "FOR AUTOLOGOUS USE ONLY" in zpl.content.decode() and journey.coi in zpl.content.decode()
+
+
+def _said(response):
+    from django.contrib.messages import get_messages
+
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_consent_form_names_the_field_that_is_wrong(kit, client_for, settings):
+    settings.LANGUAGE_CODE = "en"
+    journey = kit.enrol()
+    response = client_for("physician_wang").post(
+        f"/journeys/{journey.coi}/consent/",
+        {"form_version": "ICF v3", "signed_on": "not a date", "signer": "patient"},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/journeys/{journey.coi}/"
+    assert _said(response) == ["Signed on: Enter a valid date."]
+    assert not journey.consents.exists()
+
+
+def test_consent_form_records_with_its_message(kit, client_for, settings):
+    settings.LANGUAGE_CODE = "en"
+    journey = kit.enrol()
+    response = client_for("physician_wang").post(
+        f"/journeys/{journey.coi}/consent/",
+        {"form_version": "ICF v3", "signed_on": "2026-01-05", "signer": "patient"},
+    )
+    assert _said(response) == ["Consent recorded."]
+    assert journey.consents.get().form_version == "ICF v3"
+
+
+def test_label_check_with_an_unknown_verifier_says_so(kit, world, client_for, settings):
+    settings.LANGUAGE_CODE = "en"
+    _, (unit, _) = _labelled(kit, world)
+    response = client_for("apheresis_sun").post(
+        f"/journeys/units/{unit.din}/label/verify/",
+        {"scan": unit.din_keyboard, "password": "x", "verifier": "nobody_here", "verifier_password": "x"},
+    )
+    assert response.status_code == 302
+    assert _said(response) == ["No such verifier."]
