@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar, Self
 
 MOD37_2_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 """ISO 7064 Mod 37-2 character values 0..36 (JPAC Red Book Annex 2, Table A2.1)."""
@@ -136,21 +137,56 @@ _YEAR = re.compile(r"[0-9]{2}")
 _DIN_SEQUENCE = re.compile(r"[0-9]{6}")
 _COI_SEQUENCE = re.compile(r"[0-9A-Z]{6}")
 
+_Layout = tuple[tuple[re.Pattern[str], int, str], ...]
+"""(pattern for one character, how many, what a person should read as expected)."""
+
+_LETTER = re.compile(r"[A-Z]")
+_DIGIT = re.compile(r"[0-9]")
+_ALNUM = re.compile(r"[0-9A-Z]")
+_DIN_LAYOUT: _Layout = (
+    (_LETTER, 1, "a letter A-Z (facility identification number)"),
+    (_DIGIT, 4, "a digit (facility identification number)"),
+    (_DIGIT, 2, "a digit (year)"),
+    (_DIGIT, 6, "a digit (sequence number)"),
+)
+_COI_LAYOUT: _Layout = (
+    (re.compile("C"), 1, "'C' (chain-of-identity prefix CH)"),
+    (re.compile("H"), 1, "'H' (chain-of-identity prefix CH)"),
+    *_DIN_LAYOUT[:3],
+    (_ALNUM, 6, "a digit or letter (sequence)"),
+)
+_PRODUCT_LAYOUT: _Layout = (
+    (_LETTER, 1, "a letter A-Z (product description code)"),
+    (_DIGIT, 4, "a digit (product description code)"),
+    (_ALNUM, 3, "a digit or letter (donation type and divisions)"),
+)
+
 
 @dataclass(frozen=True)
-class DonationIdentificationNumber:
-    """A 13-character unit identifier: FIN + year + 6-digit sequence (ISBT 128 DS 001; T-10.6)."""
+class _FacilityIdentifier:
+    """An identifier issued by a facility: [prefix] + FIN + 2-digit year + 6-character sequence, with a Mod 37-2
+    check character over all of it (the DIN and the COI differ only in prefix and sequence alphabet)."""
+
+    _kind: ClassVar[IdentifierKind]
+    _prefix: ClassVar[str]
+    _layout: ClassVar[_Layout]
 
     facility: str
     year: str
     sequence: str
 
     def __post_init__(self) -> None:
-        _require_layout(IdentifierKind.DIN, self.data, _DIN_LAYOUT)
+        _require_layout(self._kind, self.data, self._layout)
+
+    @classmethod
+    def _from_data(cls, data: str) -> Self:
+        """The identifier whose data (prefix included, no check character) is ``data``, layout checked."""
+        body = data[len(cls._prefix) :]
+        return cls(body[:5], body[5:7], body[7:])
 
     @property
     def data(self) -> str:
-        return f"{self.facility}{self.year}{self.sequence}"
+        return f"{self._prefix}{self.facility}{self.year}{self.sequence}"
 
     @property
     def check_character(self) -> str:
@@ -158,8 +194,26 @@ class DonationIdentificationNumber:
 
     @property
     def keyboard_form(self) -> str:
-        """The 14 characters a person types: data followed by the check character."""
+        """What a person types (a COI label barcode carries it too): the data followed by the check character."""
         return self.data + self.check_character
+
+    @property
+    def eye_readable(self) -> str:
+        """Display form ``W1234 25 123456 [K]`` (DIN) or ``CH W1234 25 000001 [K]`` (COI); the bracketed character
+        is printed boxed on labels."""
+        prefix = f"{self._prefix} " if self._prefix else ""
+        return f"{prefix}{self.facility} {self.year} {self.sequence} [{self.check_character}]"
+
+
+@dataclass(frozen=True)
+class DonationIdentificationNumber(_FacilityIdentifier):
+    """A 13-character unit identifier: FIN + year + 6-digit sequence (ISBT 128 DS 001; T-10.6).
+
+    Typed as 14 characters (``keyboard_form``: data and check character)."""
+
+    _kind: ClassVar[IdentifierKind] = IdentifierKind.DIN
+    _prefix: ClassVar[str] = ""
+    _layout: ClassVar[_Layout] = _DIN_LAYOUT
 
     @property
     def flag_characters(self) -> str:
@@ -171,40 +225,16 @@ class DonationIdentificationNumber:
         """ISBT 128 DS 001 barcode data: ``=`` + DIN + check flag characters."""
         return ISBT_DIN_DATA_IDENTIFIER + self.data + self.flag_characters
 
-    @property
-    def eye_readable(self) -> str:
-        """Display form ``W1234 25 123456 [K]``; the bracketed character is printed boxed on labels."""
-        return f"{self.facility} {self.year} {self.sequence} [{self.check_character}]"
-
 
 @dataclass(frozen=True)
-class ChainOfIdentityIdentifier:
-    """A journey's chain-of-identity identifier ``CH`` + FIN + year + sequence (ISBT 128 DS 040; T-10.4)."""
+class ChainOfIdentityIdentifier(_FacilityIdentifier):
+    """A journey's chain-of-identity identifier ``CH`` + FIN + year + sequence (ISBT 128 DS 040; T-10.4).
 
-    facility: str
-    year: str
-    sequence: str
+    Typed, and carried by a label barcode, as 16 characters (``keyboard_form``: data and check character)."""
 
-    def __post_init__(self) -> None:
-        _require_layout(IdentifierKind.COI, self.data, _COI_LAYOUT)
-
-    @property
-    def data(self) -> str:
-        return f"{COI_PREFIX}{self.facility}{self.year}{self.sequence}"
-
-    @property
-    def check_character(self) -> str:
-        return mod37_2_check_character(self.data)
-
-    @property
-    def keyboard_form(self) -> str:
-        """The 16 characters a person types or a label barcode carries: data + check character."""
-        return self.data + self.check_character
-
-    @property
-    def eye_readable(self) -> str:
-        """Display form ``CH W1234 25 000001 [K]``."""
-        return f"{COI_PREFIX} {self.facility} {self.year} {self.sequence} [{self.check_character}]"
+    _kind: ClassVar[IdentifierKind] = IdentifierKind.COI
+    _prefix: ClassVar[str] = COI_PREFIX
+    _layout: ClassVar[_Layout] = _COI_LAYOUT
 
 
 @dataclass(frozen=True)
@@ -252,30 +282,6 @@ def _require_range(what: str, value: int, low: int, high: int) -> None:
 
 # --------------------------------------------------------------------------- parsing
 
-_Layout = tuple[tuple[re.Pattern[str], int, str], ...]
-"""(pattern for one character, how many, what a person should read as expected)."""
-
-_LETTER = re.compile(r"[A-Z]")
-_DIGIT = re.compile(r"[0-9]")
-_ALNUM = re.compile(r"[0-9A-Z]")
-_DIN_LAYOUT: _Layout = (
-    (_LETTER, 1, "a letter A-Z (facility identification number)"),
-    (_DIGIT, 4, "a digit (facility identification number)"),
-    (_DIGIT, 2, "a digit (year)"),
-    (_DIGIT, 6, "a digit (sequence number)"),
-)
-_COI_LAYOUT: _Layout = (
-    (re.compile("C"), 1, "'C' (chain-of-identity prefix CH)"),
-    (re.compile("H"), 1, "'H' (chain-of-identity prefix CH)"),
-    *_DIN_LAYOUT[:3],
-    (_ALNUM, 6, "a digit or letter (sequence)"),
-)
-_PRODUCT_LAYOUT: _Layout = (
-    (_LETTER, 1, "a letter A-Z (product description code)"),
-    (_DIGIT, 4, "a digit (product description code)"),
-    (_ALNUM, 3, "a digit or letter (donation type and divisions)"),
-)
-
 
 def _layout_length(layout: _Layout) -> int:
     return sum(count for _, count, _ in layout)
@@ -316,17 +322,7 @@ def parse_din(text: str) -> DonationIdentificationNumber:
         raise _error(IdentifierKind.DIN, IdentifierFault.EMPTY, raw, None, "nothing", "a DIN")
     if raw.startswith(ISBT_DIN_DATA_IDENTIFIER):
         return _parse_din_barcode(raw)
-    if len(raw) == DIN_LENGTH:
-        _require_layout(IdentifierKind.DIN, raw, _DIN_LAYOUT)
-        raise _error(
-            IdentifierKind.DIN, IdentifierFault.CHECK_MISSING, raw, DIN_LENGTH + 1, "nothing",
-            "the boxed check character after the 13 characters",
-        )  # fmt: skip
-    if len(raw) != DIN_LENGTH + 1:
-        raise _error(IdentifierKind.DIN, IdentifierFault.LENGTH, raw, None, f"{len(raw)} characters", "14")
-    _require_layout(IdentifierKind.DIN, raw[:-1], _DIN_LAYOUT)
-    _require_check_character(IdentifierKind.DIN, raw)
-    return DonationIdentificationNumber(raw[:5], raw[5:7], raw[7:13])
+    return DonationIdentificationNumber._from_data(_typed_data(IdentifierKind.DIN, raw, _DIN_LAYOUT))
 
 
 def _parse_din_barcode(raw: str) -> DonationIdentificationNumber:
@@ -341,7 +337,7 @@ def _parse_din_barcode(raw: str) -> DonationIdentificationNumber:
             IdentifierKind.DIN, IdentifierFault.FLAG, raw, len(raw) - 1, flags,
             f"check flags {expected} (Mod 37-2 checksum + 60)",
         )  # fmt: skip
-    return DonationIdentificationNumber(body[:5], body[5:7], body[7:13])
+    return DonationIdentificationNumber._from_data(body[:DIN_LENGTH])
 
 
 def parse_coi(text: str) -> ChainOfIdentityIdentifier:
@@ -351,17 +347,26 @@ def parse_coi(text: str) -> ChainOfIdentityIdentifier:
         raise _error(IdentifierKind.COI, IdentifierFault.EMPTY, raw, None, "nothing", "a COI")
     if not raw.startswith(COI_PREFIX):
         raise _error(IdentifierKind.COI, IdentifierFault.PREFIX, raw, 1, raw[:2], "'CH'")
-    if len(raw) == COI_LENGTH:
-        _require_layout(IdentifierKind.COI, raw, _COI_LAYOUT)
+    return ChainOfIdentityIdentifier._from_data(_typed_data(IdentifierKind.COI, raw, _COI_LAYOUT))
+
+
+def _typed_data(kind: IdentifierKind, raw: str, layout: _Layout) -> str:
+    """The data of a typed identifier (data + check character), its check character verified.
+
+    Data without the check character is refused: a typed identifier must be verified (T-10.4, T-10.6).
+    """
+    length = _layout_length(layout)
+    if len(raw) == length:
+        _require_layout(kind, raw, layout)
         raise _error(
-            IdentifierKind.COI, IdentifierFault.CHECK_MISSING, raw, COI_LENGTH + 1, "nothing",
-            "the boxed check character after the 15 characters",
+            kind, IdentifierFault.CHECK_MISSING, raw, length + 1, "nothing",
+            f"the boxed check character after the {length} characters",
         )  # fmt: skip
-    if len(raw) != COI_LENGTH + 1:
-        raise _error(IdentifierKind.COI, IdentifierFault.LENGTH, raw, None, f"{len(raw)} characters", "16")
-    _require_layout(IdentifierKind.COI, raw[:-1], _COI_LAYOUT)
-    _require_check_character(IdentifierKind.COI, raw)
-    return ChainOfIdentityIdentifier(raw[2:7], raw[7:9], raw[9:15])
+    if len(raw) != length + 1:
+        raise _error(kind, IdentifierFault.LENGTH, raw, None, f"{len(raw)} characters", f"{length + 1}")
+    _require_layout(kind, raw[:-1], layout)
+    _require_check_character(kind, raw)
+    return raw[:-1]
 
 
 def parse_product_code(text: str) -> ProductCode:

@@ -340,3 +340,40 @@ def test_label_payload_with_a_fifth_token_is_rejected():
 def test_expiry_timedelta_sanity():
     """Day-of-year arithmetic holds across a year boundary."""
     assert parse_expiry("&>0250010000") - parse_expiry("&>0243660000") == timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "fault", "position", "expected"),
+    [
+        (
+            parse_din,
+            "W123425000042",
+            "check_missing",
+            14,
+            "the boxed check character after the 13 characters",
+        ),
+        (parse_din, "W12342500004", "length", None, "14"),
+        (
+            parse_coi,
+            "CHW123425000001",
+            "check_missing",
+            16,
+            "the boxed check character after the 15 characters",
+        ),
+        (parse_coi, "CHW12342500000", "length", None, "16"),
+    ],
+)
+def test_typed_identifier_problems_say_where_and_what_is_expected(parse, text, fault, position, expected):
+    """T-10.4, T-10.6: a typed DIN or COI without its check character, or of the wrong length, is refused
+    with the position and what a person should have typed (the same rule for both identifiers)."""
+    with pytest.raises(IdentifierError) as caught:
+        parse(text)
+    problem = caught.value.problem
+    assert (problem.fault.value, problem.position, problem.expected) == (fault, position, expected)
+
+
+def test_din_and_coi_with_the_same_fields_are_different_identifiers():
+    din, coi = din_issue("W1234", 2025, 1), coi_issue("W1234", 2025, 1)
+    assert din != coi and len({din, coi}) == 2
+    assert coi.eye_readable == f"CH W1234 25 000001 [{coi.check_character}]"
+    assert parse_coi(coi.keyboard_form) == coi and parse_din(din.barcode_data) == din
