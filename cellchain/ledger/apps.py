@@ -12,3 +12,10 @@ class LedgerConfig(AppConfig):
 
         register_menu(MenuItem(_("Audit trail"), "ledger:trail", "ledger.view_trail", 800))
         register_menu(MenuItem(_("Ledger status"), "ledger:status", "ledger.view_trail", 810))
+
+        from django.db.models.signals import post_migrate
+
+        from cellchain.ledger.schema import remind_after_migrate
+
+        # Once per `migrate` (sent for this app only): name the re-baseline a schema change made due (0010).
+        post_migrate.connect(remind_after_migrate, sender=self, dispatch_uid="ledger-rebaseline-reminder")

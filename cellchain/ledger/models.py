@@ -47,6 +47,9 @@ class LedgerEntry(models.Model):
         AMEND = "amend", _("Amend")
         SIGN = "sign", _("Sign")
         VOID = "void", _("Void")
+        # A schema re-baseline or a data migration (decision 0010): the record changed shape or value
+        # because of a migration, not through a service.
+        MIGRATE = "migrate", _("Migrate")
 
     seq = models.BigIntegerField(_("sequence number"), primary_key=True)
     recorded_at = models.DateTimeField(_("recorded at (UTC)"), db_index=True)

@@ -7,15 +7,18 @@ registered here by record type, so `ledger verify` checks their tables too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
 from django.db import models
+from django.db.models import Max
 from django.utils.module_loading import import_string
 
-from cellchain.ledger.models import RegulatedModel
+from cellchain.ledger.models import LedgerEntry, RegulatedModel
+from cellchain.ledger.state import row_state
 
 # record type -> dotted path of an adapter class with `of(instance)` and `ledger_state()`.
 _ADAPTERS: dict[str, str] = {"accounts.user": "cellchain.accounts.records.UserRecord"}
@@ -64,6 +67,30 @@ def _adapter_state(adapter: Any) -> Callable[[Any], dict[str, Any]]:
     return state
 
 
+def adapter_path(record_type: str) -> str | None:
+    """The dotted path of the adapter that states rows of `record_type`, or None for a RegulatedModel."""
+    return _ADAPTERS.get(record_type)
+
+
+def record_state(record_type: str, row: Any) -> dict[str, Any]:
+    """The ledger state of `row` as `ledger verify` reads it, also for a historical model instance of a data
+    migration (which has no `ledger_state()`): through the record type's adapter, or every concrete column of
+    the instance except the current model's `ledger_exclude`."""
+    if isinstance(row, RegulatedModel):
+        return row.ledger_state()
+    path = _ADAPTERS.get(record_type)
+    if path is not None:
+        result: dict[str, Any] = import_string(path).of(row).ledger_state()
+        return result
+    try:
+        model = apps.get_model(record_type)
+    except LookupError:
+        exclude: frozenset[str] = frozenset()
+    else:
+        exclude = getattr(model, "ledger_exclude", frozenset())
+    return row_state(row, exclude)
+
+
 def replay_sources() -> list[ReplaySource]:
     """Return every regulated table (concrete RegulatedModel subclasses) and every adapted one, by record type."""
     sources = [
@@ -78,3 +105,83 @@ def replay_sources() -> list[ReplaySource]:
             continue
         sources.append(ReplaySource(record_type, model, _adapter_state(import_string(path))))
     return sorted(sources, key=lambda source: source.record_type)
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """A regulated row with its record's last ledger entry (None when the ledger has no entry for it)."""
+
+    row: Any
+    record_id: str
+    seq: int | None
+    entry: bytes | None
+
+
+@dataclass
+class ReplayScan:
+    """Walk one regulated table beside the ledger: each row with its record's last entry, `chunk` rows per query.
+
+    After the walk, `orphans` holds the records the ledger knows whose rows are gone (record id -> last seq).
+    Shared by `ledger verify` and the schema re-baseline, so both judge exactly the same pairs.
+    """
+
+    source: ReplaySource
+    chunk: int = 2000
+    orphans: dict[str, int] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[list[ReplayRow]]:
+        last_seq = dict(
+            LedgerEntry.objects.filter(record_type=self.source.record_type)
+            .order_by()
+            .values("record_id")
+            .annotate(last=Max("seq"))
+            .values_list("record_id", "last")
+        )
+        for rows in self.source.rows(self.chunk):
+            entries = entries_by_seq([last_seq[str(row.pk)] for row in rows if str(row.pk) in last_seq])
+            batch = []
+            for row in rows:
+                seq = last_seq.pop(str(row.pk), None)
+                batch.append(ReplayRow(row, str(row.pk), seq, None if seq is None else entries.get(seq)))
+            yield batch
+        self.orphans = last_seq
+
+
+def entries_by_seq(seqs: list[int]) -> dict[int, bytes]:
+    """The stored bytes of the given entries, by seq (500 per query)."""
+    found: dict[int, bytes] = {}
+    for start in range(0, len(seqs), 500):
+        part = seqs[start : start + 500]
+        found.update(
+            (seq, bytes(canonical))
+            for seq, canonical in LedgerEntry.objects.filter(seq__in=part).values_list("seq", "canonical")
+        )
+    return found
+
+
+def entry_state_bytes(seq: int, data: bytes) -> bytes | None:
+    """The canonical bytes of the entry's state: between the top-level `"seq":N,"state":` and `,"time":"`
+    (RFC 8785 sorts the keys: ... record, seq, state, time). RFC 8785 is compositional, so these are the
+    state's own canonical bytes and compare byte for byte with `canonical_bytes(row state)`."""
+    marker = b'"seq":%d,"state":' % seq
+    start, end = data.find(marker), data.rfind(b',"time":"')
+    if start < 0 or end < start:
+        return None
+    return data[start + len(marker) : end]
+
+
+def entry_document(entry: bytes | None) -> dict[str, Any] | None:
+    """The parsed entry, or None when it is missing or unreadable."""
+    if entry is None:
+        return None
+    try:
+        document = json.loads(entry)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def entry_state(entry: bytes | None) -> Any:
+    """The state inside an entry (any JSON value; None when the entry is missing or unreadable)."""
+    document = entry_document(entry)
+    return None if document is None else document.get("state")

@@ -134,7 +134,7 @@ def _insert_nodes(cursor: Any, sql: dict[str, str], nodes: list[merkle.NodeRow])
 
 
 _ACTIONS = frozenset(Action.values)
-_NEEDS_REASON = frozenset({Action.AMEND.value, Action.VOID.value})
+_NEEDS_REASON = frozenset({Action.AMEND.value, Action.VOID.value, Action.MIGRATE.value})
 
 
 def ledger_append(
@@ -148,20 +148,76 @@ def ledger_append(
 ) -> LedgerEntry:
     """Append one entry for `record` in the current transaction and extend the Merkle tree.
 
-    `action` is create/amend/sign/void; amend and void need a reason (X-3). `event` is the `subject:verb`
-    tag (e.g. "batch:release"). `extra` carries signature or check details that are not columns of the record.
+    `action` is create/amend/sign/void (migrate: decision 0010); amend, void and migrate need a reason (X-3).
+    `event` is the `subject:verb` tag (e.g. "batch:release"). `extra` carries signature or check details that
+    are not columns of the record.
     """
+    _check(action, reason, record.ledger_record_type())
+    if record.pk is None:
+        raise LedgerError(f"save the {record.ledger_record_type()} before appending it to the ledger")
+    # Everything that may query the database comes before the head lock, so the lock is held briefly.
+    return _append(
+        who=actor_json(actor),
+        record_type=record.ledger_record_type(),
+        record_id=str(record.pk),
+        state=record.ledger_state(),
+        action=action,
+        event=event,
+        reason=reason,
+        extra=extra,
+    )
+
+
+def append_state(
+    *,
+    who: dict[str, Any],
+    record_type: str,
+    record_id: str,
+    state: dict[str, Any],
+    action: str,
+    event: str,
+    reason: str = "",
+    extra: dict[str, Any] | None = None,
+) -> LedgerEntry:
+    """Append an entry with a state the caller computed (`ledger_append` states the record itself).
+
+    For the ledger's own services that already hold the state and the actor's JSON (`actor.actor_json`): the
+    schema re-baseline and data migrations (`rebaseline.py`). The state must be exactly what `ledger verify`
+    will read from the row, or verify reports the row.
+    """
+    _check(action, reason, record_type)
+    return _append(
+        who=who,
+        record_type=record_type,
+        record_id=record_id,
+        state=state,
+        action=action,
+        event=event,
+        reason=reason,
+        extra=extra,
+    )
+
+
+def _check(action: str, reason: str, record_type: str) -> None:
     if not connection.in_atomic_block:
         raise LedgerError("ledger_append must run inside the service's transaction.atomic()")
     if action not in _ACTIONS:
         raise LedgerError(f"unknown ledger action {action!r}")
     if action in _NEEDS_REASON and not reason.strip():
-        raise LedgerError(f"{action} of {record.ledger_record_type()} needs a reason")
-    if record.pk is None:
-        raise LedgerError(f"save the {record.ledger_record_type()} before appending it to the ledger")
-    # Everything that may query the database comes before the head lock, so the lock is held briefly.
-    who, state = actor_json(actor), record.ledger_state()
-    record_type, record_id = record.ledger_record_type(), str(record.pk)
+        raise LedgerError(f"{action} of {record_type} needs a reason")
+
+
+def _append(
+    *,
+    who: dict[str, Any],
+    record_type: str,
+    record_id: str,
+    state: dict[str, Any],
+    action: str,
+    event: str,
+    reason: str,
+    extra: dict[str, Any] | None,
+) -> LedgerEntry:
     sql = _statements(connection.vendor)
     with connection.cursor() as cursor:
         seq = _take_sequence_number(cursor, sql)

@@ -13,9 +13,14 @@ Checks, in one pass over the entries (streamed in chunks, never all in memory):
    every key after the first took over by a handover head validly signed by the key before it; no head is
    signed by an unknown key, by a key before it took over, or by a retired key after its handover;
 
+7. schema re-baselines (decision 0010): each `schema:rebaseline` entry only adds and drops fields of the
+   record's entry before it, names them, and changes no value;
+
 then REPLAY: for every regulated table (`replay.replay_sources()`), each row's `ledger_state()` must equal the
 state of its record's last entry; a row changed, inserted or deleted behind the application's back is named
-(REGULATORY item 9; 21 CFR 11.10(a); EU GMP Annex 11 §7.1).
+(REGULATORY item 9; 21 CFR 11.10(a); EU GMP Annex 11 §7.1). A row that differs only in its set of fields (a
+column a migration added or removed) is reported under its own check, `schema`, naming the fields and the
+migrations, until `ledger rebaseline` documents it; it still fails the verification.
 """
 
 from __future__ import annotations
@@ -33,12 +38,27 @@ from django.conf import settings
 from django.db import connection
 
 from cellchain.domain import merkle
+from cellchain.domain.ledger_schema import (
+    MIGRATE_ACTION,
+    REBASELINE_EVENT,
+    REBASELINE_EXTRA,
+    rebaseline_problems,
+    state_difference,
+)
 from cellchain.domain.treehead import HEAD_KEY, KEY_HANDOVER, HeadKeyUse, LogKey, key_chain
 from cellchain.ledger.canonical import canonical_bytes
 from cellchain.ledger.heads import active_key, to_tree_head
 from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerNode, LedgerSigningKey, SignedTreeHead
 from cellchain.ledger.proofs import MissingNode, consistency_proof
-from cellchain.ledger.replay import ReplaySource, replay_sources
+from cellchain.ledger.replay import (
+    ReplayScan,
+    ReplaySource,
+    entry_document,
+    entry_state,
+    entry_state_bytes,
+    replay_sources,
+)
+from cellchain.ledger.schema import SchemaHistory
 from cellchain.verifier.signing import SignatureError, key_fingerprint, verify_head_signature
 
 Progress = Callable[[str, int, int], None]
@@ -48,6 +68,7 @@ FINDINGS_PER_CHECK = 50
 """Findings kept per check; more are counted (a damaged table would otherwise flood the report)."""
 
 _PLAIN_TEXT = re.compile(r"[A-Za-z0-9._:\- ]*")
+_REBASELINE_MARKER = f'"event":"{REBASELINE_EVENT}"'.encode("ascii")
 _sha256 = hashlib.sha256
 
 
@@ -81,6 +102,7 @@ class LedgerReport:
     handovers: int = 0
     records: int = 0
     record_types: int = 0
+    rebaselines: int = 0
     findings: list[Finding] = field(default_factory=list)
     suppressed: dict[str, int] = field(default_factory=dict)
 
@@ -107,6 +129,10 @@ class LedgerReport:
             f"  {self.keys} signing keys in the key history; {self.handovers} key handovers verified",
             f"  {self.records} rows of {self.record_types} regulated tables replayed against the ledger",
         ]
+        if self.rebaselines:
+            lines.append(
+                f"  {self.rebaselines} schema re-baseline entries checked against each record's entry before them"
+            )
         if self.ok:
             return [*lines, "Result: OK, every check holds."]
         total = len(self.findings) + sum(self.suppressed.values())
@@ -229,6 +255,8 @@ class _Verifier:
         self.frontier = _Frontier()
         self.heads = list(SignedTreeHead.objects.order_by("size"))
         self.roots_at: dict[int, bytes] = {}
+        self._schema_history: SchemaHistory | None = None
+        self.rebaseline_entries: list[tuple[int, str, str]] = []
 
     def _tick(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -270,6 +298,8 @@ class _Verifier:
                             record_id,
                         )
                     )
+                if _REBASELINE_MARKER in data:
+                    self.rebaseline_entries.append((seq, record_type, record_id))
                 self._append(leaf, expected, wanted_sizes)
                 report.entries += 1
             self._compare_nodes(first, self.frontier.size, expected)
@@ -437,6 +467,55 @@ class _Verifier:
                 )
             )
 
+    # --- schema re-baselines (decision 0010) -------------------------------------------------------------
+
+    def rebaselines(self) -> None:
+        """Each re-baseline entry may only add and drop fields of the record's entry before it, and says so."""
+        for start in range(0, len(self.rebaseline_entries), 500):
+            batch = self.rebaseline_entries[start : start + 500]
+            by_type: dict[str, set[str]] = {}
+            for _seq, record_type, record_id in batch:
+                by_type.setdefault(record_type, set()).add(record_id)
+            history: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
+            top = max(seq for seq, _type, _id in batch)
+            for record_type, ids in by_type.items():
+                rows = LedgerEntry.objects.filter(record_type=record_type, record_id__in=ids, seq__lte=top)
+                for record_id, seq, canonical in rows.order_by("seq").values_list(
+                    "record_id", "seq", "canonical"
+                ):
+                    history.setdefault((record_type, record_id), []).append((seq, bytes(canonical)))
+            for seq, record_type, record_id in batch:
+                self._rebaseline(seq, record_type, record_id, history.get((record_type, record_id), []))
+
+    def _rebaseline(
+        self, seq: int, record_type: str, record_id: str, history: list[tuple[int, bytes]]
+    ) -> None:
+        entries = dict(history)
+        entry = entry_document(entries.get(seq))
+        if entry is None or entry.get("event") != REBASELINE_EVENT:
+            return  # the marker sat inside a value; the entry is not a re-baseline
+        self.report.rebaselines += 1
+        earlier = [number for number, _data in history if number < seq]
+        previous = entry_document(entries[earlier[-1]]) if earlier else None
+        state, extra = entry.get("state"), entry.get("extra")
+        before = None if previous is None else previous.get("state")
+        if not isinstance(state, dict) or (previous is not None and not isinstance(before, dict)):
+            problems = ["carries no state object to compare"]
+        else:
+            problems = list(rebaseline_problems(before, state, extra if isinstance(extra, dict) else None))
+        if entry.get("action") != MIGRATE_ACTION:
+            problems.append(f"has action {entry.get('action')!r}, not {MIGRATE_ACTION!r}")
+        described = extra.get(REBASELINE_EXTRA) if isinstance(extra, dict) else None
+        if earlier and isinstance(described, dict) and described.get("previous_seq") != earlier[-1]:
+            problems.append(
+                f"names entry seq {described.get('previous_seq')} as the one it continues, but the record's "
+                f"previous entry is seq {earlier[-1]}"
+            )
+        for problem in problems:
+            self.report.add(
+                Finding("rebaseline", f"this schema re-baseline {problem}", seq, record_type, record_id)
+            )
+
     # --- replay -----------------------------------------------------------------------------------------
 
     def replay(self) -> None:
@@ -460,33 +539,24 @@ class _Verifier:
         return set(LedgerEntry.objects.order_by().values_list("record_type", flat=True).distinct())
 
     def _replay_source(self, source: ReplaySource, total: int) -> None:
-        last_seq = dict(
-            LedgerEntry.objects.filter(record_type=source.record_type)
-            .order_by()
-            .values("record_id")
-            .annotate(last=models_max("seq"))
-            .values_list("record_id", "last")
-        )
-        for rows in source.rows(self.chunk):
-            states = self._last_states([last_seq[str(row.pk)] for row in rows if str(row.pk) in last_seq])
-            for row in rows:
-                record_id = str(row.pk)
-                seq = last_seq.pop(record_id, None)
-                if seq is None:
+        scan = ReplayScan(source, self.chunk)
+        for batch in scan:
+            for item in batch:
+                if item.seq is None:
                     self.report.add(
                         Finding(
                             "replay",
                             "row has no ledger entry: inserted behind the application's back",
                             None,
                             source.record_type,
-                            record_id,
+                            item.record_id,
                         )
                     )
                 else:
-                    self._compare_row(source, row, seq, states.get(seq))
+                    self._compare_row(source, item.row, item.seq, item.entry)
                 self.report.records += 1
             self._tick("records", self.report.records, total)
-        for record_id, seq in sorted(last_seq.items()):
+        for record_id, seq in sorted(scan.orphans.items()):
             self.report.add(
                 Finding(
                     "replay",
@@ -497,40 +567,45 @@ class _Verifier:
                 )
             )
 
-    def _last_states(self, seqs: list[int]) -> dict[int, bytes]:
-        """The stored bytes of the given entries, by seq."""
-        found: dict[int, bytes] = {}
-        for start in range(0, len(seqs), 500):
-            part = seqs[start : start + 500]
-            found.update(
-                (seq, bytes(canonical))
-                for seq, canonical in LedgerEntry.objects.filter(seq__in=part).values_list("seq", "canonical")
-            )
-        return found
+    @property
+    def schema_history(self) -> SchemaHistory:
+        # Loaded from the migration graph only when a row needs it.
+        if self._schema_history is None:
+            self._schema_history = SchemaHistory.load()
+        return self._schema_history
 
     def _compare_row(self, source: ReplaySource, row: Any, seq: int, entry: bytes | None) -> None:
         current = canonical_bytes(source.state(row))
-        if entry is not None and _state_bytes(seq, entry) == current:
+        if entry is not None and entry_state_bytes(seq, entry) == current:
             # RFC 8785 is compositional: the state inside the entry's bytes is the state's own canonical form.
             return
-        ledger_state = _parsed_state(entry)
+        ledger_state = entry_state(entry)
+        check = "replay"
         if not isinstance(ledger_state, dict):
             message = "the last entry of this record carries no readable state"
         else:
             current_state = json.loads(current)
-            names = sorted(set(current_state) | set(ledger_state))
-            changed = [
-                name for name in names if current_state.get(name, _ABSENT) != ledger_state.get(name, _ABSENT)
-            ]
-            details = "; ".join(
-                f"{name}: {_show(ledger_state.get(name, _ABSENT))} in the ledger, "
-                f"{_show(current_state.get(name, _ABSENT))} in the table"
-                for name in changed[:5]
-            )
-            message = (
-                f"row differs from its last ledger entry (changed behind the application's back): {details}"
-            )
-        self.report.add(Finding("replay", message, seq, source.record_type, str(row.pk)))
+            difference = state_difference(ledger_state, current_state)
+            if difference.schema_only:
+                # Decision 0010: a schema change, not tampering; still a failure until it is re-baselined.
+                check = "schema"
+                message = (
+                    f"{self.schema_history.describe(source.record_type, difference.added, difference.removed)}, "
+                    f"not yet re-baselined; run `cellchain ledger rebaseline --reason ...`"
+                )
+            else:
+                details = "; ".join(
+                    f"{name}: {_show(ledger_state.get(name, _ABSENT))} in the ledger, "
+                    f"{_show(current_state.get(name, _ABSENT))} in the table"
+                    for name in (difference.changed or difference.added + difference.removed)[:5]
+                )
+                message = f"row differs from its last ledger entry (changed behind the application's back): {details}"
+                if difference.changed and (difference.added or difference.removed):
+                    shape = self.schema_history.describe(
+                        source.record_type, difference.added, difference.removed
+                    )
+                    message += f"; besides, {shape} (a re-baseline will not accept this row)"
+        self.report.add(Finding(check, message, seq, source.record_type, str(row.pk)))
 
 
 HEAD_RECORD = SignedTreeHead._meta.label_lower
@@ -560,26 +635,6 @@ def _log_keys(rows: list[LedgerSigningKey]) -> list[LogKey]:
     ]
 
 
-def _state_bytes(seq: int, data: bytes) -> bytes | None:
-    """The canonical bytes of the entry's state: between the top-level `"seq":N,"state":` and `,"time":"`
-    (RFC 8785 sorts the keys: ... record, seq, state, time)."""
-    marker = b'"seq":%d,"state":' % seq
-    start, end = data.find(marker), data.rfind(b',"time":"')
-    if start < 0 or end < start:
-        return None
-    return data[start + len(marker) : end]
-
-
-def _parsed_state(entry: bytes | None) -> Any:
-    if entry is None:
-        return None
-    try:
-        document = json.loads(entry)
-    except ValueError:
-        return None
-    return document.get("state") if isinstance(document, dict) else None
-
-
 _ABSENT = object()
 
 
@@ -588,12 +643,6 @@ def _show(value: Any) -> str:
         return "(no such field)"
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else f"{text[:57]}..."
-
-
-def models_max(name: str) -> Any:
-    from django.db.models import Max
-
-    return Max(name)
 
 
 def verify_ledger(
@@ -620,6 +669,7 @@ def verify_ledger(
             )
         )
     verifier.extra_nodes()
+    verifier.rebaselines()
     verifier.signed_heads()
     if replay:
         verifier.replay()

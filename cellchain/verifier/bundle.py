@@ -35,6 +35,12 @@ from datetime import datetime
 from itertools import combinations, pairwise
 from typing import Any
 
+from cellchain.domain.ledger_schema import (
+    MIGRATE_ACTION,
+    REBASELINE_EVENT,
+    REBASELINE_EXTRA,
+    rebaseline_problems,
+)
 from cellchain.domain.merkle import MemoryNodeStore, ProofError, consistency_proof, verify_consistency
 from cellchain.domain.treehead import (
     HEAD_KEY,
@@ -280,14 +286,18 @@ def _describe(finding: Finding) -> str:
     return f"[{finding.check}]{where}: {finding.message}"
 
 
-def _entry_seq(position: int, raw: bytes) -> tuple[int | None, list[Finding]]:
-    """Parse one entry far enough to read its seq and required keys."""
+def _entry_seq(
+    position: int, raw: bytes, records: _RecordHistory | None = None
+) -> tuple[int | None, list[Finding]]:
+    """Parse one entry far enough to read its seq and required keys (and show it to `records`)."""
     try:
         entry = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return None, [Finding("entry", f"entry at position {position} is not UTF-8 JSON ({error})", position)]
     if not isinstance(entry, dict):
         return None, [Finding("entry", f"entry at position {position} is not a JSON object", position)]
+    if records is not None:
+        records.observe(position, entry)
     findings = []
     missing = [key for key in ENTRY_FIELDS if key not in entry]
     if missing:
@@ -299,6 +309,61 @@ def _entry_seq(position: int, raw: bytes) -> tuple[int | None, list[Finding]]:
         findings.append(Finding("entry", f"entry at position {position} has seq {seq!r}", position))
         return None, findings
     return seq, findings
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class _RecordHistory:
+    """Each record's latest entry so far (by position); every schema re-baseline entry is checked against the
+    record's entry before it: it may add and drop fields, never change a value (decision 0010)."""
+
+    def __init__(self, entries: Sequence[bytes]) -> None:
+        self.entries = entries
+        self.latest: dict[tuple[str, str], int] = {}
+        self.rebaselines = 0
+        self.findings: list[Finding] = []
+
+    def observe(self, position: int, entry: dict[str, Any]) -> None:
+        record = entry.get("record")
+        if not isinstance(record, dict):
+            return
+        key = (str(record.get("type")), str(record.get("id")))
+        previous = self.latest.get(key)
+        self.latest[key] = position
+        if entry.get("event") == REBASELINE_EVENT:
+            self.rebaselines += 1
+            self._check(key, entry, None if previous is None else _json_object(self.entries[previous]))
+
+    def _check(self, key: tuple[str, str], entry: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        seq = entry.get("seq") if isinstance(entry.get("seq"), int) else None
+        state, extra = entry.get("state"), entry.get("extra")
+        before = None if previous is None else previous.get("state")
+        if not isinstance(state, dict) or (previous is not None and not isinstance(before, dict)):
+            problems: list[str] = ["carries no state object to compare"]
+        else:
+            problems = list(rebaseline_problems(before, state, extra if isinstance(extra, dict) else None))
+        if entry.get("action") != MIGRATE_ACTION:
+            problems.append(f"has action {entry.get('action')!r}, not {MIGRATE_ACTION!r}")
+        described = extra.get(REBASELINE_EXTRA) if isinstance(extra, dict) else None
+        if (
+            previous is not None
+            and isinstance(described, dict)
+            and described.get("previous_seq") != previous.get("seq")
+        ):
+            problems.append(
+                f"names entry seq {described.get('previous_seq')} as the one it continues, but the record's "
+                f"previous entry is seq {previous.get('seq')}"
+            )
+        self.findings += [
+            Finding("rebaseline", f"the schema re-baseline of {key[0]} {key[1]} {problem}", seq)
+            for problem in problems
+        ]
 
 
 def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
@@ -757,12 +822,14 @@ def verify_bundle(
     """
     bundle = parse_bundle(data)
     store, seqs, findings = MemoryNodeStore(), [], []
+    records = _RecordHistory(bundle.entries)
     for position, raw in enumerate(bundle.entries):
         store.append(raw)
-        seq, entry_findings = _entry_seq(position, raw)
+        seq, entry_findings = _entry_seq(position, raw, records)
         seqs.append(seq)
         findings += entry_findings
     findings += _sequence_findings(seqs)
+    findings += records.findings
     if not bundle.heads:
         findings.append(
             Finding("head", "the bundle has no signed tree head, so nothing binds its entries to the log")
@@ -795,14 +862,14 @@ def verify_bundle(
         heads=len(bundle.heads),
         consistency_pairs=pairs,
         witnesses=len(bundle.witnesses),
-        checked=_checked(bundle, pairs),
+        checked=_checked(bundle, pairs, records.rebaselines),
         notes=tuple(notes),
         failures=tuple(findings),
         key_history=history,
     )
 
 
-def _checked(bundle: Bundle, pairs: int) -> tuple[str, ...]:
+def _checked(bundle: Bundle, pairs: int, rebaselines: int = 0) -> tuple[str, ...]:
     keys: tuple[str, ...] = ()
     if bundle.format != BUNDLE_FORMAT_V1:
         keys = (
@@ -819,4 +886,12 @@ def _checked(bundle: Bundle, pairs: int) -> tuple[str, ...]:
         f"{pairs} pairs of validly signed heads (every pair up to {ALL_PAIRS_UP_TO} heads, else each with "
         "the next and with the newest): consistency proof built from the entries and verified (RFC 9162 §2.1.4)",
         f"{len(bundle.witnesses)} witness countersignatures: Ed25519 signature verified, root recomputed",
+        *(
+            (
+                f"{rebaselines} schema re-baseline entries: each only adds or drops fields of its record's previous "
+                "state, names them, and changes no value (decision 0010)",
+            )
+            if rebaselines
+            else ()
+        ),
     )

@@ -409,7 +409,8 @@ def test_verifier_loads_without_django_or_other_cellchain_modules() -> None:
     """The inspector's tool must run from the standard library, cryptography and the pure domain only."""
     probe = (
         "import sys, cellchain.verifier.cli\n"
-        "pure = {'cellchain', 'cellchain.domain', 'cellchain.domain.merkle', 'cellchain.domain.treehead'}\n"
+        "pure = {'cellchain', 'cellchain.domain', 'cellchain.domain.merkle', 'cellchain.domain.treehead',\n"
+        "        'cellchain.domain.ledger_schema'}\n"
         "def foreign(m):\n"
         "    if m.split('.')[0] in {'django', 'ninja', 'rfc8785'}:\n"
         "        return True\n"

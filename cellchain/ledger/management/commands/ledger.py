@@ -10,6 +10,7 @@ ledger witness check FILE [--fingerprint SHA256]
 ledger witness receive FILE [--actor USERNAME]
 ledger witness list
 ledger keys [--json]                      the signing-key history (public keys)
+ledger rebaseline --reason TEXT [--actor USERNAME] [--dry-run] [--json]   after a schema change (decision 0010)
 ledger rotate-key --reason TEXT [--actor USERNAME] [--json]
 ledger grants --role ROLE [--schema public] [--apply]
 """
@@ -120,6 +121,23 @@ class Command(BaseCommand):
         rotate.add_argument("--actor", help="username recorded as the person who rotated the key")
         rotate.add_argument("--json", action="store_true")
 
+        rebaseline = commands.add_parser(
+            "rebaseline",
+            help="after a migration: ledger the new shape of rows that differ from their last entry only in fields "
+            "added or removed by a schema change (decision 0010)",
+        )
+        rebaseline.add_argument(
+            "--reason",
+            required=True,
+            help="the change-control reference of the upgrade (kept in every entry)",
+        )
+        rebaseline.add_argument("--actor", help="username recorded as the person who re-baselined")
+        rebaseline.add_argument(
+            "--dry-run", action="store_true", help="report what would be done; append nothing"
+        )
+        rebaseline.add_argument("--chunk", type=int, default=2000, help="rows read per query")
+        rebaseline.add_argument("--json", action="store_true", help="print the report as JSON")
+
         grants = commands.add_parser("grants", help="PostgreSQL GRANT/REVOKE for the application role")
         grants.add_argument("--role", required=True, help="the role the application connects as")
         grants.add_argument("--schema", default="public")
@@ -226,6 +244,35 @@ class Command(BaseCommand):
             "Publish the new key's SHA-256 beside the old one, send partners a new head "
             "(ledger witness export-head --from-size <their last size>) and back up the key file."
         )
+
+    def _rebaseline(self, options: dict[str, Any]) -> None:
+        from cellchain.ledger.heads import head_issue
+        from cellchain.ledger.rebaseline import ledger_schema_rebaseline
+
+        report = ledger_schema_rebaseline(
+            actor=self._actor(options["actor"]),
+            reason=options["reason"],
+            dry_run=options["dry_run"],
+            chunk=options["chunk"],
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        else:
+            self.stdout.write("\n".join(report.lines()))
+        if report.rebaselined and not report.dry_run:
+            # Sign a head over the re-baseline entries now, so the upgrade is pinned by a signature at once.
+            try:
+                sth = head_issue()
+            except ServiceError as error:
+                self.stderr.write(f"re-baselined, but no head could be signed now: {error.message}")
+            else:
+                if not options["json"]:
+                    self.stdout.write(f"signed tree head of size {sth.size} covers the re-baseline entries")
+        if not report.ok:
+            raise CommandError(
+                f"{len(report.refused)} row(s) were NOT re-baselined: they differ from the ledger in a value "
+                "(see above); investigate them as changes behind the application's back"
+            )
 
     def _proof(self, options: dict[str, Any]) -> None:
         from cellchain.domain.merkle import ProofError
