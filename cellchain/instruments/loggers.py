@@ -435,8 +435,9 @@ def _read_frame(data: bytes, head: _Head, layout: _Layout) -> pl.DataFrame:
             quote_char=None,
             decimal_comma=fmt.decimal == ",",
         )
-    except (pl.exceptions.PolarsError, ValueError, OverflowError) as exc:
-        # Text in a number, a row with too many fields, ...: the row-by-row reader names the line.
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, OverflowError) as exc:
+        # Text in a number, a row with too many fields, even a polars panic: the row-by-row reader
+        # decides and names the line.
         raise _NotFast from exc
     # Every line of the body must have become one row: count them in the raw bytes.
     body = np.frombuffer(data, dtype=np.uint8, offset=head.body_start)
@@ -543,7 +544,7 @@ def _time_bytes(column: pl.Series) -> tuple[npt.NDArray[np.uint8], npt.NDArray[n
     if not isinstance(shortest, int) or not isinstance(width, int) or shortest < 10 or width >= _TIME_WIDTH:
         raise _NotFast
     if shortest == width:  # most exports write every time in the same width
-        length = np.full(column.len(), width, dtype=np.intp)
+        length = np.broadcast_to(np.intp(width), (column.len(),))  # no memory, one value
     else:
         length = np.asarray(lengths.to_numpy(), dtype=np.intp)
         column = column.str.pad_end(width, "\x00")
@@ -562,7 +563,7 @@ def _byte_matrix(column: pl.Series, width: int) -> npt.NDArray[np.uint8] | None:
 
     try:
         matrix = column.cast(pl.Binary).bin.reinterpret(dtype=pl.Array(pl.UInt8, width)).to_numpy()
-    except pl.exceptions.PolarsError:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
         return None
     if matrix.dtype != np.uint8 or matrix.shape != (column.len(), width):
         return None  # a null row (the array then comes back as float)
