@@ -490,8 +490,9 @@ def _fast_units(frame: pl.DataFrame, layout: _Layout) -> tuple[BoolArray | bool,
 def _fast_times(column: pl.Series, layout: _Layout) -> FloatArray:
     """UTC epoch seconds, bit for bit what the row-by-row reader gives, or _NotFast.
 
-    A large file's rows are converted in two halves at once (numpy releases the GIL), as polars reads
-    with every core: the conversion is cut per row, so the halves give exactly what one pass gives.
+    A large file's rows are converted in two halves at once (numpy releases the GIL), so that a second
+    core helps when there is one; every row is converted on its own, so the halves give exactly what one
+    pass gives.
     """
     fmt = layout.fmt
     if fmt.time_format == "epoch":
@@ -519,10 +520,8 @@ def _times_of(u: npt.NDArray[np.uint8], length: npt.NDArray[np.intp], layout: _L
     return _utc(stamps, layout.tz)
 
 
-_PARALLEL_ROWS = 200_000
+_PARALLEL_ROWS = 200_000  # below this, handing half to a thread costs more than it saves
 _POOL: list[ThreadPoolExecutor] = []
-
-
 _POOL_LOCK = threading.Lock()
 
 
@@ -715,6 +714,7 @@ def _utc(stamps: _Stamps, tz: ZoneInfo | None) -> FloatArray:
 def _fix_clock_change_days(
     utc: npt.NDArray[np.int64], stamps: _Stamps, per_day: list[int | None], tz: ZoneInfo
 ) -> None:
+    """Readings without their own offset on a clock-change day, converted one by one in place."""
     change = np.array([off is None for off in per_day], dtype=np.bool_)
     rows = np.repeat(change[stamps.run_day], stamps.run_counts)
     if stamps.has_offset is not None:
