@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.db import models
@@ -107,9 +107,10 @@ def replay_sources() -> list[ReplaySource]:
     return sorted(sources, key=lambda source: source.record_type)
 
 
-@dataclass(frozen=True)
-class ReplayRow:
-    """A regulated row with its record's last ledger entry (None when the ledger has no entry for it)."""
+class ReplayRow(NamedTuple):
+    """A regulated row with its record's last ledger entry (None when the ledger has no entry for it).
+
+    A named tuple: one is built per row of every regulated table on each verify."""
 
     row: Any
     record_id: str
