@@ -130,8 +130,9 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 def totp_setup(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = TotpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        # A wrong code shows the page again without the link: the app already holds the secret.
+    if request.method == "POST":
+        # A wrong or unreadable code shows the page again without a new secret: the app already holds the one
+        # it scanned, so starting over would make that one useless.
         return form_page(
             request,
             form,
@@ -141,7 +142,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
             template="accounts/totp_setup.html",
             context={"uri": None},
         )
-    # A GET, and a POST whose code is unreadable, start the set-up with a fresh secret.
+    # A GET starts the set-up with a fresh secret.
     try:
         uri = services.totp_begin(actor=user)
     except ServiceError as exc:

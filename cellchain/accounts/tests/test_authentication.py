@@ -320,3 +320,17 @@ class TestAccountPages:
         assert "The second factor is set up." in right.content.decode()
         user.totp.refresh_from_db()
         assert user.totp.confirmed_at is not None
+
+    def test_an_unreadable_code_keeps_the_secret_the_app_scanned(self, world: Any, settings: Any) -> None:
+        """An empty code says what is wrong and does not start over: the scanned secret still confirms."""
+        settings.LANGUAGE_CODE = "en"
+        user = world["qa_guo"]
+        client = Client()
+        client.force_login(user)
+        secret = pyotp.parse_uri(client.get("/accounts/me/totp/").context["uri"]).secret
+        empty = client.post("/accounts/me/totp/", {"code": ""})
+        assert empty.status_code == 200 and empty.context["uri"] is None
+        assert "code" in empty.context["form"].errors
+        client.post("/accounts/me/totp/", {"code": pyotp.TOTP(secret).now()})
+        user.totp.refresh_from_db()
+        assert user.totp.confirmed_at is not None
