@@ -123,7 +123,12 @@ def _release_view(shipment: Shipment, *, current: bool = False) -> dict[str, Any
         "state": check.state.value,
         "label": ReleaseStateChoices(check.state.value).label,
         "pending": list(check.pending),
-        "blocked": [f"{f.clause}: {f.message}" if f.clause else f.message for f in check.gate.findings],
+        # At receipt the units have left the manufacturer: only the batch's own release state matters there.
+        "blocked": [
+            f"{f.clause}: {f.message}" if f.clause else f.message
+            for f in check.gate.findings
+            if not (current and f.check == "unit_not_in_stock")
+        ],
         "at_handoff": False,
     }
 

@@ -163,6 +163,9 @@ def test_arrival_by_htmx_goes_on_to_the_receipt_and_a_wrong_scan_says_why(world,
     assert done["HX-Redirect"] == url("receipt", shipment)
     receipt = client.get(url("receipt", shipment)).content.decode()
     assert 'data-release="conditionally_released"' in receipt and "sterility, mycoplasma" in receipt
+    release = receipt.split('id="release"')[1].split("</div>")[0]
+    # The units have left the manufacturer, as they should: only the batch's release state shows.
+    assert 'class="verdict-ok"' in release and "not in stock" not in release
 
 
 def test_receipt_form_takes_one_label_barcode_per_line(world, client_for):
