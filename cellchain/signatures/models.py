@@ -33,6 +33,10 @@ class Signature(RegulatedModel):
     meaning = models.CharField(_("meaning"), max_length=20, choices=Meaning.choices)
     signed_at = models.DateTimeField(_("signed at"))
     content_hash = models.CharField(_("SHA-256 of the content signed"), max_length=64)
+    # The sorted field names of the content signed: the hash is checked over exactly these, so a column added
+    # to the record's model later (never shown to the signer) leaves the signature current (11.70). NULL only
+    # where migration 0002 could not tell (record gone): the whole current content is checked, as before.
+    content_fields = models.JSONField(_("fields of the content signed"), null=True, blank=True)
     # Two-person checks pair a performer's and a verifier's signature under one check id.
     check_id = models.CharField(_("two-person check id"), max_length=36, blank=True, db_index=True)
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)

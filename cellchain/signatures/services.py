@@ -19,7 +19,14 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.ledger.models import RegulatedModel
 from cellchain.ledger.services import ledger_append
-from cellchain.signatures.content import content_hash
+from cellchain.signatures.content import (
+    content_fields_of,
+    content_hash,
+    content_of,
+    covered_content,
+    hash_of,
+    missing_fields,
+)
 from cellchain.signatures.models import Meaning, Signature
 
 
@@ -33,6 +40,7 @@ class SignerCredentials:
 
 
 def _signature_row(record: RegulatedModel, signer: Any, meaning: str, check_id: str = "") -> Signature:
+    content = content_of(record)
     return Signature.objects.create(
         record_type=record.ledger_record_type(),
         record_id=str(record.pk),
@@ -41,7 +49,8 @@ def _signature_row(record: RegulatedModel, signer: Any, meaning: str, check_id: 
         role=",".join(sorted(signer.current_roles())),
         meaning=meaning,
         signed_at=clock.now(),
-        content_hash=content_hash(record),
+        content_hash=hash_of(content),
+        content_fields=content_fields_of(content),
         check_id=check_id,
     )
 
@@ -77,6 +86,7 @@ def _sign_one(
             "meaning": meaning,
             "record": {"type": signature.record_type, "id": signature.record_id},
             "content_sha256": signature.content_hash,
+            "content_fields": signature.content_fields,
             "check_id": check_id or None,
         },
     )
@@ -133,13 +143,21 @@ def signatures_of(record: RegulatedModel) -> list[Signature]:
 
 
 def signature_is_current(signature: Signature, record: RegulatedModel) -> bool:
-    """True when the record still has exactly the content signed (a later edit shows it unsigned; item 16)."""
-    return (
-        signature.superseded_at is None
-        and signature.record_type == record.ledger_record_type()
-        and signature.record_id == str(record.pk)
-        and signature.content_hash == content_hash(record)
-    )
+    """True when the record still has exactly the content signed (a later edit shows it unsigned; item 16).
+
+    Only the fields the signature covered are compared (11.70): a field added to the model after signing was
+    never shown to the signer and does not unsign the record; a covered field changed or gone does.
+    """
+    if (
+        signature.superseded_at is not None
+        or signature.record_type != record.ledger_record_type()
+        or signature.record_id != str(record.pk)
+    ):
+        return False
+    content = content_of(record)
+    if missing_fields(content, signature.content_fields):
+        return False
+    return signature.content_hash == hash_of(covered_content(content, signature.content_fields))
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,8 @@ class SignatureCheck:
 
 def signature_verify(signature: Signature) -> SignatureCheck:
     """Check a signature against the record it names: the record exists, is not voided, the signature is not
-    superseded, and the record's content hash is the one signed (a moved or edited signature fails)."""
+    superseded, every field it covered still exists, and the hash of the record's content over those fields is
+    the one signed (a moved or edited signature fails; 11.70). Fields added after signing are not covered."""
     from django.apps import apps
 
     try:
@@ -167,7 +186,15 @@ def signature_verify(signature: Signature) -> SignatureCheck:
         reasons.append(f"superseded: {signature.superseded_reason}")
     if record.is_voided:
         reasons.append("the record is voided")
-    actual = content_hash(record)
+    content = content_of(record)
+    gone = missing_fields(content, signature.content_fields)
+    if gone:
+        reasons.append(
+            f"the signed field(s) {', '.join(gone)} no longer exist on {signature.record_type}: "
+            "the content signed cannot be reproduced"
+        )
+        return SignatureCheck(False, tuple(reasons))
+    actual = hash_of(covered_content(content, signature.content_fields))
     if actual != signature.content_hash:
         reasons.append(
             f"the record's content hash {actual[:16]}… is not the one signed "
