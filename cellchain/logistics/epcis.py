@@ -81,7 +81,9 @@ def sensor_element(
 
 def _packed_at(shipment: Shipment) -> tuple[dt.datetime, dt.datetime]:
     """When packing was closed (the two-person check's verifying signature) and when it was recorded."""
-    verified = [s for s in signatures_of(shipment) if s.meaning == Meaning.VERIFIED]
+    check = getattr(shipment, "packing_check", None)
+    # Older shipments carry the packing signatures themselves (before the PackingCheck record, X-5).
+    verified = [s for s in signatures_of(check or shipment) if s.meaning == Meaning.VERIFIED]
     scans = list(shipment.packed_units.values_list("scanned_at", flat=True))
     if not verified or not scans:
         raise Conflict(f"Shipment {shipment.number} has no verified packing yet: nothing to export.")

@@ -172,6 +172,30 @@ class PackedUnit(RegulatedModel):
         constraints = [models.UniqueConstraint(fields=["shipment", "din"], name="packed_unit_once")]
 
 
+class PackingCheck(RegulatedModel):
+    """The two-person check of a shipment's packing: what the two packers saw and signed (X-5).
+
+    The signatures bind this record, not the shipment: dispatch, arrival and receipt change the shipment but
+    not what was checked at packing, so the packing signatures stay valid (21 CFR 11.70).
+    """
+
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.PROTECT, related_name="packing_check", verbose_name=_("shipment")
+    )
+    units = models.JSONField(_("units packed (DINs)"), default=list)
+    container_type = models.CharField(_("container type"), max_length=40)
+    container_code = models.CharField(_("container serial"), max_length=40)
+    loggers = models.JSONField(_("loggers linked at the check (serials)"), default=list, blank=True)
+    checked_at = models.DateTimeField(_("checked at"))
+
+    class Meta:
+        verbose_name = _("packing check")
+        ordering = ["checked_at"]
+
+    def __str__(self) -> str:
+        return f"{self.shipment} packing check"
+
+
 class LoggerLink(RegulatedModel):
     """A temperature logger travelling with a shipment (several per shipment are allowed)."""
 

@@ -23,6 +23,7 @@ from cellchain.domain.coldchain import (
 from cellchain.logistics.models import (
     LoggerLink,
     MonitoringDevice,
+    PackingCheck,
     ReceiptInspection,
     Shipment,
     StockEvent,
@@ -104,6 +105,11 @@ def shipment_coldchain(shipment: Shipment) -> list[tuple[LoggerLink, ColdChainVe
         )
         for link in shipment.loggers.select_related("shipment").order_by("serial")
     ]
+
+
+def packing_check_get(shipment: Shipment) -> PackingCheck | None:
+    """The shipment's two-person packing check (X-5), or None before it."""
+    return PackingCheck.objects.filter(shipment=shipment).first()
 
 
 def receipt_get(shipment: Shipment) -> ReceiptInspection | None:

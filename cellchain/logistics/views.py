@@ -157,6 +157,9 @@ def _shipment_context(request: HttpRequest, shipment: Shipment) -> dict[str, Any
         "verify_form": forms.PackVerifyForm(),
         "logger_form": forms.LoggerLinkForm(),
         "dispatch_form": forms.DispatchForm(),
+        "packing_check": selectors.packing_check_get(shipment),
+        # Packing signed on the shipment itself before the PackingCheck record existed (shown, not hidden).
+        "shipment_signed": bool(signatures_of(shipment)),
         "receipt": selectors.receipt_get(shipment),
         "can_import": has_permission(request.user, "logistics.import_readings"),
         "can_receive": has_permission(request.user, "logistics.receive") and at_destination,

@@ -7,7 +7,7 @@ and binds the SHA-256 of exactly the content signed (11.70). An amendment supers
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +114,7 @@ def record_sign(
 
 def two_person_check(
     *,
-    record: RegulatedModel,
+    record: RegulatedModel | Callable[[], RegulatedModel],
     performer: SignerCredentials,
     verifier: SignerCredentials,
     qualification: str | None = None,
@@ -122,7 +122,9 @@ def two_person_check(
     """Two different qualified people sign "performed" and "verified" (双人复核, X-5, T-10.6).
 
     Both re-authenticate, both must hold `qualification`; one person can never fill both roles, and nothing
-    is written unless both signatures are.
+    is written unless both signatures are. `record` may be a function that writes the record to be signed:
+    it runs after both passwords were accepted, in the same transaction as the signatures, so a refused
+    check leaves no unsigned record behind (and a wrong password still counts towards the lockout).
     """
     if performer.user.pk == verifier.user.pk:
         raise NotAllowed(
@@ -132,8 +134,9 @@ def two_person_check(
     _reauthenticate(performer, verifier)
     check_id = str(uuid.uuid4())
     with transaction.atomic():
-        first = _sign_one(record, performer, Meaning.PERFORMED, qualification, check_id)
-        second = _sign_one(record, verifier, Meaning.VERIFIED, qualification, check_id)
+        signed = record if isinstance(record, RegulatedModel) else record()
+        first = _sign_one(signed, performer, Meaning.PERFORMED, qualification, check_id)
+        second = _sign_one(signed, verifier, Meaning.VERIFIED, qualification, check_id)
     return first, second
 
 

@@ -23,7 +23,7 @@ from cellchain.domain.shipping_limits import (
 )
 from cellchain.ledger.services import ledger_append
 from cellchain.logistics import storage_rules
-from cellchain.logistics.models import LoggerLink, PackedUnit, Shipment, StorageReservation
+from cellchain.logistics.models import LoggerLink, PackedUnit, PackingCheck, Shipment, StorageReservation
 from cellchain.logistics.services._common import (
     UnitScan,
     din_of,
@@ -334,24 +334,44 @@ def shipment_pack_verify(
 ) -> Shipment:
     """Two-person check of the packing: every ordered unit scanned in, then two packers sign (X-5).
 
+    The check is a record of its own (PackingCheck: units, shipper, loggers linked so far, time) and the two
+    signatures bind it, not the shipment, whose status and hand-off fields change afterwards (21 CFR 11.70).
+
     Runs outside a transaction of its own, as the signing services ask: a wrong password is recorded and
-    counts towards the lockout (21 CFR 11.300); the signatures are written together, then the shipment is
-    marked packed.
+    counts towards the lockout (21 CFR 11.300); the check record, both signatures and the shipment's "packed"
+    status are then written together, or nothing is.
     """
     require_site(performer.user, shipment.from_site, "Packing")
     _require_packing(shipment)
     _require_all_packed(shipment)
-    two_person_check(record=shipment, performer=performer, verifier=verifier, qualification="packing")
-    return _mark_packed(performer.user, shipment)
-
-
-@transaction.atomic
-def _mark_packed(actor: Any, shipment: Shipment) -> Shipment:
-    Shipment.objects.select_for_update().get(pk=shipment.pk)  # one verification at a time
+    two_person_check(
+        record=lambda: _record_packing_check(performer.user, shipment),
+        performer=performer,
+        verifier=verifier,
+        qualification="packing",
+    )
     shipment.refresh_from_db()  # the caller's instance follows the change
-    _require_packing(shipment)
-    set_status(actor, shipment, Shipment.Status.PACKED, "shipment:pack:verify", "two-person check")
     return shipment
+
+
+def _record_packing_check(actor: Any, shipment: Shipment) -> PackingCheck:
+    """Inside the signing transaction: lock the shipment, write what was checked, mark the shipment packed."""
+    locked = Shipment.objects.select_for_update().get(pk=shipment.pk)  # one verification at a time
+    _require_packing(locked)
+    _require_all_packed(locked)
+    check = PackingCheck(
+        shipment=locked,
+        units=sorted(locked.packed_units.values_list("din", flat=True)),
+        container_type=locked.container_type,
+        container_code=locked.container_code,
+        loggers=sorted(locked.loggers.values_list("serial", flat=True)),
+        checked_at=clock.now(),
+    )
+    check.full_clean()
+    check.save()
+    ledger_append(actor=actor, record=check, action="create", event="shipment:pack:check")
+    set_status(actor, locked, Shipment.Status.PACKED, "shipment:pack:verify", "two-person check")
+    return check
 
 
 @transaction.atomic

@@ -9,13 +9,19 @@ from decimal import Decimal
 import pytest
 
 from cellchain.core import clock
-from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
+from cellchain.core.errors import (
+    AuthenticationRequired,
+    Conflict,
+    IdentityMismatch,
+    NotAllowed,
+    ValidationFailed,
+)
 from cellchain.ledger.models import LedgerEntry
 from cellchain.logistics import demo, selectors, services
-from cellchain.logistics.models import ReceiptInspection, Shipment, TemperatureReading
+from cellchain.logistics.models import PackingCheck, ReceiptInspection, Shipment, TemperatureReading
 from cellchain.logistics.tests import kit
 from cellchain.quality.models import Deviation
-from cellchain.signatures.services import SignerCredentials, signatures_of
+from cellchain.signatures.services import SignerCredentials, signature_verify, signatures_of
 from conftest import PERSONA_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -223,7 +229,32 @@ class TestShipmentPack:
                                       verifier=SignerCredentials(qian, PERSONA_PASSWORD))  # fmt: skip
         shipment.refresh_from_db()
         assert shipment.status == Shipment.Status.PACKED
-        assert [s.meaning for s in signatures_of(shipment)] == ["performed", "verified"]
+        check = shipment.packing_check
+        assert [s.meaning for s in signatures_of(check)] == ["performed", "verified"]
+        assert signatures_of(shipment) == []  # X-5: the check is signed, not the changing shipment
+        assert check.units == ["W123426000501", "W123426000502"]
+        assert (check.container_code, check.loggers) == (shipment.container_code, [])
+
+    def test_packing_signatures_still_verify_after_dispatch_and_arrival(self, world):
+        """X-5, 21 CFR 11.70: hand-off, arrival and receipt change the shipment, not the signed packing check."""
+        shipment = kit.received(world, tag="000761")  # packed, handed off, arrived, inspected and signed
+        shipment.refresh_from_db()
+        assert shipment.status == Shipment.Status.ACCEPTED and shipment.dispatched_at and shipment.arrived_at
+        signatures = signatures_of(shipment.packing_check)
+        assert [s.meaning for s in signatures] == ["performed", "verified"]
+        assert [signature_verify(s).valid for s in signatures] == [True, True]
+
+    def test_wrong_password_writes_no_packing_check(self, world):
+        """X-5, 21 CFR 11.300: a refused check leaves the shipment packing, with no check record."""
+        shipment = new_shipment(world)
+        zhao, qian = world["logistics_zhao"], world["logistics_qian"]
+        services.shipment_pack_scan(actor=zhao, shipment=shipment, scanned_text="W123426000501")
+        with pytest.raises(AuthenticationRequired):
+            services.shipment_pack_verify(shipment=shipment, performer=SignerCredentials(zhao, PERSONA_PASSWORD),
+                                          verifier=SignerCredentials(qian, "wrong"))  # fmt: skip
+        shipment.refresh_from_db()
+        assert shipment.status == Shipment.Status.PACKING
+        assert not PackingCheck.objects.filter(shipment=shipment).exists()
 
     def test_dispatch_needs_a_logger(self, world):
         shipment = new_shipment(world)
