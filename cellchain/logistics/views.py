@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from cellchain.core import clock
 from cellchain.core.errors import NotFound, ServiceError, ValidationFailed
-from cellchain.core.pages import submit
+from cellchain.core.pages import run_service, submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.domain.receipt import RECEIPT_CHECKS, Answer, Source
 from cellchain.logistics import forms, selectors, services, storage_rules
@@ -282,16 +282,18 @@ def shipment_dispatch(request: HttpRequest, number: str) -> HttpResponse:
 def shipment_reserve(request: HttpRequest, number: str) -> HttpResponse:
     """Reserve a location of the product's storage mode for the shipment before dispatch (T-8.1.2-e)."""
     shipment = _shipment(request, number)
-    try:
-        location = selectors.storage_location_get_for(request.user, request.POST.get("location", ""))
-        row = services.storage_reservation_create(actor=request.user, shipment=shipment, location=location)
-        messages.success(
-            request,
+    run_service(
+        request,
+        lambda: services.storage_reservation_create(
+            actor=request.user,
+            shipment=shipment,
+            location=selectors.storage_location_get_for(request.user, request.POST.get("location", "")),
+        ),
+        lambda row: (
             _("%(positions)d position(s) reserved in %(location)s for %(number)s.")
-            % {"positions": row.positions, "location": location.code, "number": shipment.number},
-        )
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+            % {"positions": row.positions, "location": row.location.code, "number": shipment.number}
+        ),
+    )
     return redirect(_back(request, reverse("logistics:shipment", args=[shipment.number])))
 
 
@@ -303,13 +305,13 @@ def reservation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         reservation = selectors.reservation_get_for(request.user, pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    try:
-        services.storage_reservation_cancel(
+    run_service(
+        request,
+        lambda: services.storage_reservation_cancel(
             actor=request.user, reservation=reservation, reason=request.POST.get("reason", "")
-        )
-        messages.success(request, _("Reservation cancelled."))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+        ),
+        _("Reservation cancelled."),
+    )
     return redirect(_back(request, reverse("logistics:reservations")))
 
 
@@ -341,16 +343,16 @@ def reservations(request: HttpRequest) -> HttpResponse:
 def logger_upload(request: HttpRequest, number: str, serial: str) -> HttpResponse:
     shipment = _shipment(request, number)
     upload = request.FILES.get("file")
-    try:
+
+    def import_file() -> Any:
         link = selectors.logger_get(shipment, serial)
         if upload is None:
             raise NotFound(_("Choose the logger file to import."))
-        row = services.logger_file_import(
+        return services.logger_file_import(
             actor=request.user, logger=link, data=upload.read(), file_name=upload.name
         )
-        messages.success(request, _("Imported %(n)d readings.") % {"n": row.readings})
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+
+    run_service(request, import_file, lambda row: _("Imported %(n)d readings.") % {"n": row.readings})
     return redirect("logistics:shipment", number=shipment.number)
 
 
@@ -433,15 +435,16 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def receipt_sign(request: HttpRequest, number: str) -> HttpResponse:
     shipment = _shipment(request, number)
-    try:
-        inspection = selectors.receipt_require(shipment)
-        signer = SignerCredentials(
-            request.user, request.POST.get("password", ""), request.POST.get("totp_code") or None
-        )
-        services.receipt_sign(inspection=inspection, signer=signer)
-        messages.success(request, _("The receipt record is signed."))
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    run_service(
+        request,
+        lambda: services.receipt_sign(
+            inspection=selectors.receipt_require(shipment),
+            signer=SignerCredentials(
+                request.user, request.POST.get("password", ""), request.POST.get("totp_code") or None
+            ),
+        ),
+        _("The receipt record is signed."),
+    )
     return redirect("logistics:shipment", number=shipment.number)
 
 
@@ -520,19 +523,19 @@ def _capacity(raw: str) -> int | None:
 @requires("logistics.storage_admin")
 @require_POST
 def storage_location_add(request: HttpRequest) -> HttpResponse:
-    try:
-        code = request.POST.get("monitoring_device", "")
-        row = services.storage_location_create(
+    code = request.POST.get("monitoring_device", "")
+    run_service(
+        request,
+        lambda: services.storage_location_create(
             actor=request.user,
             code=request.POST.get("code", ""),
             name=request.POST.get("name", ""),
             storage_mode=request.POST.get("storage_mode", ""),
             monitoring_device=selectors.monitoring_device_get_for(request.user, code) if code else None,
             capacity=_capacity(request.POST.get("capacity", "")),
-        )
-        messages.success(request, _("Location %(code)s added.") % {"code": row.code})
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+        ),
+        lambda row: _("Location %(code)s added.") % {"code": row.code},
+    )
     return redirect("logistics:storage")
 
 
@@ -541,20 +544,17 @@ def storage_location_add(request: HttpRequest) -> HttpResponse:
 def storage_stock_in(request: HttpRequest) -> HttpResponse:
     """Stock-in by scan: refused unless the receipt is accepted and signed and the mode matches (T-8.1.1,
     T-7.7-d)."""
-    try:
-        location = selectors.storage_location_get_for(request.user, request.POST.get("location", ""))
-        event = services.stock_in(
+    run_service(
+        request,
+        lambda: services.stock_in(
             actor=request.user,
-            location=location,
+            location=selectors.storage_location_get_for(request.user, request.POST.get("location", "")),
             scanned_text=request.POST.get("scan", ""),
             storage_time_limit=_limit(request.POST.get("limit_days", "")),
             note=request.POST.get("note", ""),
-        )
-        messages.success(
-            request, _("Unit %(din)s stocked in %(loc)s.") % {"din": event.din, "loc": location.code}
-        )
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+        ),
+        lambda event: _("Unit %(din)s stocked in %(loc)s.") % {"din": event.din, "loc": event.location.code},
+    )
     return redirect("logistics:storage")
 
 
@@ -562,16 +562,16 @@ def storage_stock_in(request: HttpRequest) -> HttpResponse:
 @require_POST
 def storage_stock_out(request: HttpRequest) -> HttpResponse:
     """Stock-out by scan: a unit past its expiry or storage time limit is not issued for thaw (T-7.7-e)."""
-    try:
-        event = services.stock_out(
+    run_service(
+        request,
+        lambda: services.stock_out(
             actor=request.user,
             scanned_text=request.POST.get("scan", ""),
             purpose=request.POST.get("purpose", ""),
             note=request.POST.get("note", ""),
-        )
-        messages.success(request, _("Unit %(din)s taken out of stock.") % {"din": event.din})
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+        ),
+        lambda event: _("Unit %(din)s taken out of stock.") % {"din": event.din},
+    )
     return redirect("logistics:storage")
 
 
@@ -605,8 +605,9 @@ def devices(request: HttpRequest) -> HttpResponse:
 @requires("logistics.devices")
 @require_POST
 def device_add(request: HttpRequest) -> HttpResponse:
-    try:
-        device = services.monitoring_device_register(
+    run_service(
+        request,
+        lambda: services.monitoring_device_register(
             actor=request.user,
             code=request.POST.get("code", ""),
             kind=request.POST.get("kind", ""),
@@ -614,10 +615,9 @@ def device_add(request: HttpRequest) -> HttpResponse:
             calibrated_on=_date(request.POST.get("calibrated_on", ""), "calibrated_on"),
             calibration_due=_date(request.POST.get("calibration_due", ""), "calibration_due"),
             calibration_certificate=request.POST.get("calibration_certificate", ""),
-        )
-        messages.success(request, _("Device %(code)s registered.") % {"code": device.code})
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+        ),
+        lambda device: _("Device %(code)s registered.") % {"code": device.code},
+    )
     return redirect("logistics:devices")
 
 
@@ -628,23 +628,23 @@ def device_calibrate(request: HttpRequest, code: str) -> HttpResponse:
         device = selectors.monitoring_device_get_for(request.user, code)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    try:
+
+    def calibrate() -> Any:
         calibrated_on = _date(request.POST.get("calibrated_on", ""), "calibrated_on")
         due = _date(request.POST.get("calibration_due", ""), "calibration_due")
         if calibrated_on is None or due is None:
             raise ValidationFailed(
                 _("Give the calibration date and the next due date."), field="calibrated_on"
             )
-        services.monitoring_device_calibrate(
+        return services.monitoring_device_calibrate(
             actor=request.user,
             device=device,
             calibrated_on=calibrated_on,
             calibration_due=due,
             certificate=request.POST.get("certificate", ""),
         )
-        messages.success(request, _("Calibration of %(code)s recorded.") % {"code": device.code})
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+
+    run_service(request, calibrate, _("Calibration of %(code)s recorded.") % {"code": device.code})
     return redirect("logistics:devices")
 
 
@@ -655,14 +655,14 @@ def device_service(request: HttpRequest, code: str) -> HttpResponse:
         device = selectors.monitoring_device_get_for(request.user, code)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    try:
-        services.monitoring_device_set_in_service(
+    run_service(
+        request,
+        lambda: services.monitoring_device_set_in_service(
             actor=request.user,
             device=device,
             in_service=request.POST.get("in_service") == "yes",
             reason=request.POST.get("reason", ""),
-        )
-        messages.success(request, _("Working status of %(code)s recorded.") % {"code": device.code})
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+        ),
+        _("Working status of %(code)s recorded.") % {"code": device.code},
+    )
     return redirect("logistics:devices")
