@@ -118,3 +118,32 @@ def rebaseline_problems(
             f"{list(difference.added)} and drops {list(difference.removed)}"
         )
     return tuple(problems)
+
+
+def rebaseline_entry_problems(entry: Mapping[str, Any], previous: Mapping[str, Any] | None) -> list[str]:
+    """What is wrong with a parsed re-baseline entry, given the record's previous entry (None when there is none
+    or it cannot be read): its state against the previous state (``rebaseline_problems``) and its action.
+
+    The one rule of the online (``ledger verify``) and the offline (bundle) verifier alike.
+    """
+    state, extra = entry.get("state"), entry.get("extra")
+    before = None if previous is None else previous.get("state")
+    if not isinstance(state, dict) or (previous is not None and not isinstance(before, dict)):
+        problems = ["carries no state object to compare"]
+    else:
+        problems = list(rebaseline_problems(before, state, extra if isinstance(extra, dict) else None))
+    if entry.get("action") != MIGRATE_ACTION:
+        problems.append(f"has action {entry.get('action')!r}, not {MIGRATE_ACTION!r}")
+    return problems
+
+
+def rebaseline_continues_problems(entry: Mapping[str, Any], previous_seq: Any) -> list[str]:
+    """The re-baseline entry must name, as the entry it continues, the record's previous entry `previous_seq`."""
+    extra = entry.get("extra")
+    described = extra.get(REBASELINE_EXTRA) if isinstance(extra, dict) else None
+    if isinstance(described, dict) and described.get("previous_seq") != previous_seq:
+        return [
+            f"names entry seq {described.get('previous_seq')} as the one it continues, but the record's "
+            f"previous entry is seq {previous_seq}"
+        ]
+    return []

@@ -39,10 +39,9 @@ from django.db import connection
 
 from cellchain.domain import merkle
 from cellchain.domain.ledger_schema import (
-    MIGRATE_ACTION,
     REBASELINE_EVENT,
-    REBASELINE_EXTRA,
-    rebaseline_problems,
+    rebaseline_continues_problems,
+    rebaseline_entry_problems,
     state_difference,
 )
 from cellchain.domain.treehead import HEAD_KEY, KEY_HANDOVER, HeadKeyUse, LogKey, key_chain
@@ -497,20 +496,9 @@ class _Verifier:
         self.report.rebaselines += 1
         earlier = [number for number, _data in history if number < seq]
         previous = entry_document(entries[earlier[-1]]) if earlier else None
-        state, extra = entry.get("state"), entry.get("extra")
-        before = None if previous is None else previous.get("state")
-        if not isinstance(state, dict) or (previous is not None and not isinstance(before, dict)):
-            problems = ["carries no state object to compare"]
-        else:
-            problems = list(rebaseline_problems(before, state, extra if isinstance(extra, dict) else None))
-        if entry.get("action") != MIGRATE_ACTION:
-            problems.append(f"has action {entry.get('action')!r}, not {MIGRATE_ACTION!r}")
-        described = extra.get(REBASELINE_EXTRA) if isinstance(extra, dict) else None
-        if earlier and isinstance(described, dict) and described.get("previous_seq") != earlier[-1]:
-            problems.append(
-                f"names entry seq {described.get('previous_seq')} as the one it continues, but the record's "
-                f"previous entry is seq {earlier[-1]}"
-            )
+        problems = rebaseline_entry_problems(entry, previous)
+        if earlier:
+            problems += rebaseline_continues_problems(entry, earlier[-1])
         for problem in problems:
             self.report.add(
                 Finding("rebaseline", f"this schema re-baseline {problem}", seq, record_type, record_id)

@@ -36,10 +36,9 @@ from itertools import combinations, pairwise
 from typing import Any
 
 from cellchain.domain.ledger_schema import (
-    MIGRATE_ACTION,
     REBASELINE_EVENT,
-    REBASELINE_EXTRA,
-    rebaseline_problems,
+    rebaseline_continues_problems,
+    rebaseline_entry_problems,
 )
 from cellchain.domain.merkle import MemoryNodeStore, ProofError, consistency_proof, verify_consistency
 from cellchain.domain.treehead import (
@@ -342,24 +341,9 @@ class _RecordHistory:
 
     def _check(self, key: tuple[str, str], entry: dict[str, Any], previous: dict[str, Any] | None) -> None:
         seq = entry.get("seq") if isinstance(entry.get("seq"), int) else None
-        state, extra = entry.get("state"), entry.get("extra")
-        before = None if previous is None else previous.get("state")
-        if not isinstance(state, dict) or (previous is not None and not isinstance(before, dict)):
-            problems: list[str] = ["carries no state object to compare"]
-        else:
-            problems = list(rebaseline_problems(before, state, extra if isinstance(extra, dict) else None))
-        if entry.get("action") != MIGRATE_ACTION:
-            problems.append(f"has action {entry.get('action')!r}, not {MIGRATE_ACTION!r}")
-        described = extra.get(REBASELINE_EXTRA) if isinstance(extra, dict) else None
-        if (
-            previous is not None
-            and isinstance(described, dict)
-            and described.get("previous_seq") != previous.get("seq")
-        ):
-            problems.append(
-                f"names entry seq {described.get('previous_seq')} as the one it continues, but the record's "
-                f"previous entry is seq {previous.get('seq')}"
-            )
+        problems = rebaseline_entry_problems(entry, previous)
+        if previous is not None:
+            problems += rebaseline_continues_problems(entry, previous.get("seq"))
         self.findings += [
             Finding("rebaseline", f"the schema re-baseline of {key[0]} {key[1]} {problem}", seq)
             for problem in problems

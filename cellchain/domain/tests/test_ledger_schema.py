@@ -8,7 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cellchain.domain.ledger_schema import (
+    MIGRATE_ACTION,
     StateDifference,
+    rebaseline_continues_problems,
+    rebaseline_entry_problems,
     rebaseline_extra,
     rebaseline_problems,
     same_json,
@@ -86,3 +89,30 @@ class TestRebaselineProblems:
         assert rebaseline_problems(None, state, self._extra(LEDGER, state)) == (
             "re-baselines a record that has no earlier entry",
         )
+
+
+class TestRebaselineEntryProblems:
+    """The entry-level rule both verifiers apply (decision 0010)."""
+
+    def _entry(self, state: Any, action: str = MIGRATE_ACTION, previous_seq: int = 3) -> dict[str, Any]:
+        extra = rebaseline_extra(state_difference(LEDGER, state), (), previous_seq)
+        return {"seq": 9, "state": state, "action": action, "extra": extra}
+
+    def test_a_true_rebaseline_entry_has_no_problem(self):
+        entry = self._entry({**LEDGER, "motto": ""})
+        assert rebaseline_entry_problems(entry, {"seq": 3, "state": LEDGER}) == []
+        assert rebaseline_continues_problems(entry, 3) == []
+
+    def test_state_action_and_continued_entry_are_checked(self):
+        entry = self._entry({**LEDGER, "motto": ""}, action="amend", previous_seq=2)
+        assert rebaseline_entry_problems(entry, {"seq": 3, "state": LEDGER}) == [
+            "has action 'amend', not 'migrate'"
+        ]
+        (problem,) = rebaseline_continues_problems(entry, 3)
+        assert "names entry seq 2 as the one it continues" in problem
+        assert rebaseline_entry_problems(entry, {"seq": 3, "state": "not an object"})[0] == (
+            "carries no state object to compare"
+        )
+        assert rebaseline_entry_problems({**entry, "action": MIGRATE_ACTION}, None) == [
+            "re-baselines a record that has no earlier entry"
+        ]
