@@ -10,13 +10,12 @@ import pytest
 from django.urls import reverse
 
 from cellchain.accounts.models import LoginEvent
-from cellchain.core import clock
 from cellchain.logistics import demo, services
 from cellchain.logistics.models import ReceiptInspection, Shipment
 from cellchain.logistics.tests import kit
 from cellchain.logistics.tests.test_release_and_scans import product_shipment, relabelled
+from cellchain.logistics.tests.test_services import ready_to_dispatch
 from cellchain.quality.models import Deviation
-from cellchain.signatures.services import SignerCredentials
 from conftest import PERSONA_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -25,17 +24,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def url(name: str, shipment: Shipment) -> str:
     return reverse(f"logistics:{name}", args=[shipment.number])
-
-
-def packed(world, shipment: Shipment) -> Shipment:
-    zhao = world["logistics_zhao"]
-    for din in shipment.expected_units:
-        services.shipment_pack_scan(actor=zhao, shipment=shipment, scanned_text=din)
-    services.shipment_pack_verify(shipment=shipment, performer=SignerCredentials(zhao, PERSONA_PASSWORD),
-                                  verifier=SignerCredentials(world["logistics_qian"], PERSONA_PASSWORD))  # fmt: skip
-    services.logger_link(actor=zhao, shipment=shipment, serial=f"TL-{shipment.pk}", interval_s=60,
-                         armed_at=clock.now() - dt.timedelta(minutes=5))  # fmt: skip
-    return shipment
 
 
 def test_sender_packs_by_label_scan_and_the_section_swaps_in(world, client_for):
@@ -118,12 +106,12 @@ def test_logger_is_linked_with_its_armed_time_in_site_time(world, client_for):
 def test_dispatch_is_refused_without_release_then_without_reservation_and_then_goes(world, client_for):
     """Q-2-b and T-8.1.2-e on the page: each refusal names the batch or the hospital and what is missing."""
     client = client_for("logistics_zhao")
-    unreleased = packed(world, product_shipment(world, "001205", release=None))
+    unreleased = ready_to_dispatch(world, product_shipment(world, "001205", release=None))
     page = client.get(url("shipment", unreleased)).content.decode()
     assert 'id="dispatch-form"' in page and "cannot be handed to the courier" in page
     body = client.post(url("dispatch", unreleased), {"courier": "SF"}, **HTMX).content.decode()
     assert "batch B26-001205 has no release decision" in body
-    shipment = packed(world, product_shipment(world, "001206", release=kit.CONDITIONAL))
+    shipment = ready_to_dispatch(world, product_shipment(world, "001206", release=kit.CONDITIONAL))
     body = client.post(url("dispatch", shipment), {"courier": "SF"}, **HTMX).content.decode()
     assert "T-8.1.2-e" in body and "has not reserved storage" in body
     services.storage_reservation_create(
