@@ -147,6 +147,11 @@ class _Reader:
     def child(self, key: str) -> _Reader:
         return _Reader(self._get(key), f"{self.path}.{key}")
 
+    def stated(self, key: str) -> bool:
+        """True when an optional key has a value; absent or null = not stated (the key counts as read)."""
+        self.used.add(key)
+        return self.data.get(key) is not None
+
     def temperature(self, key: str) -> TemperatureRange:
         child = self.child(key)
         result = TemperatureRange(child.decimal("min"), child.decimal("max"))
@@ -174,14 +179,12 @@ def process_from_json(data: Any, product_code: str = "", version: str = "") -> P
     """The process template of one product version (P-1-a, P-T2-c..i)."""
     reader = _Reader(data, "process")
     window = None
-    if reader.data.get("harvest_window") is not None:
+    if reader.stated("harvest_window"):
         child = reader.child("harvest_window")
         window = HarvestWindow(
             child.choice("anchor", StepKind), child.hours("max_hours", required=True) or timedelta()
         )
         child.done()
-    else:
-        reader.used.add("harvest_window")
     fill = reader.child("fill")
     requirement = FillRequirement(
         fill.integer("retained_units"), fill.integer("qc_units"), fill.integer("min_patient_units", 1)
@@ -201,12 +204,10 @@ def process_from_json(data: Any, product_code: str = "", version: str = "") -> P
 def _step(data: Any, path: str) -> StepTemplate:
     reader = _Reader(data, path)
     duration = None
-    if reader.data.get("duration_hours") is not None:
+    if reader.stated("duration_hours"):
         child = reader.child("duration_hours")
         duration = DurationLimits(child.hours("min"), child.hours("max"))
         child.done()
-    else:
-        reader.used.add("duration_hours")
     params = tuple(
         _parameter(item, f"{path}.parameters[{i}]") for i, item in enumerate(reader.items("parameters"))
     )
@@ -394,18 +395,10 @@ def _use_times(r: _Reader) -> UseTimes:
         r.hours("after_dilution_hours"),
         r.bilingual("overtime_handling"),
         r.text("evidence", required=False),
-        _optional_choice(r, "overtime_action", OvertimeHandling),
+        r.choice("overtime_action", OvertimeHandling) if r.stated("overtime_action") else None,
     )
     r.done()
     return value
-
-
-def _optional_choice[T: StrEnum](r: _Reader, key: str, enum: type[T]) -> T | None:
-    """An optional coded value: absent or null = not stated (keys added after the first versions)."""
-    if r.data.get(key) is None:
-        r.used.add(key)
-        return None
-    return r.choice(key, enum)
 
 
 def _risks(r: _Reader) -> RiskWarnings:
@@ -468,8 +461,7 @@ def _thaw(r: _Reader) -> ThawPreparation:
 
 def _dilution_spec(r: _Reader) -> DilutionRequirement | None:
     """Optional coded dilution values (T-7.14-c, T-8.2.5-a/b): allowed diluents, ratio and its tolerance."""
-    if r.data.get("dilution_spec") is None:
-        r.used.add("dilution_spec")
+    if not r.stated("dilution_spec"):
         return None
     child = r.child("dilution_spec")
     diluents = tuple(str(x) for x in child.items("diluents", required=True))
@@ -486,17 +478,14 @@ def _dilution_spec(r: _Reader) -> DilutionRequirement | None:
 
 def _administration(reader: _Reader) -> Administration | None:
     """Optional section (T-8.2.6-a/b, T-8.2.7-a): route, leukocyte filter, recommended observation."""
-    if reader.data.get("administration") is None:
-        reader.used.add("administration")
+    if not reader.stated("administration"):
         return None
     r = reader.child("administration")
-    filter_forbidden = r.data.get("leukocyte_filter_forbidden")
     value = Administration(
         r.text("route", required=False),
-        None if filter_forbidden is None else r.flag("leukocyte_filter_forbidden"),
+        r.flag("leukocyte_filter_forbidden") if r.stated("leukocyte_filter_forbidden") else None,
         r.hours("observation_hours"),
     )
-    r.used.add("leukocyte_filter_forbidden")
     r.done()
     if value.observation is not None and value.observation.total_seconds() < 0:
         path = f"{r.path}.observation_hours"
