@@ -273,4 +273,4 @@ def batch_for_shipping(number: str) -> tuple[Batch, ProductInformation] | None:
     )
     if batch is None:
         return None
-    return batch, master.information_from_json(batch.product_version.information)
+    return batch, product_information(batch.product_version)
