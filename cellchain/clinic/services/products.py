@@ -31,6 +31,8 @@ from cellchain.domain.clinical_use import (
 )
 
 ALL_VALUES = (*PACKAGE_VALUES, *PACKAGE_VALUES_IF_STATED, *CLINIC_VALUES)
+_ADOPTION_CHANGES = (*ALL_VALUES, "version", "manufacturer_id", "source", "package_fields")
+"""What adopting a version may change on a profile: the ledger entry lists those it did change."""
 
 
 def _hospital_staff(actor: Any) -> None:
@@ -69,11 +71,16 @@ def product_profile_create(*, actor: Any, **fields: Any) -> ProductUseProfile:
     return create(actor, profile, "product_profile:create")  # type: ignore[return-value]
 
 
-def _clinic_values(values: ClinicalUseValues | None, given: dict[str, Any], label: str) -> None:
-    """Refuse a value the package carries, and names that are no value at all."""
+def _known_values(given: dict[str, Any]) -> None:
+    """Refuse names that are no product value at all."""
     unknown = sorted(set(given) - set(ALL_VALUES))
     if unknown:
         raise ValidationFailed(f"Unknown product value(s): {', '.join(unknown)}.", field=unknown[0])
+
+
+def _clinic_values(values: ClinicalUseValues | None, given: dict[str, Any], label: str) -> None:
+    """Refuse a value the package carries, and names that are no value at all."""
+    _known_values(given)
     carried = set(values.carried) if values is not None else set()
     locked = [name for name in given if name in carried]
     if locked:
@@ -82,14 +89,6 @@ def _clinic_values(values: ClinicalUseValues | None, given: dict[str, Any], labe
             "cannot be entered at the clinic (T-7.4).",
             field=sorted(locked)[0],
         )
-
-
-def _changes(before: dict[str, Any], profile: ProductUseProfile) -> dict[str, list[Any]]:
-    return {
-        name: [before[name], getattr(profile, name)]
-        for name in (*ALL_VALUES, "version", "manufacturer_id", "source", "package_fields")
-        if before[name] != getattr(profile, name)
-    }
 
 
 @transaction.atomic
@@ -147,8 +146,7 @@ def product_profile_adopt(
             f"{package.label}.",
             field="reason",
         )
-    before = {name: getattr(profile, name) for name in (*ALL_VALUES, "version", "source", "package_fields")}
-    before["manufacturer_id"] = profile.manufacturer_id
+    before = {name: getattr(profile, name) for name in _ADOPTION_CHANGES}
     previous = profile.source_label or "hand-entered values"
     for name, value in {**package_fields, **clinic_values, **identity}.items():
         setattr(profile, name, value)
@@ -158,7 +156,7 @@ def product_profile_adopt(
         profile,
         "product_profile:adopt",
         reason.strip(),
-        extra={**extra, "previous": previous, "changes": _changes(before, profile)},
+        extra={**extra, "previous": previous, "changes": _changed(before, profile)},
     )
     return profile
 
@@ -172,9 +170,7 @@ def product_profile_amend(
     _hospital_staff(actor)
     if not reason.strip():
         raise ValidationFailed("Give the reason for the change.", field="reason")
-    unknown = sorted(set(clinic_values) - set(ALL_VALUES))
-    if unknown:
-        raise ValidationFailed(f"Unknown product value(s): {', '.join(unknown)}.", field=unknown[0])
+    _known_values(clinic_values)
     locked = sorted(name for name in clinic_values if profile.from_package(name))
     if locked:
         raise ValidationFailed(
@@ -186,9 +182,17 @@ def product_profile_amend(
     for name, value in clinic_values.items():
         setattr(profile, name, value)
     _check(profile)
-    changes = {name: [before[name], value] for name, value in clinic_values.items() if before[name] != value}
-    amend(actor, profile, "product_profile:amend", reason.strip(), extra={"changes": changes})
+    amend(
+        actor, profile, "product_profile:amend", reason.strip(), extra={"changes": _changed(before, profile)}
+    )
     return profile
+
+
+def _changed(before: dict[str, Any], profile: ProductUseProfile) -> dict[str, list[Any]]:
+    """[old, new] of each value in `before` that the profile now holds otherwise (for the ledger entry)."""
+    return {
+        name: [old, getattr(profile, name)] for name, old in before.items() if old != getattr(profile, name)
+    }
 
 
 # --------------------------------------------------------------------------- behind the manufacturer?
