@@ -479,8 +479,9 @@ def storage(request: HttpRequest) -> HttpResponse:
     """The site's storage: locations, units in stock, the expiry watch, stock moves by scan (T-7.7-d/e)."""
     days = _watch_days(request)
     now = clock.now()
+    locations = selectors.storage_locations_for(request.user)
     context = {
-        "locations": selectors.storage_locations_for(request.user),
+        "locations": locations,
         "stock": selectors.stock_list(request.user),
         "watch": selectors.expiry_watch(request.user, dt.timedelta(days=days), now),
         "history": selectors.stock_history(request.user, limit=50),
@@ -490,9 +491,8 @@ def storage(request: HttpRequest) -> HttpResponse:
         "can_stock": has_permission(request.user, "logistics.stock"),
         "can_admin": has_permission(request.user, "logistics.storage_admin"),
         "devices": selectors.usable_devices_for(request.user, now.date()),
-        "location_rows": [
-            (loc, services.location_occupied(loc)) for loc in selectors.storage_locations_for(request.user)
-        ],
+        # Evaluates `locations` once: the location select and the table read the same rows.
+        "location_rows": [(loc, services.location_occupied(loc)) for loc in locations],
     }
     return render(request, "logistics/storage.html", context)
 
