@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from cellchain.core.errors import Conflict
 from cellchain.domain.treehead import key_id
+from cellchain.verifier import signing
 
 _cache: dict[str, tuple[tuple[int, int, int], Ed25519PrivateKey]] = {}
 _cache_lock = threading.Lock()
@@ -40,14 +41,9 @@ def pending_path(new_key_id: str) -> Path:
     return path.with_name(f"{path.name}.next-{new_key_id[:16]}")
 
 
-def raw_public_key(key: Ed25519PrivateKey) -> bytes:
-    """The raw 32-byte public key of a private key."""
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
 def private_key_id(key: Ed25519PrivateKey) -> str:
     """The key id (SHA-256 of the raw public key, hex) of a private key."""
-    return key_id(raw_public_key(key))
+    return key_id(signing.public_key_bytes(key))
 
 
 def _read(path: Path) -> Ed25519PrivateKey | None:
@@ -121,7 +117,7 @@ def signing_key() -> Ed25519PrivateKey:
 
 def public_key_bytes() -> bytes:
     """The raw 32-byte public key of the key file's key."""
-    return raw_public_key(signing_key())
+    return signing.public_key_bytes(signing_key())
 
 
 def install_pending(new_key_id: str) -> bool:

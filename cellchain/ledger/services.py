@@ -36,6 +36,7 @@ from cellchain.ledger.models import (
     RegulatedModel,
     SignedTreeHead,
 )
+from cellchain.verifier.signing import public_key_bytes
 
 Action = LedgerEntry.Action
 
@@ -291,7 +292,7 @@ def signing_key_register(*, actor: Any | None, reason: str) -> LedgerSigningKey:
                 "This log already has a signing key history; a new key comes only by rotation (ledger rotate-key)."
             )
         )
-    public = keys.raw_public_key(keys.signing_key())
+    public = keys.public_key_bytes()
     key = LedgerSigningKey.objects.create(
         key_id=key_id(public),
         public_key=public,
@@ -331,7 +332,7 @@ def signing_key_rotate(*, actor: Any | None, reason: str) -> KeyRotation:
     LedgerHead.objects.select_for_update().get_or_create(pk=1)
     old, old_private = heads.active_signer()
     new_private = Ed25519PrivateKey.generate()
-    new_public = keys.raw_public_key(new_private)
+    new_public = public_key_bytes(new_private)
     new_id = key_id(new_public)
     keys.write_private_key(keys.pending_path(new_id), new_private)
     try:
