@@ -9,7 +9,6 @@ reading entries a chunk at a time, so a large ledger never sits in memory.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +19,7 @@ from django.db import connection
 from cellchain.domain.treehead import tree_head_to_json
 from cellchain.ledger.heads import latest_head, to_tree_head
 from cellchain.ledger.models import HeadCountersignature, LedgerEntry, LedgerSigningKey, SignedTreeHead
+from cellchain.ledger.state import utc_time
 from cellchain.verifier.bundle import BUNDLE_FORMAT
 
 
@@ -30,12 +30,6 @@ def b64(data: bytes) -> str:
 def signed_head_json(sth: SignedTreeHead) -> dict[str, Any]:
     """A signed head as the bundle and the API write it: the signed fields, the signing key's id, the signature."""
     return {**tree_head_to_json(to_tree_head(sth)), "key_id": sth.key_id, "signature": b64(sth.signature)}
-
-
-def _rfc3339(moment: Any) -> str | None:
-    if moment is None:
-        return None
-    return str(moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"))
 
 
 def key_history(size: int | None = None) -> list[dict[str, Any]]:
@@ -63,8 +57,8 @@ def key_history(size: int | None = None) -> list[dict[str, Any]]:
             {
                 "key_id": key.key_id,
                 "public_key": b64(key.public_key),
-                "activated_at": _rfc3339(key.activated_at),
-                "retired_at": _rfc3339(retired),
+                "activated_at": utc_time(key.activated_at),
+                "retired_at": None if retired is None else utc_time(retired),
                 "predecessor": key.predecessor.key_id if key.predecessor is not None else None,
             }
         )

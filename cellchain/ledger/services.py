@@ -11,7 +11,6 @@ duplicate (REGULATORY item 47), and a crash before commit leaves nothing behind 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from cellchain.ledger.models import (
     RegulatedModel,
     SignedTreeHead,
 )
+from cellchain.ledger.state import utc_time
 from cellchain.verifier.signing import public_key_bytes
 
 Action = LedgerEntry.Action
@@ -43,10 +43,6 @@ Action = LedgerEntry.Action
 
 class LedgerError(RuntimeError):
     """The ledger was used wrongly (outside a transaction, without a reason): a programming error."""
-
-
-def _rfc3339(moment: Any) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def entry_bytes(entry: dict[str, Any]) -> bytes:
@@ -225,7 +221,7 @@ def _append(
         now = clock.now()
         entry = {
             "seq": seq,
-            "time": _rfc3339(now),
+            "time": utc_time(now),
             "actor": who,
             "record": {"type": record_type, "id": record_id},
             "action": action,

@@ -12,12 +12,17 @@ from typing import Any
 from django.db import models
 
 
+def utc_time(moment: dt.datetime) -> str:
+    """A moment as the ledger writes it: RFC 3339 in UTC, microseconds, "Z" (entries, row states, key history)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def field_value(field: models.Field[Any, Any], value: Any) -> Any:
     """Return the JSON form of one field value, identical before and after a round trip through the database."""
     if value is None:
         return None
     if isinstance(field, models.DateTimeField):
-        return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return utc_time(value)
     if isinstance(field, models.DateField):
         return value.isoformat()
     if isinstance(field, models.TimeField):

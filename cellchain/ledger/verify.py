@@ -25,7 +25,6 @@ migrations, until `ledger rebaseline` documents it; it still fails the verificat
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -58,6 +57,7 @@ from cellchain.ledger.replay import (
     replay_sources,
 )
 from cellchain.ledger.schema import SchemaHistory
+from cellchain.ledger.state import utc_time
 from cellchain.verifier.signing import SignatureError, key_fingerprint, verify_head_signature
 
 Progress = Callable[[str, int, int], None]
@@ -600,12 +600,6 @@ HEAD_RECORD = SignedTreeHead._meta.label_lower
 KEY_RECORD = LedgerSigningKey.ledger_record_type()
 
 
-def _rfc3339(moment: Any) -> str | None:
-    if moment is None:
-        return None
-    return str(moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"))
-
-
 def _log_keys(rows: list[LedgerSigningKey]) -> list[LogKey]:
     """The key history as the domain checks it; a predecessor row that is gone shows as `row N`."""
     ids = {row.pk: row.key_id for row in rows}
@@ -613,8 +607,8 @@ def _log_keys(rows: list[LedgerSigningKey]) -> list[LogKey]:
         LogKey(
             key_id=row.key_id,
             public_key=bytes(row.public_key),
-            activated_at=_rfc3339(row.activated_at) or "",
-            retired_at=_rfc3339(row.retired_at),
+            activated_at=utc_time(row.activated_at),
+            retired_at=None if row.retired_at is None else utc_time(row.retired_at),
             predecessor=None
             if row.predecessor_id is None
             else ids.get(row.predecessor_id, f"row {row.predecessor_id}"),
