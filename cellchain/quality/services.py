@@ -114,6 +114,27 @@ def deviation_close(*, actor: Any, deviation: Deviation, reason: str = "CAPA com
     return deviation
 
 
+def identity_deviation_tell_manufacturer(
+    *, actor: Any | None, deviation: Deviation, manufacturer: Site, about: str
+) -> None:
+    """Tell the manufacturer's QA of an identity deviation recorded at a partner's site (G-4, T-10.4).
+
+    `deviation_open` has told the recording site's own QA; when the manufacturer is another organisation its
+    QA must investigate too. `about` names what was mixed up (a COI, a shipment number).
+    """
+    if manufacturer.organisation_id == deviation.site.organisation_id:
+        return
+    notification_send(
+        actor=actor,
+        organisation=manufacturer.organisation,
+        site=manufacturer,
+        role=Role.QA,
+        subject=f"{deviation.number}: identity mismatch ({about})",
+        body=deviation.description,
+        about=deviation,
+    )
+
+
 @transaction.atomic
 def notification_send(
     *,

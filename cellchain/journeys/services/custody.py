@@ -14,7 +14,6 @@ from typing import Any
 from django.db import transaction
 
 from cellchain.accounts.models import Site
-from cellchain.accounts.roles import Role
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from cellchain.domain.custody import (
@@ -27,7 +26,7 @@ from cellchain.domain.custody import (
 from cellchain.journeys.models import CustodyEvent, StoragePosition, Unit
 from cellchain.ledger.services import ledger_append
 from cellchain.quality.models import Deviation
-from cellchain.quality.services import deviation_open, notification_send
+from cellchain.quality.services import deviation_open, identity_deviation_tell_manufacturer
 from cellchain.signatures.services import SignerCredentials, two_person_check
 
 
@@ -94,17 +93,9 @@ def _incident(actor: Any, site: Site, unit: Unit, event: CustodyEvent, verdict: 
         description=f"Scanned {verdict.scanned_text!r} at {site.name}; expected unit {unit.din} "
                     f"of journey {unit.journey.coi}. {reasons}",
     )  # fmt: skip
-    manufacturer = unit.journey.manufacturer_site
-    if manufacturer.organisation_id != site.organisation_id:
-        notification_send(
-            actor=actor,
-            organisation=manufacturer.organisation,
-            site=manufacturer,
-            role=Role.QA,
-            subject=f"{deviation.number}: identity mismatch ({unit.journey.coi})",
-            body=deviation.description,
-            about=deviation,
-        )
+    identity_deviation_tell_manufacturer(
+        actor=actor, deviation=deviation, manufacturer=unit.journey.manufacturer_site, about=unit.journey.coi
+    )
     return deviation.number
 
 

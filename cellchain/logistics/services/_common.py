@@ -107,9 +107,8 @@ def _manufacturer_site(shipment: Shipment) -> Any:
 
 
 def _identity_incident(actor: Any, shipment: Shipment, scan: UnitScan, where: str) -> NoReturn:
-    from cellchain.accounts.roles import Role
     from cellchain.quality.models import Deviation
-    from cellchain.quality.services import deviation_open, notification_send
+    from cellchain.quality.services import deviation_open, identity_deviation_tell_manufacturer
 
     expected = coi_data(shipment.coi)
     text = (
@@ -136,17 +135,9 @@ def _identity_incident(actor: Any, shipment: Shipment, scan: UnitScan, where: st
             extra={"scanned": scan.text[:120], "label_coi": scan.coi, "shipment_coi": expected,
                    "din": scan.read, "deviation": deviation.number},
         )  # fmt: skip
-        manufacturer = _manufacturer_site(shipment)
-        if manufacturer.organisation_id != actor.organisation_id:
-            notification_send(
-                actor=actor,
-                organisation=manufacturer.organisation,
-                site=manufacturer,
-                role=Role.QA,
-                subject=f"{deviation.number}: identity mismatch ({shipment.number})",
-                body=deviation.description,
-                about=deviation,
-            )
+        identity_deviation_tell_manufacturer(
+            actor=actor, deviation=deviation, manufacturer=_manufacturer_site(shipment), about=shipment.number
+        )
     raise IdentityMismatch(
         f"{text}: do not go on with this bag. Identity incident {deviation.number} was recorded and QA told.",
         field="scan",
