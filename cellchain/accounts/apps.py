@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from cellchain.accounts import middleware  # noqa: F401  (connects the sign-in session stamp)
         from cellchain.core.navigation import MenuItem, register_menu
 
         register_menu(MenuItem(_("Approved products"), "core:approved_products", "core.view_reference", 990))

@@ -95,6 +95,34 @@ class TestSessionTimeout:
         assert client.get("/").status_code == 200
         assert client.get("/").status_code == 200
 
+    def test_an_active_session_still_ends_at_the_absolute_limit(self, client_for: Any, settings: Any) -> None:
+        """The 12 h cap counts from sign-in, not from the last request (issue 15; REGULATORY item 28)."""
+        client = client_for("physician_wang")
+        assert client.get("/").status_code == 200
+        session = client.session
+        session["cellchain_signed_in_at"] -= settings.SESSION_COOKIE_AGE + 1
+        session.save()  # the user was active a moment ago: only the absolute limit can end it
+        response = client.get("/")
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        assert LoginEvent.objects.filter(username="physician_wang", outcome="timeout").count() == 1
+
+    def test_requests_do_not_move_the_cookie_expiry(self, world: Any, settings: Any) -> None:
+        client = Client()
+        assert _sign_in(client, "nurse_wang", PERSONA_PASSWORD).status_code == 302
+        expiry = client.session.get_expiry_date()
+        signed_in = client.session["cellchain_signed_in_at"]
+        assert abs(expiry.timestamp() - (signed_in + settings.SESSION_COOKIE_AGE)) < 1
+        for _ in range(3):
+            assert client.get("/").status_code == 200
+        assert client.session.get_expiry_date() == expiry
+
+    def test_a_session_without_a_sign_in_stamp_is_ended(self, client_for: Any) -> None:
+        client = client_for("physician_wang")
+        session = client.session
+        del session["cellchain_signed_in_at"]
+        session.save()
+        assert client.get("/").status_code == 302
+
 
 class TestPasswords:
     @pytest.mark.argon2
