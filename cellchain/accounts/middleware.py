@@ -62,7 +62,9 @@ class SessionTimeoutMiddleware:
                 sign_in_record(user, user.username, "timeout", None)
                 logout(request)
                 if why == "absolute":
-                    messages.info(request, _("Your session reached its maximum length. Please sign in again."))
+                    messages.info(
+                        request, _("Your session reached its maximum length. Please sign in again.")
+                    )
                 else:
                     messages.info(
                         request, _("Your session ended after a period of inactivity. Please sign in again.")

@@ -11,7 +11,8 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from cellchain.accounts.models import (
     ApiToken,
@@ -236,28 +237,35 @@ def _record_login(username: str, user: User | None, outcome: str, ip: str | None
     )
 
 
-def lockout_until(user: User) -> dt.datetime | None:
-    """Return when the lockout ends, or None: 5 failures since the last success inside the window lock it."""
+_SIGN_IN_FAILURES = (LoginEvent.Outcome.FAILURE, LoginEvent.Outcome.MFA_FAILURE)
+_SIGNING_FAILURES = (LoginEvent.Outcome.REAUTH_FAILURE,)
+
+
+def lockout_until(user: User, ip: str | None = None, *, signing: bool = False) -> dt.datetime | None:
+    """Return when the lockout of this account from this source ends, or None (issue 15; REGULATORY 22, 27).
+
+    Failures count per account AND source: five wrong passwords from one address lock that address out of
+    that account, not the user signing in from their own workstation (otherwise anyone could lock out
+    anyone). Wrong passwords at the moment of signing (``signing=True``) come from a session that is
+    already signed in, so they count on their own, whatever the source. Any success of the account ends
+    the run of failures. API tokens are not checked here: a token keeps working while sign-in is locked.
+    """
     window_start = clock.now() - dt.timedelta(seconds=settings.CELLCHAIN_LOCKOUT_SECONDS)
-    events = list(
-        LoginEvent.objects.filter(user=user, at__gte=window_start)
-        .order_by("-at")
-        .values_list("outcome", "at")[:50]
-    )
+    counted = _SIGNING_FAILURES if signing else _SIGN_IN_FAILURES
+    recent = LoginEvent.objects.filter(user=user, at__gte=window_start)
+    if not signing:
+        source = Q(ip_address=ip) if ip else Q(ip_address__isnull=True)
+        recent = recent.filter(source | Q(outcome=LoginEvent.Outcome.SUCCESS))
+    events = list(recent.order_by("-at", "-pk").values_list("outcome", "at")[:50])
     failures: list[dt.datetime] = []
     for outcome, at in events:
         if outcome == LoginEvent.Outcome.SUCCESS:
             break
-        if outcome in (
-            LoginEvent.Outcome.FAILURE,
-            LoginEvent.Outcome.MFA_FAILURE,
-            LoginEvent.Outcome.REAUTH_FAILURE,
-        ):
+        if outcome in counted:
             failures.append(at)
     if len(failures) < settings.CELLCHAIN_LOCKOUT_THRESHOLD:
         return None
-    newest = failures[0]
-    return newest + dt.timedelta(seconds=settings.CELLCHAIN_LOCKOUT_SECONDS)
+    return failures[0] + dt.timedelta(seconds=settings.CELLCHAIN_LOCKOUT_SECONDS)
 
 
 GENERIC_LOGIN_ERROR = (
@@ -273,13 +281,13 @@ def sign_in_check(*, username: str, password: str, ip: str | None = None) -> Use
         User(username="timing").set_password(password)
         _record_login(username, None, LoginEvent.Outcome.FAILURE, ip)
         raise AuthenticationRequired(GENERIC_LOGIN_ERROR)
-    if lockout_until(user) is not None:
+    if lockout_until(user, ip) is not None:
         user.check_password(password)
         _record_login(username, user, LoginEvent.Outcome.LOCKED, ip)
         raise AuthenticationRequired(GENERIC_LOGIN_ERROR)
     if not user.is_active or not user.check_password(password):
         _record_login(username, user, LoginEvent.Outcome.FAILURE, ip)
-        if lockout_until(user) is not None:
+        if lockout_until(user, ip) is not None:
             _record_login(username, user, LoginEvent.Outcome.LOCKOUT, ip)
         raise AuthenticationRequired(GENERIC_LOGIN_ERROR)
     return user
@@ -318,7 +326,7 @@ def totp_check(user: User, code: str) -> bool:
 
 def reauthenticate(user: User, password: str, totp_code: str | None = None) -> None:
     """Ask for the password again at the moment of signing (11.200(a)); a failure counts towards lockout."""
-    if lockout_until(user) is not None:
+    if lockout_until(user, signing=True) is not None:
         raise AuthenticationRequired("This account is locked after repeated failures; try again later.")
     if not user.is_active or not user.check_password(password or ""):
         _record_login(user.username, user, LoginEvent.Outcome.REAUTH_FAILURE, None)
@@ -380,6 +388,14 @@ def totp_confirm(*, actor: User, code: str) -> None:
 # --- API tokens -------------------------------------------------------------------------------------------
 
 
+TOKEN_PREFIX_ATTEMPTS = 5
+
+
+def token_prefix_new() -> str:
+    """A fresh 64-bit token prefix in hex (issue 15: 32 bits collided too soon under a unique index)."""
+    return secrets.token_hex(8)
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -389,11 +405,24 @@ def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; the full value is returned once and only its digest is stored."""
     if not name.strip():
         raise ValidationFailed("Give the token a name saying which integration uses it.", field="name")
-    prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=actor, name=name.strip(), prefix=prefix, digest=_digest(secret), created_at=clock.now()
-    )
+    for attempt in range(TOKEN_PREFIX_ATTEMPTS):
+        prefix = token_prefix_new()
+        try:
+            # The prefix is the lookup key (unique); a collision is rare at 64 bits but must not fail the
+            # request: try a fresh prefix inside a savepoint, so the outer transaction stays usable.
+            with transaction.atomic():
+                token = ApiToken.objects.create(
+                    user=actor,
+                    name=name.strip(),
+                    prefix=prefix,
+                    digest=_digest(secret),
+                    created_at=clock.now(),
+                )
+            break
+        except IntegrityError:
+            if attempt == TOKEN_PREFIX_ATTEMPTS - 1:
+                raise
     ledger_append(actor=actor, record=token, action="create", event="token:create")
     return token, f"cc_{prefix}_{secret}"
 

@@ -64,6 +64,38 @@ class TestSignIn:
                 == world["nurse_wang"]
             )
 
+    def test_failures_from_one_source_do_not_lock_the_user_out_elsewhere(self, world: Any) -> None:
+        """Lockout counts per account and source: an attacker cannot lock out the nurse (issue 15)."""
+        start = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+        with clock.frozen(start):
+            for _ in range(5):
+                with pytest.raises(AuthenticationRequired):
+                    services.sign_in_check(username="nurse_wang", password="wrong", ip="203.0.113.9")
+            with pytest.raises(AuthenticationRequired):  # the attacking address is locked out ...
+                services.sign_in_check(username="nurse_wang", password=PERSONA_PASSWORD, ip="203.0.113.9")
+            # ... while the nurse at her workstation signs in.
+            user = services.sign_in_check(username="nurse_wang", password=PERSONA_PASSWORD, ip="10.1.2.3")
+            assert user == world["nurse_wang"]
+            assert services.lockout_until(user, "203.0.113.9") is not None
+            assert services.lockout_until(user, "10.1.2.3") is None
+
+    def test_an_api_token_keeps_working_while_sign_in_is_locked(self, world: Any) -> None:
+        _token, raw = services.api_token_create(actor=world["qa_li"], name="LIMS")
+        for _ in range(5):
+            with pytest.raises(AuthenticationRequired):
+                services.sign_in_check(username="qa_li", password="wrong", ip="198.51.100.7")
+        assert services.lockout_until(world["qa_li"], "198.51.100.7") is not None
+        me = Client().get("/api/accounts/me", HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert me.status_code == 200 and me.json()["username"] == "qa_li"
+
+    def test_wrong_passwords_at_signing_lock_signing(self, world: Any) -> None:
+        user = world["qa_li"]
+        for _ in range(5):
+            with pytest.raises(AuthenticationRequired):
+                services.reauthenticate(user, "wrong")
+        with pytest.raises(AuthenticationRequired, match="locked"):
+            services.reauthenticate(user, PERSONA_PASSWORD)
+
     def test_deactivated_user_cannot_sign_in(self, world: Any) -> None:
         services.user_deactivate(
             actor=world["admin_xiehe"], user=world["nurse_zhou"], reason="left the hospital"
@@ -233,6 +265,16 @@ class TestApiTokens:
         assert me.status_code == 200 and me.json()["username"] == "qa_li"
         services.api_token_revoke(actor=world["qa_li"], token=token)
         assert client.get("/api/accounts/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+    def test_a_prefix_collision_is_retried_with_a_fresh_prefix(self, world: Any, monkeypatch: Any) -> None:
+        first, _raw = services.api_token_create(actor=world["qa_li"], name="LIMS")
+        assert len(first.prefix) == 16  # 64 bits (issue 15)
+        prefixes = iter([first.prefix, "0123456789abcdef"])
+        monkeypatch.setattr(services, "token_prefix_new", lambda: next(prefixes))
+        second, raw = services.api_token_create(actor=world["qa_li"], name="MES")
+        assert second.prefix == "0123456789abcdef" and raw.startswith("cc_0123456789abcdef_")
+        me = Client().get("/api/accounts/me", HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert me.status_code == 200
 
     def test_forged_token_is_refused_with_a_clear_message(self, world: Any) -> None:
         response = Client().get("/api/accounts/me", HTTP_AUTHORIZATION="Bearer cc_deadbeef_forged")
