@@ -90,26 +90,36 @@ TEMPLATES = [
 ]
 
 
+SQLITE_OPTIONS = {
+    # BEGIN IMMEDIATE takes the write lock at the start of every transaction, which is what
+    # serialises ledger appends on SQLite (DESIGN.md "Storage"); WAL lets readers go on meanwhile.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+}
+
+
 def _database() -> dict[str, object]:
+    """The default database: DATABASE_URL when set, else SQLite under var/; SQLite always gets SQLITE_OPTIONS.
+
+    A ``sqlite://`` URL used to come without them and so silently lost WAL and BEGIN IMMEDIATE, which the
+    ledger's serialised appends rely on (issue 15).
+    """
     url = envstr("DATABASE_URL", "")
     if url:
         try:
             config = dict(dj_database_url.parse(url, conn_max_age=envint("CELLCHAIN_DB_CONN_MAX_AGE", 0)))
         except ValueError as exc:
             raise ConfigurationError(f"DATABASE_URL is not a database URL: {exc}") from None
-        config.setdefault("OPTIONS", {})
+        options = config.setdefault("OPTIONS", {})
+        if config.get("ENGINE") == "django.db.backends.sqlite3":
+            options.update({key: value for key, value in SQLITE_OPTIONS.items() if key not in options})
         return config
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "cellchain.sqlite3",
-        "OPTIONS": {
-            # BEGIN IMMEDIATE takes the write lock at the start of every transaction, which is what
-            # serialises ledger appends on SQLite (DESIGN.md "Storage"); WAL lets readers go on meanwhile.
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        },
+        "OPTIONS": dict(SQLITE_OPTIONS),
         "TEST": {"NAME": envstr("CELLCHAIN_SQLITE_TEST_NAME", "") or None},
     }
 

@@ -1,0 +1,43 @@
+"""Settings read from the environment (issue 15: a sqlite:// DATABASE_URL keeps WAL and BEGIN IMMEDIATE)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.db.utils import ConnectionHandler
+
+from cellchain.project import settings as project_settings
+
+
+def test_a_sqlite_database_url_keeps_wal_and_begin_immediate(
+    monkeypatch: Any, tmp_path: Path, django_db_blocker: Any
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'moved.sqlite3'}")
+    config = project_settings._database()
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"  # type: ignore[index]
+    handler = ConnectionHandler({"default": config})
+    connection = handler["default"]
+    with django_db_blocker.unblock():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode")
+                assert cursor.fetchone()[0] == "wal"
+                cursor.execute("PRAGMA foreign_keys")
+                assert cursor.fetchone()[0] == 1
+        finally:
+            connection.close()
+
+
+def test_options_given_in_the_url_win(monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}?timeout=5")
+    options = project_settings._database()["OPTIONS"]
+    assert options["timeout"] in (5, "5")  # type: ignore[index]
+    assert options["transaction_mode"] == "IMMEDIATE"  # type: ignore[index]
+
+
+def test_a_postgres_url_gets_no_sqlite_options(monkeypatch: Any) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://cellchain@db.example.org:5432/cellchain")
+    config = project_settings._database()
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert "transaction_mode" not in config["OPTIONS"]  # type: ignore[operator]
