@@ -31,3 +31,24 @@ class RedactSecretsFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class ForbiddenWithoutTracebackFilter(logging.Filter):
+    """Log a refused request (403) as one warning line naming user and path, not a traceback (issue 15).
+
+    A permission refusal is an expected outcome, not an error: Django's ``django.request`` logger attaches
+    the PermissionDenied traceback, which buried real errors and filled the logs of every refused click.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.exc_info:
+            request = getattr(record, "request", None)
+            user = getattr(request, "user", None)
+            who = user.get_username() if user is not None and user.is_authenticated else "anonymous"
+            path = getattr(request, "path", "?")
+            record.msg, record.args = (
+                "Forbidden: %s %s (user %s)",
+                (getattr(request, "method", "?"), path, who),
+            )
+            record.exc_info, record.exc_text = None, None
+        return True

@@ -200,9 +200,15 @@ CELLCHAIN_MQTT_PORT = envint("CELLCHAIN_MQTT_PORT", 1883, minimum=1)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "cellchain.core.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "cellchain.core.logging.RedactSecretsFilter"},
+        "forbidden": {"()": "cellchain.core.logging.ForbiddenWithoutTracebackFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": envstr("CELLCHAIN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden"]},
+    },
 }
 CSRF_FAILURE_VIEW = "cellchain.core.views.csrf_failure"

@@ -41,3 +41,16 @@ def test_a_postgres_url_gets_no_sqlite_options(monkeypatch: Any) -> None:
     config = project_settings._database()
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert "transaction_mode" not in config["OPTIONS"]  # type: ignore[operator]
+
+
+def test_a_refused_page_logs_one_line_without_a_traceback(client_for: Any, caplog: Any) -> None:
+    """Issue 15: every 403 used to log the PermissionDenied traceback."""
+    from django.urls import reverse
+
+    with caplog.at_level("WARNING", logger="django.request"):
+        response = client_for("logistics_zhao").get(reverse("logistics:storage"))
+    assert response.status_code == 403
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert len(records) == 1
+    assert records[0].exc_info is None and records[0].exc_text is None
+    assert records[0].getMessage() == "Forbidden: GET /logistics/storage/ (user logistics_zhao)"
