@@ -35,6 +35,13 @@ class ValidationFailed(ServiceError):
     code = "validation_failed"
 
 
+class TooLarge(ServiceError):
+    """An upload is larger than this installation accepts for its kind (issue 15)."""
+
+    status = 413
+    code = "too_large"
+
+
 class NotAllowed(ServiceError):
     """The actor lacks the role, site or qualification for this command."""
 

@@ -76,6 +76,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     )
 
 
+def upload_too_large(request: HttpRequest, size: int, limit: int) -> HttpResponse:
+    """413 before the body is read: what was sent, what is accepted, what to do (issue 15)."""
+    return _error(
+        request,
+        413,
+        _("File too large"),
+        _(
+            "The upload is %(size)s MB; this installation accepts at most %(limit)s MB per request. "
+            "Nothing was saved. Split the export, or ask your site administrator about the limit."
+        )
+        % {"size": f"{size / 1e6:.1f}", "limit": f"{limit / 1e6:.1f}"},
+    )
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return _error(
         request,

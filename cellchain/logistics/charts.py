@@ -93,7 +93,7 @@ def chart_svg(chart: Chart, title: str) -> str:
         return ""
     parts = [
         f'<svg class="tchart" viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" role="img" aria-label="{escape(title)}" '
-        'xmlns="http://www.w3.org/2000/svg" style="max-width:100%;background:#fff;border:1px solid #ccc">'
+        'xmlns="http://www.w3.org/2000/svg">'  # styled by .tchart in cellchain.css (CSP: no inline style)
     ]
     for x0, x1, kind in chart.bands:
         fill = "#f8c9c9" if kind == "excursion" else "#dddddd"

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from cellchain.project.env import ConfigurationError, envbool, envint, envlist, envsecret, envstr
 
@@ -53,7 +54,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cellchain.core.middleware.PrivateResponseMiddleware",
+    "cellchain.core.middleware.UploadSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +84,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -161,6 +166,22 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (issue 15): scripts and styles only from our own static files (htmx included), no
+# inline code, no eval; a page that needs an inline <style> (the printable deviation) uses the nonce.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Upload limits (issue 15): any request body, and logger exports (a 14-day 1-minute logger file is ~1 MB).
+CELLCHAIN_MAX_UPLOAD_BYTES = envint("CELLCHAIN_MAX_UPLOAD_BYTES", 200 * 10**6, minimum=10**6)
+CELLCHAIN_MAX_LOGGER_FILE_BYTES = envint("CELLCHAIN_MAX_LOGGER_FILE_BYTES", 10 * 10**6, minimum=10**5)
 
 # Lockout after failed logins (issue 2; REGULATORY items 22, 27).
 CELLCHAIN_LOCKOUT_THRESHOLD = envint("CELLCHAIN_LOCKOUT_THRESHOLD", 5, minimum=1)

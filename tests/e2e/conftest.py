@@ -51,8 +51,11 @@ def page(browser: Any, live_server: Any, e2e_world: Any) -> Iterator[Any]:
     page = context.new_page()
     page.set_default_timeout(15000)
     page.base_url = live_server.url  # type: ignore[attr-defined]
+    blocked: list[str] = []  # the browser reports what the Content-Security-Policy refused (issue 15)
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
+    assert blocked == [], "the Content-Security-Policy blocked: " + "; ".join(blocked)
 
 
 @pytest.fixture

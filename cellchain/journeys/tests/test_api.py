@@ -81,3 +81,25 @@ def test_scan_of_the_right_bag_moves_it(kit, world, client_for):
 def test_epcis_export_is_refused_to_roles_without_export(kit, world, client_for):
     journey = kit.enrol()
     assert client_for("operator_chen").get(f"/api/journeys/{journey.coi}/epcis").status_code == 403
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as directive -> values."""
+    parts = (part.strip().split() for part in header.split(";") if part.strip())
+    return {name: values for name, *values in parts}
+
+
+def test_patient_identity_answers_are_not_stored_and_carry_the_policies(kit, client_for):
+    """Issue 15: no-store, Permissions-Policy and a strict CSP on the page and API answer with identity."""
+    journey = kit.enrol(name="赵六")
+    client = client_for("nurse_wang")
+    api = client.get(f"/api/journeys/{journey.coi}/patient")
+    page = client.get(f"/journeys/{journey.coi}/")
+    for response in (api, page):
+        assert response.status_code == 200
+        assert response["Cache-Control"] == "no-store"
+        assert "camera=()" in response["Permissions-Policy"]
+        csp = _directives(response["Content-Security-Policy"])
+        assert csp["script-src"] == ["'self'"]  # no 'unsafe-inline', no 'unsafe-eval'
+        assert csp["object-src"] == ["'none'"] and csp["frame-ancestors"] == ["'none'"]
+        assert "'unsafe-inline'" not in csp["style-src"]

@@ -7,10 +7,11 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from cellchain.core import clock
-from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
+from cellchain.core.errors import Conflict, NotAllowed, TooLarge, ValidationFailed
 from cellchain.instruments.errors import InstrumentFileError
 from cellchain.instruments.loggers import GENERIC_FORMAT, LoggerCsvFormat, read_logger_csv
 from cellchain.ledger.services import ledger_append
@@ -24,6 +25,13 @@ def logger_file_import(
     """Import a logger export for a linked logger; a bad file or another logger's file is refused."""
     if actor.site_id not in (logger.shipment.from_site_id, logger.shipment.to_site_id):
         raise NotAllowed("Only the sending or receiving site imports the shipment's logger files.")
+    if len(data) > settings.CELLCHAIN_MAX_LOGGER_FILE_BYTES:
+        raise TooLarge(
+            f"{file_name} is {len(data) / 1e6:.1f} MB; a logger file may be at most "
+            f"{settings.CELLCHAIN_MAX_LOGGER_FILE_BYTES / 1e6:.1f} MB (CELLCHAIN_MAX_LOGGER_FILE_BYTES). "
+            "Nothing was imported; export a shorter period.",
+            field="file",
+        )
     digest = hashlib.sha256(data).hexdigest()
     if logger.imports.filter(sha256=digest).exists():
         raise Conflict(f"{file_name} was already imported for logger {logger.serial}.")

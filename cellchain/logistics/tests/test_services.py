@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cellchain.core import clock
 from cellchain.core.errors import (
@@ -14,6 +15,7 @@ from cellchain.core.errors import (
     Conflict,
     IdentityMismatch,
     NotAllowed,
+    TooLarge,
     ValidationFailed,
 )
 from cellchain.ledger.models import LedgerEntry
@@ -311,6 +313,38 @@ class TestLoggerFileImport:
             services.logger_file_import(
                 actor=world["pharmacist_liu"], logger=link, data=data, file_name="again.csv"
             )
+
+    def test_a_file_over_the_logger_limit_is_refused_before_parsing(self, world, settings, client_for):
+        """Issue 15: a 50 MB CSV tied a worker; the limit is checked first and nothing is written."""
+        shipment = kit.ship_and_arrive(world, tag="000715", excursion=False)
+        link = shipment.loggers.get()
+        settings.CELLCHAIN_MAX_LOGGER_FILE_BYTES = 200_000
+        data = b"time,temperature\n" + b"2026-03-01T00:00:00Z,-180\n" * 10_000  # 270 kB
+        before = link.imports.count()
+        with pytest.raises(TooLarge, match=r"big.csv is 0.3 MB; a logger file may be at most 0.2 MB"):
+            services.logger_file_import(
+                actor=world["pharmacist_liu"], logger=link, data=data, file_name="big.csv"
+            )
+        response = client_for("pharmacist_liu").post(
+            f"/api/logistics/shipments/{shipment.number}/loggers/{link.serial}/files",
+            {"file": SimpleUploadedFile("big.csv", data, content_type="text/csv")},
+        )
+        assert response.status_code == 413 and "at most 0.2 MB" in response.json()["message"]
+        assert link.imports.count() == before
+
+    def test_a_request_body_over_the_installation_limit_gets_413_unread(self, world, settings, client_for):
+        shipment = kit.ship_and_arrive(world, tag="000716", excursion=False)
+        settings.CELLCHAIN_MAX_UPLOAD_BYTES = 1_000_000
+        data = b"x" * 1_200_000
+        client = client_for("pharmacist_liu")
+        link = shipment.loggers.get()
+        page = client.post(
+            f"/logistics/shipments/{shipment.number}/loggers/{link.serial}/upload/",
+            {"file": SimpleUploadedFile("huge.csv", data, content_type="text/csv")},
+        )
+        assert page.status_code == 413
+        assert "at most 1.0 MB per request" in page.content.decode()
+        assert link.imports.count() == 1  # only the file imported when the shipment arrived
 
 
 class TestReadingsStoreLive:

@@ -12,3 +12,13 @@ document.addEventListener("htmx:afterSwap", () => {
   ["keydown", "pointerdown", "htmx:afterRequest"].forEach((name) => document.addEventListener(name, reset));
   reset();
 })();
+// A keyboard-wedge scanner ends with Enter: after a field marked data-next (the wristband), move to the named
+// field instead of submitting. Delegated, so it also works in htmx-swapped parts (no inline script: CSP).
+document.addEventListener("keydown", (event) => {
+  const field = event.target.closest && event.target.closest("[data-next]");
+  if (field && event.key === "Enter") { event.preventDefault(); document.getElementById(field.dataset.next).focus(); }
+});
+// A select marked data-autosubmit (the language switch) submits its form when changed.
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+});
