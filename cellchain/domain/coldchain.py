@@ -39,6 +39,24 @@ LATE_FACTOR = 1.5
 """An interval longer than 1.5 × the logging interval means at least one reading is missing (T-8.1.5-a)."""
 
 
+class MktFormula(StrEnum):
+    """Which mean kinetic temperature formula a product's shipments use (USP <1079.2>; issue 16).
+
+    ``time_weighted``: each reading's Arrhenius factor integrated over the time it stands for (trapezoid
+    rule), right for uneven intervals. ``equal_weight``: USP <1079.2>'s formula for equally spaced point
+    readings, every reading weighing 1/n. The two differ: hourly 4, 4, 4, 4, 16 °C gives 6.80 °C
+    time-weighted and 8.11 °C equal-weight (the last reading stands for half an hour in one, a fifth in the
+    other).
+    """
+
+    TIME_WEIGHTED = "time_weighted"
+    EQUAL_WEIGHT = "equal_weight"
+
+
+EQUAL_SPACING_TOLERANCE = 0.01
+"""Equal-weight MKT needs equally spaced readings: the longest interval within 1 % of the shortest."""
+
+
 class ShipperKind(StrEnum):
     """The kinds of shipping container and the temperature class they keep (T-7.7-c, T-8.1.5-d)."""
 
@@ -110,6 +128,7 @@ class ColdChainSpec:
     armed_at: float | None = None
     sentinels_c: frozenset[float] = DEFAULT_SENTINELS_C
     gap_factor: float = 2.0
+    mkt_formula: MktFormula = MktFormula.TIME_WEIGHTED
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.interval_s) and self.interval_s > 0):
@@ -417,7 +436,7 @@ def _verdict(
     tv: FloatArray | None = None,
     cv: FloatArray | None = None,
 ) -> ColdChainVerdict:
-    mkt_c, mkt_note = _mkt(tv, cv, spec.limits)
+    mkt_c, mkt_note = _mkt(tv, cv, spec.limits, spec.mkt_formula)
     transit = None
     if window.dispatched_at is not None and window.arrived_at is not None:
         transit = window.arrived_at - window.dispatched_at
@@ -783,8 +802,10 @@ def _late_findings(
     ]
 
 
-def _mkt(tv: FloatArray | None, cv: FloatArray | None, limits: TemperatureLimits) -> tuple[float | None, str]:
-    """Mean kinetic temperature for 2-8 °C shipments only, or why there is none (USP <1079.2>)."""
+def _mkt(
+    tv: FloatArray | None, cv: FloatArray | None, limits: TemperatureLimits, formula: MktFormula
+) -> tuple[float | None, str]:
+    """Mean kinetic temperature for 2-8 °C shipments only, or why there is none; the note names the formula."""
     if limits.kind.cryogenic:
         return None, (
             "mean kinetic temperature not applied: it models degradation near room and fridge temperature "
@@ -792,9 +813,39 @@ def _mkt(tv: FloatArray | None, cv: FloatArray | None, limits: TemperatureLimits
         )
     if tv is None or cv is None or tv.size < 2 or tv[-1] <= tv[0]:
         return None, "mean kinetic temperature not computed: too few readings"
+    if formula is MktFormula.EQUAL_WEIGHT:
+        if equally_spaced(tv):
+            return mean_kinetic_temperature_equal_weight(cv), (
+                "mean kinetic temperature, ΔH/R = 10,000 K, equal weight per reading (USP <1079.2>, "
+                "equally spaced readings)"
+            )
+        return mean_kinetic_temperature(tv, cv), (
+            "mean kinetic temperature, ΔH/R = 10,000 K, time-weighted (USP <1079.2>): the product asks for "
+            "the equal-weight formula, but the readings are not equally spaced"
+        )
     return mean_kinetic_temperature(tv, cv), (
         "mean kinetic temperature, ΔH/R = 10,000 K, time-weighted (USP <1079.2>)"
     )
+
+
+def equally_spaced(times: FloatArray) -> bool:
+    """True when every interval between readings is within EQUAL_SPACING_TOLERANCE of the shortest."""
+    steps = np.diff(times)
+    if steps.size == 0 or float(steps.min()) <= 0:
+        return False
+    return float(steps.max()) <= float(steps.min()) * (1 + EQUAL_SPACING_TOLERANCE)
+
+
+def mean_kinetic_temperature_equal_weight(celsius: FloatArray) -> float:
+    """Mean kinetic temperature in °C with every reading weighing 1/n (USP <1079.2>, ΔH/R = 10,000 K).
+
+    MKT = (ΔH/R) / -ln((Σ exp(-ΔH/(R·Tᵢ))) / n), Tᵢ in kelvin; the largest exponent is factored out against
+    underflow, as in the time-weighted form.
+    """
+    exponent = -ACTIVATION_ENERGY_OVER_R_K / (celsius + KELVIN_OFFSET)
+    peak = float(exponent.max())
+    mean = float(np.mean(np.exp(exponent - peak)))
+    return -ACTIVATION_ENERGY_OVER_R_K / (peak + math.log(mean)) - KELVIN_OFFSET
 
 
 def mean_kinetic_temperature(times: FloatArray, celsius: FloatArray) -> float:

@@ -139,6 +139,7 @@ class StorageTransport:
     containers: tuple[str, ...]  # T-7.7-c, T-7.15-c
     delivery_acceptance: tuple[Bilingual, ...]  # T-7.15-d
     anomaly_handling: Bilingual  # T-7.15-e
+    mkt_formula: str = "time_weighted"  # MktFormula of cellchain.domain.coldchain (USP <1079.2>; issue 16)
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,13 @@ class Shipment(RegulatedModel):
         _("highest allowed (°C)"), max_digits=6, decimal_places=1, null=True, blank=True
     )
     max_transit_hours = models.DecimalField(_("maximum transit time (h)"), max_digits=6, decimal_places=1)
+    mkt_formula = models.CharField(
+        _("mean kinetic temperature formula"),
+        max_length=20,
+        choices=[("time_weighted", _("time-weighted")), ("equal_weight", _("equal weight per reading"))],
+        default="time_weighted",
+        help_text=_("From the product version's transport requirements (USP <1079.2>)."),
+    )
     allowed_containers = models.JSONField(_("allowed container types"), default=list)
     container_type = models.CharField(_("container type"), max_length=40)
     container_code = models.CharField(_("container serial"), max_length=40)

@@ -14,6 +14,7 @@ from cellchain.core.errors import NotFound
 from cellchain.domain.coldchain import (
     ColdChainSpec,
     ColdChainVerdict,
+    MktFormula,
     ShipperKind,
     TemperatureLimits,
     TemperatureTrace,
@@ -67,6 +68,7 @@ def logger_spec(shipment: Shipment, link: LoggerLink) -> ColdChainSpec:
         interval_s=float(link.interval_s),
         transit_limit_s=float(shipment.max_transit_hours) * 3600.0,
         armed_at=link.armed_at.timestamp(),
+        mkt_formula=MktFormula(shipment.mkt_formula),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from cellchain.core.errors import ValidationFailed
 from cellchain.domain.clinical_timing import OvertimeHandling
+from cellchain.domain.coldchain import MktFormula
 from cellchain.domain.process import (
     Activator,
     DurationLimits,
@@ -383,6 +384,9 @@ def _storage(r: _Reader) -> StorageTransport:
         tuple(str(x) for x in r.items("containers")),
         r.bilinguals("delivery_acceptance"),
         r.bilingual("anomaly_handling"),
+        r.choice("mkt_formula", MktFormula).value
+        if r.stated("mkt_formula")
+        else MktFormula.TIME_WEIGHTED.value,
     )
     r.done()
     return value

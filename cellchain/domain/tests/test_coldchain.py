@@ -15,10 +15,12 @@ from cellchain.domain.coldchain import (
     DEFAULT_LIMITS,
     ColdChainSpec,
     FindingKind,
+    MktFormula,
     ShipperKind,
     TemperatureLimits,
     analyse_cold_chain,
     mean_kinetic_temperature,
+    mean_kinetic_temperature_equal_weight,
     readings_trace,
     trace_of,
 )
@@ -361,6 +363,33 @@ def test_mkt_weighs_readings_by_the_time_they_cover():
     mkt = mean_kinetic_temperature(times, celsius)
     assert mkt > 7.5
     assert mkt > float(np.mean(celsius))
+
+
+HOURLY = ColdChainSpec(DEFAULT_LIMITS[ShipperKind.FRESH_2_8], interval_s=3600.0, transit_limit_s=48 * 3600)
+
+
+def test_equal_weight_and_time_weighted_mkt_differ_as_usp_example_shows():
+    """Issue 16: hourly 4, 4, 4, 4, 16 °C is 6.80 °C time-weighted and 8.11 °C equal-weight (USP <1079.2>)."""
+    import dataclasses
+
+    celsius = [4.0, 4.0, 4.0, 4.0, 16.0]
+    times = T0 + 3600.0 * np.arange(5)
+    timed = analyse(celsius, HOURLY, times)
+    equal = analyse(celsius, dataclasses.replace(HOURLY, mkt_formula=MktFormula.EQUAL_WEIGHT), times)
+    assert round(timed.mkt_c, 2) == 6.80 and "time-weighted" in timed.mkt_note
+    assert round(equal.mkt_c, 2) == 8.11 and "equal weight per reading" in equal.mkt_note
+    assert mean_kinetic_temperature_equal_weight(np.array(celsius)) == pytest.approx(equal.mkt_c)
+
+
+def test_equal_weight_mkt_is_not_used_on_unevenly_spaced_readings():
+    """Equal weights would misstate a trace with a missing reading: time-weighted is used and said so."""
+    import dataclasses
+
+    times = T0 + 3600.0 * np.array([0, 1, 2, 4, 5])
+    verdict = analyse([4.0, 4.0, 4.0, 4.0, 16.0], dataclasses.replace(HOURLY, mkt_formula=MktFormula.EQUAL_WEIGHT),
+                      times)  # fmt: skip
+    assert verdict.mkt_c == pytest.approx(mean_kinetic_temperature(times, np.array([4.0, 4, 4, 4, 16])))
+    assert "not equally spaced" in verdict.mkt_note
 
 
 def test_mkt_lies_between_mean_and_maximum():

@@ -81,6 +81,7 @@ class ProductShipmentPlan:
     storage_mode: storage_rules.StorageMode
     storage_time_limit: dt.timedelta | None
     expires_at: dt.datetime | None
+    mkt_formula: str = "time_weighted"  # the product version's choice (USP <1079.2>; issue 16)
 
 
 def _next_number(now: dt.datetime) -> str:
@@ -200,6 +201,7 @@ def product_shipment_plan(*, actor: Any, data: ShipmentInput) -> ProductShipment
         storage_mode=mode.mode,
         storage_time_limit=storage.storage_time_limit,
         expires_at=product_expiry(batch.manufactured_at, info.shelf_life),
+        mkt_formula=storage.mkt_formula,
     )
 
 
@@ -219,7 +221,7 @@ def _product_shipment(actor: Any, data: ShipmentInput, now: dt.datetime) -> Ship
         max_c=plan.limits.max_c, max_transit_hours=Decimal(str(plan.limits.max_transport.total_seconds() / 3600)),
         allowed_containers=list(plan.limits.containers), container_type=plan.limits.container,
         expires_at=plan.expires_at, limits_source=plan.limits.describe_source()[:200],
-        storage_mode=plan.storage_mode.value,
+        storage_mode=plan.storage_mode.value, mkt_formula=plan.mkt_formula,
         storage_time_limit_hours=None if limit is None else Decimal(str(limit.total_seconds() / 3600)),
     )  # fmt: skip
 

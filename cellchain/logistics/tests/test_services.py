@@ -18,9 +18,16 @@ from cellchain.core.errors import (
     TooLarge,
     ValidationFailed,
 )
+from cellchain.domain.coldchain import MktFormula
 from cellchain.ledger.models import LedgerEntry
 from cellchain.logistics import demo, selectors, services
-from cellchain.logistics.models import PackingCheck, ReceiptInspection, Shipment, TemperatureReading
+from cellchain.logistics.models import (
+    LoggerLink,
+    PackingCheck,
+    ReceiptInspection,
+    Shipment,
+    TemperatureReading,
+)
 from cellchain.logistics.tests import kit
 from cellchain.quality.models import Deviation
 from cellchain.signatures.services import SignerCredentials, signature_verify, signatures_of
@@ -160,6 +167,21 @@ class TestShipmentCreate:
         )
         assert (shipment.min_c, shipment.max_c, shipment.max_transit_hours) == (2, 8, 24)
         assert shipment.storage_mode == "fridge_2_8" and shipment.limits_source == "cart-fresh v1"
+
+    def test_the_product_chooses_the_mkt_formula_of_its_shipments(self, world):
+        """Issue 16: a 2-8 °C product asking for USP <1079.2>'s equal-weight MKT has it on its shipments."""
+        fresh = {**kit.FRESH_2_8, "storage_transport": {**kit.FRESH_2_8["storage_transport"],
+                                                        "mkt_formula": "equal_weight"}}  # fmt: skip
+        batch = kit.product_batch(world, "000520", product="cart-fresh-eq", info=kit.information(**fresh),
+                                  manufactured_at=clock.now() - dt.timedelta(hours=3))  # fmt: skip
+        shipment = services.shipment_create(actor=world["logistics_zhao"], data=services.ShipmentInput(
+            batch_number=batch, kind=Shipment.Kind.FRESH_2_8, container_type="validated 2-8 °C box",
+            container_code="BOX-2"))  # fmt: skip
+        assert shipment.mkt_formula == "equal_weight"
+        link = LoggerLink(shipment=shipment, serial="TL-EQ", interval_s=60, armed_at=clock.now())
+        assert selectors.logger_spec(shipment, link).mkt_formula is MktFormula.EQUAL_WEIGHT
+        plain = product_shipment(world, "000521")
+        assert plain.mkt_formula == "time_weighted"
 
     def test_units_must_be_patient_units_of_the_batch_and_shipped_once(self, world):
         patient, _, qc_unit = kit.units_of("000519")

@@ -131,8 +131,22 @@ def test_clinic_keys_are_read_and_optional_so_older_versions_stay_valid() -> Non
         (["administration", "observation_hours"], "-1", r"administration\.observation_hours"),
         (["administration", "leukocyte_filter_forbidden"], "yes", r"expected true or false"),
         (["administration", "speed"], "fast", r"administration: unknown key\(s\) speed"),
+        (
+            ["storage_transport", "mkt_formula"],
+            "arithmetic",
+            r"storage_transport\.mkt_formula: 'arithmetic' is not",
+        ),
     ],
 )
 def test_bad_clinic_key_is_refused_with_its_path(path: list[Any], value: Any, message: str) -> None:
     with pytest.raises(ValidationFailed, match=message):
         master.information_from_json(mutated(INFORMATION, path, value))
+
+
+def test_the_mkt_formula_is_chosen_per_product_and_defaults_to_time_weighted() -> None:
+    """Issue 16: a product version may ask for USP <1079.2>'s equal-weight MKT; older versions stay valid."""
+    assert master.information_from_json(INFORMATION).storage_transport.mkt_formula == "time_weighted"
+    chosen = master.information_from_json(
+        mutated(INFORMATION, ["storage_transport", "mkt_formula"], "equal_weight")
+    )
+    assert chosen.storage_transport.mkt_formula == "equal_weight"
