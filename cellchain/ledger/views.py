@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -28,7 +27,7 @@ PAGE_SIZE = 100
 @requires("ledger.view_trail")
 def trail(request: HttpRequest) -> HttpResponse:
     entries = selectors.trail_search(request.GET, request.user)
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.trail_page(entries, request.GET, PAGE_SIZE)
     query = {key: request.GET.get(key, "") for key in selectors.TRAIL_FILTERS}
     return render(
         request,

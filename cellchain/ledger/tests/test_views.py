@@ -152,3 +152,70 @@ class TestStatus:
         response = client_for("qa_li").post("/ledger/status/head/")
         assert response.status_code == 302
         assert client_for("auditor_shenghe").post("/ledger/status/head/").status_code == 403
+
+
+def _organisations(actor, count: int, prefix: str = "bulk") -> None:
+    for number in range(count):
+        accounts.organisation_create(
+            actor=actor, code=f"{prefix}-{number}", name=f"Bulk {number}", kind="hospital"
+        )
+
+
+class TestTrailPages:
+    """Issue 15 section 2: the trail's first page costs the same whatever the size of the ledger."""
+
+    def _first_page_queries(self, client) -> list[str]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/ledger/trail/").status_code == 200
+        return [query["sql"] for query in captured.captured_queries]
+
+    def test_first_page_queries_do_not_grow_with_the_ledger(self, world, client_for):
+        client = client_for("auditor_shenghe")
+        client.get("/ledger/trail/")
+        _organisations(world["qa_li"], 10)
+        small = self._first_page_queries(client)
+        _organisations(world["qa_li"], 190, prefix="more")
+        large = self._first_page_queries(client)
+        assert len(small) == len(large)
+        table = LedgerEntry._meta.db_table
+        for sql in large:
+            upper = sql.upper()
+            if table.upper() in upper:
+                assert "COUNT(" not in upper and "DISTINCT" not in upper, sql
+
+    def test_older_and_newer_pages_walk_the_whole_trail(self, world, client_for):
+        from cellchain.ledger.selectors import entries_visible_to
+        from cellchain.ledger.views import PAGE_SIZE
+
+        _organisations(world["qa_li"], PAGE_SIZE + 30)
+        client = client_for("auditor_shenghe")
+        visible = entries_visible_to(world["auditor_shenghe"])
+        expected = list(visible.order_by("-seq").values_list("seq", flat=True))
+        seen, pages, params = [], [], {}
+        while True:
+            page = client.get("/ledger/trail/", params).context["page"]
+            pages.append(page)
+            seen += [entry.seq for entry in page]
+            if page.older is None:
+                break
+            params = {"before": page.older}
+        assert seen == expected and len(pages) >= 2
+        assert pages[0].newer is None
+        back = client.get("/ledger/trail/", {"after": pages[1].newer}).context["page"]
+        assert [entry.seq for entry in back] == [entry.seq for entry in pages[0]]
+        assert back.newer is None
+
+    def test_a_bound_that_is_not_a_number_shows_the_first_page(self, world, client_for):
+        client = client_for("auditor_shenghe")
+        first = [entry.seq for entry in client.get("/ledger/trail/").context["page"]]
+        response = client.get("/ledger/trail/", {"before": "abc", "after": "-1"})
+        assert response.status_code == 200
+        assert [entry.seq for entry in response.context["page"]] == first
+
+    def test_filter_lists_the_record_types_of_the_regulated_tables(self, world, client_for):
+        types = client_for("auditor_shenghe").get("/ledger/trail/").context["record_types"]
+        assert "accounts.site" in types and "accounts.organisation" in types
+        assert set(LedgerEntry.objects.values_list("record_type", flat=True)) <= set(types)
