@@ -76,9 +76,10 @@ class ReplaySource:
             if last is not None:
                 query = query.filter(pk__gt=last)
             rows = list(query.values_list(*names)[:chunk])
-            if not rows:
-                return
-            yield rows
+            if rows:
+                yield rows
+            if len(rows) < chunk:
+                return  # a short chunk is the last: no query to find the table empty beyond it
             last = rows[-1][0]
 
 
