@@ -80,13 +80,13 @@ def verify_run_execute(run_id: int) -> VerifyRun | None:
     )
     if not claimed:
         return None
-    last = {"phase": "", "at": 0.0}
+    last: list[Any] = ["", 0.0]  # the phase and the monotonic time of the last progress written
 
     def progress(phase: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if phase == last["phase"] and now - float(last["at"]) < PROGRESS_EVERY_S and done < total:
+        if phase == last[0] and now - last[1] < PROGRESS_EVERY_S and done < total:
             return
-        last.update(phase=phase, at=now)
+        last[:] = [phase, now]
         VerifyRun.objects.filter(pk=run_id).update(
             phase=phase, done=done, total=total, progressed_at=clock.now()
         )
