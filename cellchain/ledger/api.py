@@ -21,7 +21,7 @@ from cellchain.domain.merkle import ProofError
 from cellchain.ledger import proofs, selectors
 from cellchain.ledger.export import b64, bundle_chunks, bundle_size, key_history
 from cellchain.ledger.heads import head_issue, latest_head
-from cellchain.ledger.models import SignedTreeHead
+from cellchain.ledger.models import SignedTreeHead, VerifyRun
 from cellchain.verifier.signing import key_fingerprint
 
 router = Router(tags=["ledger"])
@@ -193,13 +193,38 @@ def export(request: HttpRequest, size: int | None = None) -> StreamingHttpRespon
     return response
 
 
-@router.post("/verify", summary="Run the full ledger verification now")
+def _run_json(run: VerifyRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "phase": run.phase,
+        "done": run.done,
+        "total": run.total,
+        "requested_at": run.requested_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "ok": run.ok,
+        "report": run.report,
+        "poll": f"/api/ledger/verify/{run.pk}",
+    }
+
+
+@router.post("/verify", summary="Start the full ledger verification in the background")
 @requires("ledger.verify")
 def verify(request: HttpRequest) -> dict[str, Any]:
-    """`verify_ledger()`: leaves, tree, signed heads, consistency and the replay of every regulated table.
+    """Start `verify_ledger()` outside the request (issue 15 section 2) and return the run to poll.
 
-    The report's `ok` is true only when every check holds; each finding names its check, entry and record.
+    GET `poll` until `status` is "done": then `ok` is true only when every check holds, and `report` names each
+    finding's check, entry and record. An unfinished run already there is returned instead of a second one.
     """
-    from cellchain.ledger.verify import verify_ledger
+    from cellchain.ledger.verify_runs import verify_run_start
 
-    return verify_ledger().to_json()
+    return _run_json(verify_run_start(actor=request.user))
+
+
+@router.get("/verify/{run_id}", summary="A ledger verification run: progress, then the report")
+@requires("ledger.verify")
+def verify_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    run = VerifyRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"No verification run {run_id}.")
+    return _run_json(run)

@@ -275,3 +275,49 @@ class LedgerSigningKey(RegulatedModel):
 
     def __str__(self) -> str:
         return f"{self.key_id[:16]} ({self.state})"
+
+
+class VerifyRun(models.Model):
+    """One run of the full `ledger verify` started from the status page or the API (issue 15 section 2).
+
+    The web request only records the run; the verification itself runs outside the request (a thread started
+    after the commit, or `cellchain ledger verify-run`), writing its phase and progress here so the page can
+    poll it. Not a regulated record: it reports on the ledger and is not part of it.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("could not run")
+
+    requested_at = models.DateTimeField(_("requested at"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(_("phase"), max_length=20, blank=True)
+    done = models.BigIntegerField(_("done"), default=0)
+    total = models.BigIntegerField(_("total"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    progressed_at = models.DateTimeField(_("progress last written at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    ok = models.BooleanField(_("every check holds"), null=True, blank=True)
+    report = models.JSONField(_("report"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("ledger verification run")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"verify run {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total <= 0 else min(100, self.done * 100 // self.total)

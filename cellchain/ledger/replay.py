@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils.module_loading import import_string
 
 from cellchain.ledger.models import LedgerEntry, RegulatedModel
-from cellchain.ledger.state import row_state
+from cellchain.ledger.state import row_state, state_columns
 
 # record type -> dotted path of an adapter class with `of(instance)` and `ledger_state()`.
 _ADAPTERS: dict[str, str] = {"accounts.user": "cellchain.accounts.records.UserRecord"}
@@ -53,6 +53,34 @@ class ReplaySource:
 
     def count(self) -> int:
         return self.model._base_manager.count()
+
+    def value_columns(self) -> tuple[tuple[str, Any], ...] | None:
+        """(attname, converter) of the state's columns when the state is exactly `row_state` of the row, else None.
+
+        Then the state can be built from a `values_list` tuple, without an ORM instance per row (issue 15
+        section 2): `row_state` reads the same attributes through the same converters, and `values_list`
+        applies the same `from_db_value` conversions as loading the instance does."""
+        model = self.model
+        if not (issubclass(model, RegulatedModel) and model.ledger_state is RegulatedModel.ledger_state):
+            return None
+        return state_columns(model, model.ledger_exclude)
+
+    def value_rows(self, chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Yield (pk, column values...) tuples in primary-key order, `chunk` at a time (see `value_columns`)."""
+        columns = self.value_columns() or ()
+        names = ["pk", *(name for name, _convert in columns)]
+        manager = self.model._base_manager
+        last: Any = None
+        while True:
+            query = manager.order_by("pk")
+            if last is not None:
+                query = query.filter(pk__gt=last)
+            rows = list(query.values_list(*names)[:chunk])
+            if rows:
+                yield rows
+            if len(rows) < chunk:
+                return  # a short chunk is the last: no query to find the table empty beyond it
+            last = rows[-1][0]
 
 
 def _regulated_state(row: RegulatedModel) -> dict[str, Any]:

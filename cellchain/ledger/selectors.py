@@ -60,9 +60,65 @@ def trail_search(params: Mapping[str, str], viewer: Any) -> QuerySet[LedgerEntry
     return entries
 
 
+@dataclass(frozen=True)
+class TrailPage:
+    """One keyset page of the trail, newest first: `newer`/`older` are the seq bounds of the pages beside it.
+
+    Keyset pagination by `seq` (issue 15 section 2): a page costs one indexed range scan of PAGE_SIZE + 1 rows
+    whatever the size of the ledger, where a numbered page needed a COUNT(*) over every matching entry."""
+
+    entries: list[LedgerEntry]
+    newer: int | None
+    older: int | None
+
+    def __iter__(self) -> Any:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.newer is not None or self.older is not None
+
+
+def _seq_bound(value: str | None) -> int | None:
+    # A bound that is not a whole number is ignored (first page), never a 500.
+    text = (value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def trail_page(entries: QuerySet[LedgerEntry], params: Mapping[str, str], size: int) -> TrailPage:
+    """The page of `entries` before seq `before` (older) or after seq `after` (newer); the newest without either.
+
+    Reads at most `size + 1` rows: the extra row tells whether there is a page beyond (REGULATORY item 4)."""
+    before, after = _seq_bound(params.get("before")), _seq_bound(params.get("after"))
+    entries = entries.order_by()
+    if after is not None and before is None:
+        rows = list(entries.filter(seq__gt=after).order_by("seq")[: size + 1])
+        beyond = len(rows) > size
+        rows = rows[:size][::-1]
+        newer = rows[0].seq if beyond and rows else None
+        older = rows[-1].seq if rows else after + 1
+        return TrailPage(rows, newer, older)
+    if before is not None:
+        entries = entries.filter(seq__lt=before)
+    rows = list(entries.order_by("-seq")[: size + 1])
+    beyond = len(rows) > size
+    rows = rows[:size]
+    older = rows[-1].seq if beyond else None
+    newer = rows[0].seq if before is not None and rows else None
+    return TrailPage(rows, newer, older)
+
+
 def record_types() -> list[str]:
-    """The record types present in the ledger, for the trail's filter."""
-    return sorted(LedgerEntry.objects.order_by().values_list("record_type", flat=True).distinct())
+    """The record types of the installation's regulated tables, for the trail's filter, with no query.
+
+    A DISTINCT over the ledger grew with it (issue 15 section 2); every record type the ledger may hold has a
+    table (`ledger verify` reports one that has not), so the app registry names them all."""
+    from cellchain.ledger.replay import replay_sources
+
+    return sorted({source.record_type for source in replay_sources()})
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def _converter(field: models.Field[Any, Any]) -> Any:
 
 
 @functools.cache
-def _columns(model: type[models.Model], exclude: frozenset[str]) -> tuple[tuple[str, Any], ...]:
+def state_columns(model: type[models.Model], exclude: frozenset[str]) -> tuple[tuple[str, Any], ...]:
     return tuple(
         (field.attname, _converter(field))
         for field in model._meta.concrete_fields
@@ -84,5 +84,6 @@ def _columns(model: type[models.Model], exclude: frozenset[str]) -> tuple[tuple[
 def row_state(instance: models.Model, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Return every concrete column of `instance` (foreign keys by id) except `exclude`."""
     return {
-        attname: convert(getattr(instance, attname)) for attname, convert in _columns(type(instance), exclude)
+        attname: convert(getattr(instance, attname))
+        for attname, convert in state_columns(type(instance), exclude)
     }

@@ -49,8 +49,8 @@ from cellchain.ledger.heads import active_key, to_tree_head
 from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerNode, LedgerSigningKey, SignedTreeHead
 from cellchain.ledger.proofs import MissingNode, consistency_proof
 from cellchain.ledger.replay import (
-    ReplayScan,
     ReplaySource,
+    entries_by_seq,
     entry_document,
     entry_state,
     entry_state_bytes,
@@ -249,8 +249,13 @@ def _columns_match(seq: int, data: bytes, record_type: str, record_id: str) -> b
 
 
 class _Verifier:
-    def __init__(self, report: LedgerReport, progress: Progress | None, chunk: int) -> None:
+    def __init__(
+        self, report: LedgerReport, progress: Progress | None, chunk: int, replay: bool = True
+    ) -> None:
         self.report, self.progress, self.chunk = report, progress, chunk
+        # record type -> record id -> (seq, SHA-256 of the state bytes) of each record's last entry, gathered
+        # in the entry pass so the replay reads no entry a second time (issue 15 section 2).
+        self.last_states: dict[str, dict[str, tuple[int, bytes | None]]] | None = {} if replay else None
         self.frontier = _Frontier()
         self.heads = list(SignedTreeHead.objects.order_by("size"))
         self.roots_at: dict[int, bytes] = {}
@@ -268,6 +273,7 @@ class _Verifier:
         wanted_sizes = {head.size for head in self.heads}
         if 0 in wanted_sizes:
             self.roots_at[0] = merkle.EMPTY_ROOT
+        last_states = self.last_states
         for rows in _entry_chunks(self.chunk):
             first = self.frontier.size
             expected: dict[tuple[int, int], bytes] = {}
@@ -299,6 +305,12 @@ class _Verifier:
                     )
                 if _REBASELINE_MARKER in data:
                     self.rebaseline_entries.append((seq, record_type, record_id))
+                if last_states is not None:
+                    state = entry_state_bytes(seq, data)
+                    by_id = last_states.get(record_type)
+                    if by_id is None:
+                        by_id = last_states[record_type] = {}
+                    by_id[record_id] = (seq, None if state is None else _sha256(state).digest())
                 self._append(leaf, expected, wanted_sizes)
                 report.entries += 1
             self._compare_nodes(first, self.frontier.size, expected)
@@ -509,7 +521,8 @@ class _Verifier:
     def replay(self) -> None:
         sources = replay_sources()
         known = {source.record_type for source in sources}
-        for record_type in self._ledger_record_types() - known:
+        assert self.last_states is not None
+        for record_type in sorted(set(self.last_states) - known):
             self.report.add(
                 Finding(
                     "replay",
@@ -517,34 +530,52 @@ class _Verifier:
                     record_type=record_type,
                 )
             )
-        total = sum(source.count() for source in sources)
+        # For the progress only: the records the ledger holds, what the rows should number (no COUNT per table).
+        total = sum(len(by_id) for by_id in self.last_states.values())
         for source in sources:
             self.report.record_types += 1
-            self._replay_source(source, total)
+            self._replay_source(source, total, self.last_states.pop(source.record_type, {}))
 
-    @staticmethod
-    def _ledger_record_types() -> set[str]:
-        return set(LedgerEntry.objects.order_by().values_list("record_type", flat=True).distinct())
-
-    def _replay_source(self, source: ReplaySource, total: int) -> None:
-        scan = ReplayScan(source, self.chunk)
-        for batch in scan:
-            for item in batch:
-                if item.seq is None:
+    def _replay_source(
+        self, source: ReplaySource, total: int, last: dict[str, tuple[int, bytes | None]]
+    ) -> None:
+        """Each row's state against its record's last entry; the rows are value tuples where the state allows."""
+        columns = source.value_columns()
+        converters = tuple(convert for _name, convert in columns or ())
+        names = tuple(name for name, _convert in columns or ())
+        batches = source.value_rows(self.chunk) if columns is not None else source.rows(self.chunk)
+        for rows in batches:
+            for row in rows:
+                if columns is not None:
+                    record_id = str(row[0])
+                    state = {
+                        name: convert(value)
+                        for name, convert, value in zip(names, converters, row[1:], strict=True)
+                    }
+                else:
+                    record_id, state = str(row.pk), source.state(row)
+                found = last.pop(record_id, None)
+                if found is None:
                     self.report.add(
                         Finding(
                             "replay",
                             "row has no ledger entry: inserted behind the application's back",
                             None,
                             source.record_type,
-                            item.record_id,
+                            record_id,
                         )
                     )
                 else:
-                    self._compare_row(source, item.row, item.seq, item.entry)
+                    current = canonical_bytes(state)
+                    # RFC 8785 is compositional: the state inside the entry's bytes is the state's own
+                    # canonical form, so equal digests mean equal states.
+                    if found[1] != _sha256(current).digest():
+                        seq = found[0]
+                        entry = entries_by_seq([seq]).get(seq)
+                        self._compare_row(source, record_id, current, seq, entry)
                 self.report.records += 1
             self._tick("records", self.report.records, total)
-        for record_id, seq in sorted(scan.orphans.items()):
+        for record_id, (seq, _digest) in sorted(last.items()):
             self.report.add(
                 Finding(
                     "replay",
@@ -562,10 +593,11 @@ class _Verifier:
             self._schema_history = SchemaHistory.load()
         return self._schema_history
 
-    def _compare_row(self, source: ReplaySource, row: Any, seq: int, entry: bytes | None) -> None:
-        current = canonical_bytes(source.state(row))
+    def _compare_row(
+        self, source: ReplaySource, record_id: str, current: bytes, seq: int, entry: bytes | None
+    ) -> None:
+        """Report how a row differs from its last entry: a schema change (decision 0010) or tampering."""
         if entry is not None and entry_state_bytes(seq, entry) == current:
-            # RFC 8785 is compositional: the state inside the entry's bytes is the state's own canonical form.
             return
         ledger_state = entry_state(entry)
         check = "replay"
@@ -593,7 +625,7 @@ class _Verifier:
                         source.record_type, difference.added, difference.removed
                     )
                     message += f"; besides, {shape} (a re-baseline will not accept this row)"
-        self.report.add(Finding(check, message, seq, source.record_type, str(row.pk)))
+        self.report.add(Finding(check, message, seq, source.record_type, record_id))
 
 
 HEAD_RECORD = SignedTreeHead._meta.label_lower
@@ -639,7 +671,7 @@ def verify_ledger(
     )
     head = LedgerHead.objects.filter(pk=1).first()
     report.head_size = head.size if head else 0
-    verifier = _Verifier(report, progress, chunk)
+    verifier = _Verifier(report, progress, chunk, replay)
     verifier.entries()
     if report.entries != report.head_size and report.entries > report.head_size:
         report.add(

@@ -151,17 +151,33 @@ class TestExport:
 
 
 class TestVerifyApi:
+    def _verified(self, client) -> dict:
+        """Start a run through the API, run it as the background job would, and poll it."""
+        from cellchain.ledger.verify_runs import verify_run_execute
+
+        started = client.post("/api/ledger/verify").json()
+        assert started["status"] == "queued" and started["report"] is None
+        verify_run_execute(started["id"])
+        body = client.get(started["poll"]).json()
+        assert body["status"] == "done"
+        return body
+
     def test_verify_reports_ok_and_then_the_tampered_record(self, world, client_for, tamper):
         client = client_for("auditor_shenghe")
-        assert client.post("/api/ledger/verify").json()["ok"] is True
+        assert self._verified(client)["ok"] is True
         user = world["qc_he"]
         with tamper() as cursor:
             cursor.execute("UPDATE accounts_user SET printed_name = 'Someone Else' WHERE id = %s", [user.pk])
-        body = client.post("/api/ledger/verify").json()
+        body = self._verified(client)
         assert body["ok"] is False
-        assert [(f["record_type"], f["record_id"]) for f in body["findings"]] == [
+        assert [(f["record_type"], f["record_id"]) for f in body["report"]["findings"]] == [
             ("accounts.user", str(user.pk))
         ]
 
+    def test_unknown_run_is_a_clear_404(self, world, client_for):
+        response = client_for("auditor_shenghe").get("/api/ledger/verify/999999")
+        assert response.status_code == 404 and "999999" in response.content.decode()
+
     def test_verify_needs_its_grant(self, world, client_for):
         assert client_for("nurse_wang").post("/api/ledger/verify").status_code == 403
+        assert client_for("nurse_wang").get("/api/ledger/verify/1").status_code == 403

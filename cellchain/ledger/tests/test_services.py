@@ -146,3 +146,34 @@ class TestSignedHeads:
         settings.CELLCHAIN_LEDGER_KEY_PATH = tmp_path / "key.pem"
         keys.signing_key()
         assert stat.S_IMODE((tmp_path / "key.pem").stat().st_mode) == 0o600
+
+
+@pytest.mark.django_db
+class TestAppendQueries:
+    """Issue 15 section 2: an append costs a fixed handful of statements, whatever the size of the ledger."""
+
+    def _append_queries(self, record: Organisation) -> list[str]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+            ledger_append(actor=None, record=record, action="create", event="organisation:create")
+        return [query["sql"] for query in captured.captured_queries]
+
+    def test_an_append_is_the_head_update_the_entry_and_at_most_two_tree_statements(self):
+        records = [
+            Organisation.objects.create(code=f"q-{n}", name="Q", name_en="Q", kind="hospital")
+            for n in range(40)
+        ]
+        self._append_queries(records.pop())  # the very first append creates the head row
+        counts = []
+        for record in records:
+            size = heads.current_size()
+            sql = self._append_queries(record)
+            statements = [q for q in sql if "SAVEPOINT" not in q.upper()]
+            # The head row's lock and seq, the entry; when the new leaf completes subtrees: one read of their
+            # left siblings and one insert of the completed nodes. No lookup of the head, no SELECT ... FOR UPDATE.
+            assert len(statements) == (2 if size % 2 == 0 else 4), statements
+            assert not any("FOR UPDATE" in q.upper() for q in statements)
+            counts.append(len(statements))
+        assert set(counts) == {2, 4}

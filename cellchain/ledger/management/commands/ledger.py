@@ -1,6 +1,7 @@
 """`cellchain ledger ...`: verify, heads, proofs, bundle export, witnessing, PostgreSQL grants (issue 3).
 
 ledger verify [--json] [--no-replay] [--chunk N] [--progress|--no-progress]   exit 0 only when all holds
+ledger verify-run                          run the verifications queued from the status page or the API
 ledger head [--issue] [--size N] [--json]
 ledger proof inclusion SEQ [--size N]     ledger proof consistency OLD NEW
 ledger export [--output FILE] [--size N] [--no-issue-head]
@@ -73,6 +74,9 @@ class Command(BaseCommand):
             help="show a progress bar on stderr (default: on a terminal, or past 10000 entries)",
         )
 
+        commands.add_parser(
+            "verify-run", help="run the verifications the status page or the API queued (background job)"
+        )
         head = commands.add_parser("head", help="show (or issue) a signed tree head")
         head.add_argument("--issue", action="store_true", help="sign the tree as it stands now")
         head.add_argument("--size", type=int, help="the head of this size")
@@ -170,6 +174,13 @@ class Command(BaseCommand):
         if not report.ok:
             # Exit status 1: a check failed (BaseCommand turns CommandError into status 1 with the message).
             raise CommandError(f"ledger verification FAILED with {len(report.findings)} finding(s)")
+
+    def _verify_run(self, options: dict[str, Any]) -> None:
+        from cellchain.ledger.verify_runs import verify_runs_execute_queued
+
+        for run in verify_runs_execute_queued():
+            verdict = "OK" if run.ok else ("FAILED" if run.status == run.Status.DONE else "could not run")
+            self.stdout.write(f"verify run {run.pk}: {verdict}")
 
     # --- heads and proofs ---------------------------------------------------------------------------------
 
