@@ -67,19 +67,29 @@ def normalise_label(text: str) -> str:
 
 
 def detect_delimiter(text: str, source: str, candidates: str = ",;\t") -> str:
-    """csv.Sniffer on the first lines, falling back to the most frequent candidate in the header line."""
-    sample = "\n".join(text.splitlines()[:20])
+    """csv.Sniffer on the first lines, else the candidate that splits most lines into the same column count.
+
+    The fallback looks at every one of the first 30 lines, not only the first: exports often open with a
+    title or ``* Key = value`` lines without any delimiter (QuantStudio, issue 16), and the table below
+    them decides.
+    """
+    lines = [line for line in text.splitlines()[:30] if line.strip()]
     try:
-        return csv.Sniffer().sniff(sample, delimiters=candidates).delimiter
+        return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=candidates).delimiter
     except csv.Error:
-        header = next((line for line in text.splitlines() if line.strip()), "")
-        counts = {d: header.count(d) for d in candidates}
-        best = max(counts, key=lambda d: counts[d])
-        if counts[best] == 0:
-            raise InstrumentFileError(
-                source, "cannot find the column delimiter (comma, semicolon or tab)", line=1
-            ) from None
-        return best
+        pass
+    best, best_score = "", 0
+    for candidate in candidates:
+        counts = [line.count(candidate) for line in lines if line.count(candidate)]
+        if not counts:
+            continue
+        width = max(set(counts), key=lambda n: (counts.count(n), n))
+        score = counts.count(width) * width
+        if score > best_score:
+            best, best_score = candidate, score
+    if not best:
+        raise InstrumentFileError(source, "cannot find the column delimiter (comma, semicolon or tab)", line=1)
+    return best
 
 
 def read_rows(text: str, delimiter: str, source: str) -> list[tuple[int, list[str]]]:

@@ -108,3 +108,21 @@ def test_mutated_exports_are_rejected_or_read(raw: bytes) -> None:
         return
     for well in export.wells:
         assert well.well_type != STANDARD or (well.quantity or 0) > 0
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        b"qPCR run 2026-03-01 VCN assay\n",
+        b"Results\n\n",
+        b"* Block Type = 96-Well Block (0.2mL)\n* Chemistry = TAQMAN\n* Experiment File Name = C:\\runs\\vcn.eds\n\n"
+        b"[Results]\n",
+    ],
+    ids=["title", "title-and-blank", "quantstudio-preamble"],
+)
+def test_title_lines_without_a_delimiter_are_skipped(title: bytes) -> None:
+    """Issue 16: a title line above the table made the delimiter undetectable; the table decides now."""
+    plain = parse_qpcr((DATA / "qpcr_run.csv").read_bytes())
+    titled = parse_qpcr(title + (DATA / "qpcr_run.csv").read_bytes())
+    assert [(w.well, w.quantity, w.cq) for w in titled.wells] == [(w.well, w.quantity, w.cq) for w in plain.wells]
+    assert titled.wells[0].line == plain.wells[0].line + title.count(b"\n")
