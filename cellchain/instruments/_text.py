@@ -88,7 +88,9 @@ def detect_delimiter(text: str, source: str, candidates: str = ",;\t") -> str:
         if score > best_score:
             best, best_score = candidate, score
     if not best:
-        raise InstrumentFileError(source, "cannot find the column delimiter (comma, semicolon or tab)", line=1)
+        raise InstrumentFileError(
+            source, "cannot find the column delimiter (comma, semicolon or tab)", line=1
+        )
     return best
 
 

@@ -13,7 +13,7 @@ meaning                 QX Manager                             QuantaSoft
 well (required)         ``Well``                               ``Well``
 sample (required)       ``Sample description 1`` (or           ``Sample``
                         ``Sample``)
-target (required)       ``Target``                             ``Target``
+target (required)       ``Target``                             ``Target`` or ``Assay``
 copies/µL               ``Conc(copies/µL)``                    ``Concentration``
 accepted droplets (req) ``Accepted Droplets``                  ``AcceptedDroplets``
 positives (required)    ``Positives``                          ``Positives``
@@ -51,7 +51,7 @@ QUANTASOFT = "Bio-Rad QuantaSoft"
 _ALIASES: dict[str, tuple[str, ...]] = {
     "well": ("well",),
     "sample": ("sample description 1", "sample", "sample name"),
-    "target": ("target",),
+    "target": ("target", "assay"),  # some QuantaSoft versions name the target column "Assay" (issue 16)
     "accepted": ("accepted droplets", "accepteddroplets"),
     "positives": ("positives",),
     "negatives": ("negatives",),
@@ -167,9 +167,11 @@ def parse_ddpcr(raw: bytes, *, source: str = "<bytes>") -> DdpcrExport:
 def _header_index(rows: list[tuple[int, list[str]]], source: str) -> int:
     for i, (_line, row) in enumerate(rows[:20]):
         names = {normalise_label(cell).lower() for cell in row}
-        if "well" in names and "target" in names:
+        if "well" in names and ("target" in names or "assay" in names):
             return i
-    raise InstrumentFileError(source, "not a ddPCR export: no header row with 'Well' and 'Target'", line=1)
+    raise InstrumentFileError(
+        source, "not a ddPCR export: no header row with 'Well' and 'Target' (or 'Assay')", line=1
+    )
 
 
 @dataclass(frozen=True)

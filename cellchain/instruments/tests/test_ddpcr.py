@@ -150,3 +150,16 @@ def test_mutated_exports_are_rejected_or_read(raw: bytes) -> None:
         return
     for well in export.wells:
         assert well.positives + well.negatives == well.accepted_droplets
+
+
+def test_quantasoft_export_with_an_assay_column_is_read() -> None:
+    """Issue 16: QuantaSoft versions that name the target column 'Assay' were refused."""
+    raw = (DATA / "quantasoft.csv").read_bytes().replace(b",Target,", b",Assay,", 1)
+    assert b",Assay," in raw
+    export = parse_ddpcr(raw, source="assay.csv")
+    original = read_ddpcr(DATA / "quantasoft.csv")
+    assert [(w.well, w.target, w.positives) for w in export.wells] == [
+        (w.well, w.target, w.positives) for w in original.wells
+    ]
+    vcn = export.vcn("A1", "CAR", "RPP30").copies_per_diploid_cell
+    assert vcn == pytest.approx(original.vcn("A1", "CAR", "RPP30").copies_per_diploid_cell)

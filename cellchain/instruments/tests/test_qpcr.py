@@ -124,5 +124,7 @@ def test_title_lines_without_a_delimiter_are_skipped(title: bytes) -> None:
     """Issue 16: a title line above the table made the delimiter undetectable; the table decides now."""
     plain = parse_qpcr((DATA / "qpcr_run.csv").read_bytes())
     titled = parse_qpcr(title + (DATA / "qpcr_run.csv").read_bytes())
-    assert [(w.well, w.quantity, w.cq) for w in titled.wells] == [(w.well, w.quantity, w.cq) for w in plain.wells]
+    assert [(w.well, w.quantity, w.cq) for w in titled.wells] == [
+        (w.well, w.quantity, w.cq) for w in plain.wells
+    ]
     assert titled.wells[0].line == plain.wells[0].line + title.count(b"\n")
