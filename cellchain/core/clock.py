@@ -28,3 +28,14 @@ def frozen(at: dt.datetime) -> Iterator[None]:
         yield
     finally:
         _frozen.pop()
+
+
+def today(time_zone: str) -> dt.date:
+    """Today's date where the user is: the site's zone, not UTC (X-2).
+
+    Shanghai's date runs eight hours ahead of UTC's: comparing a date the nurse typed, or a D1-D7 day, with
+    the UTC date refused today's entries between 00:00 and 08:00 local time as "in the future".
+    """
+    from zoneinfo import ZoneInfo
+
+    return now().astimezone(ZoneInfo(time_zone)).date()

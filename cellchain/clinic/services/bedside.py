@@ -414,7 +414,7 @@ def monitoring_day_complete(
     infusion = course.infusions.filter(voided_at__isnull=True).order_by("started_at").first()
     if infusion is None:
         raise Conflict("Days 1-7 monitoring starts after the infusion.")
-    today = clock.now().date()
+    today = clock.today(course.site.time_zone)
     days = {
         d.day: d
         for d in timing.intensive_monitoring_days(

@@ -227,7 +227,7 @@ def lymphodepletion_record(
 ) -> LymphodepletionDose:
     """One preconditioning dose (T-9.2.2); a difference from the plan opens a protocol deviation."""
     _hospital_actor(actor, course.site)
-    if given_on > clock.now().date():
+    if given_on > clock.today(course.site.time_zone):
         raise ValidationFailed("A dose cannot be recorded for a future day.", field="given_on")
     if not as_planned and not difference.strip():
         raise ValidationFailed("Describe how the dose differs from the plan.", field="difference")

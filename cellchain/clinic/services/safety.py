@@ -342,7 +342,7 @@ def adverse_event_ethics_report(
 ) -> AdverseEvent:
     """Related harm found in follow-up is reported to the ethics committee (T-9.2.8-3)."""
     _hospital_actor(actor, event.course.site)
-    if report_date > clock.now().date():
+    if report_date > clock.today(event.course.site.time_zone):
         raise ValidationFailed("The report date cannot be in the future.", field="report_date")
     event.ethics_report_date, event.ethics_report_ref = report_date, reference.strip()
     amend(actor, event, "adverse_event:ethics_report", "reported to the ethics committee")
@@ -375,7 +375,7 @@ def follow_up_visit_record(
     visits = {v.key: v for v in timing.follow_up_schedule(start, course.product.follow_up_plan())}
     if key not in visits:
         raise ValidationFailed(f"{key!r} is not a visit of this product's follow-up plan.", field="key")
-    if not start <= done_on <= clock.now().date():
+    if not start <= done_on <= clock.today(course.site.time_zone):
         raise ValidationFailed("The visit date lies between the infusion day and today.", field="done_on")
     missing = [item for item in visits[key].items if not str(findings.get(item, "")).strip()]
     if missing:
@@ -412,7 +412,7 @@ def protocol_deviation_record(
     """Record a protocol deviation (T-9.3.1); one done to avoid an urgent risk needs the detailed process
     record (T-9.3.2-p2)."""
     _hospital_actor(actor, site)
-    if occurred_on > clock.now().date():
+    if occurred_on > clock.today(site.time_zone):
         raise ValidationFailed("A deviation cannot occur in the future.", field="occurred_on")
     if urgent_risk and not process_record.strip():
         raise ValidationFailed(
@@ -455,7 +455,7 @@ def protocol_deviation_report_ec(
             "This deviation avoided an urgent risk: the sponsor report is mandatory too (T-9.3.2-p2).",
             field="sponsor_reported_on",
         )
-    today = clock.now().date()
+    today = clock.today(report.deviation.site.time_zone)
     if ec_reported_on > today or (sponsor_reported_on and sponsor_reported_on > today):
         raise ValidationFailed("A report date cannot be in the future.", field="ec_reported_on")
     report.ec_reported_on, report.ec_reference = ec_reported_on, ec_reference.strip()
@@ -488,7 +488,7 @@ def corrective_action_close(
         raise ValidationFailed(
             "Record how the action's effectiveness was checked (T-9.3.2).", field="effectiveness_check"
         )
-    if done_on > clock.now().date():
+    if done_on > clock.today(action.report.deviation.site.time_zone):
         raise ValidationFailed("The action cannot be done in the future.", field="done_on")
     action.done_on, action.effectiveness_check, action.closed_at = done_on, effectiveness_check, clock.now()
     amend(actor, action, "corrective_action:close", "action done and effective")

@@ -541,6 +541,19 @@ class TestMonitoringDay:
             plan = {d.day: d.status for d in monitoring_plan(course, (NOW + dt.timedelta(days=4)).date())}
         assert plan[1] == "done" and plan[2] == "overdue" and plan[3] == "overdue" and plan[4] == "due"
 
+    def test_day_one_counts_in_the_site_zone_not_in_utc(self, world: Any, course: Any, infusion: Any) -> None:
+        """At 01:00 in Shanghai on day 1 it is still the infusion day in UTC: the local date decides (X-2)."""
+        from cellchain.clinic.selectors import monitoring_plan
+
+        local_night = NOW + dt.timedelta(hours=16)  # 17:00 UTC = 01:00 the next day in Shanghai
+        assert local_night.date() == NOW.date()
+        with clock.frozen(local_night):
+            items = monitoring_plan(course, clock.today(course.site.time_zone))[0].items
+            done = services.monitoring_day_complete(
+                actor=world["nurse_wang"], course=course, day=1, items=dict.fromkeys(items, True)
+            )
+        assert done.day == 1
+
 
 def crs_grade_3(world: Any, course: Any, **extra: Any) -> AdverseEvent:
     return services.adverse_event_record(
