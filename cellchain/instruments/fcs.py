@@ -12,7 +12,11 @@ What is read
       delimiter (in a run of an odd number of delimiters the last one separates fields). Keywords are
       case-insensitive and returned upper-case (``$PAR``). Values are UTF-8 (3.1), else Latin-1 with a
       warning. FCS 3.x supplemental TEXT ($BEGINSTEXT/$ENDSTEXT) is merged; the primary TEXT wins on a
-      clash, with a warning.
+      clash, with a warning; a supplemental segment that is not TEXT (CyFlow Cube puts a ZIP archive
+      there) is skipped with a warning. A TEXT whose last field has no closing delimiter (HEADER TEXT
+      end offset short or long) or whose keyword is not printable ASCII (a damaged delimiter) is refused,
+      never read as a cut value. $PnG/$PnV for parameters beyond $PAR (Guava Muse) are tolerated with
+      a warning; any other parameter keyword beyond $PAR is refused.
     * DATA, list mode ($MODE L) only: $DATATYPE I (8/16/24/32/64-bit unsigned; per-channel widths may
       differ; values masked to the bits of $PnR rounded up to a power of two, as the spec requires), F
       (32-bit) and D (64-bit); $BYTEORD 1,2,3,4 / 1,2 (little-endian) and 4,3,2,1 / 2,1 (big-endian).
@@ -23,7 +27,8 @@ Offsets
     FCS 3.x puts the DATA offsets in HEADER and in TEXT ($BEGINDATA/$ENDDATA); HEADER holds zeros when
     an offset exceeds 99,999,999. When they disagree, the candidate whose length equals
     $TOT x (sum of $PnB)/8 is used; if both do, the one giving a non-decreasing time channel is used; an
-    end offset one byte too far (a common writer bug) is accepted. Every such decision is recorded in
+    end offset one byte too far (a common writer bug) is accepted only where it cannot be a begin offset
+    one byte early: the end points at the file end (or its FCS 3.x CRC) or DATA starts right after TEXT. Every such decision is recorded in
     :attr:`FcsDataSet.warnings`, never taken silently; anything else raises.
 
 Required keywords (else :class:`InstrumentFileError`): $BYTEORD, $DATATYPE, $MODE, $PAR, $PnB for every
@@ -347,7 +352,7 @@ def _merge_supplemental(
         return
     start, stop = _segment(ctx, base, begin, end, "supplemental TEXT")
     ctx.segment_ends.add(stop)
-    delimiter = ctx.raw[text_start_delimiter(ctx)]
+    delimiter = ctx.raw[ctx.text_range[0]]
     if ctx.raw[start] != delimiter:
         # Not a TEXT segment (CyFlow Cube writes a ZIP archive there, named by P$SCFGZIP): other
         # readers skip it; the primary TEXT and DATA are unaffected, so record it and go on.
@@ -365,11 +370,6 @@ def _merge_supplemental(
                 FcsWarning("stext-clash", f"supplemental TEXT {key}={value!r} ignored; primary TEXT wins")
             )
         keywords.setdefault(key, value)
-
-
-def text_start_delimiter(ctx: _Context) -> int:
-    """Absolute position of the primary TEXT delimiter byte of the data set being read."""
-    return ctx.text_range[0]
 
 
 # ---------------------------------------------------------------- keywords
