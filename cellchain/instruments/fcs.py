@@ -12,7 +12,11 @@ What is read
       delimiter (in a run of an odd number of delimiters the last one separates fields). Keywords are
       case-insensitive and returned upper-case (``$PAR``). Values are UTF-8 (3.1), else Latin-1 with a
       warning. FCS 3.x supplemental TEXT ($BEGINSTEXT/$ENDSTEXT) is merged; the primary TEXT wins on a
-      clash, with a warning.
+      clash, with a warning; a supplemental segment that is not TEXT (CyFlow Cube puts a ZIP archive
+      there) is skipped with a warning. A TEXT whose last field has no closing delimiter (HEADER TEXT
+      end offset short or long) or whose keyword is not printable ASCII (a damaged delimiter) is refused,
+      never read as a cut value. $PnG/$PnV for parameters beyond $PAR (Guava Muse) are tolerated with
+      a warning; any other parameter keyword beyond $PAR is refused.
     * DATA, list mode ($MODE L) only: $DATATYPE I (8/16/24/32/64-bit unsigned; per-channel widths may
       differ; values masked to the bits of $PnR rounded up to a power of two, as the spec requires), F
       (32-bit) and D (64-bit); $BYTEORD 1,2,3,4 / 1,2 (little-endian) and 4,3,2,1 / 2,1 (big-endian).
@@ -23,7 +27,8 @@ Offsets
     FCS 3.x puts the DATA offsets in HEADER and in TEXT ($BEGINDATA/$ENDDATA); HEADER holds zeros when
     an offset exceeds 99,999,999. When they disagree, the candidate whose length equals
     $TOT x (sum of $PnB)/8 is used; if both do, the one giving a non-decreasing time channel is used; an
-    end offset one byte too far (a common writer bug) is accepted. Every such decision is recorded in
+    end offset one byte too far (a common writer bug) is accepted only where it cannot be a begin offset
+    one byte early: the end points at the file end (or its FCS 3.x CRC) or DATA starts right after TEXT. Every such decision is recorded in
     :attr:`FcsDataSet.warnings`, never taken silently; anything else raises.
 
 Required keywords (else :class:`InstrumentFileError`): $BYTEORD, $DATATYPE, $MODE, $PAR, $PnB for every
@@ -39,10 +44,12 @@ whose :attr:`FcsFile.datasets` are :class:`FcsDataSet` records carrying the SHA-
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -54,6 +61,8 @@ from cellchain.domain.flow import FlowEvents
 from cellchain.instruments.errors import InstrumentFileError
 
 HEADER_LENGTH = 58
+CRC_LENGTH = 8
+"""FCS 3.x ends the file with an 8-byte CRC field after the last data set."""
 """Bytes 0-57: version (6), spaces (4), six 8-byte ASCII offsets."""
 
 FCS_VERSIONS = {b"FCS2.0": "2.0", b"FCS3.0": "3.0", b"FCS3.1": "3.1"}
@@ -62,6 +71,9 @@ TIME_CHANNEL_NAMES = ("TIME",)
 
 EventDtype = Literal["float64", "native"]
 _PARAMETER_KEYWORD = re.compile(r"^\$P(\d+)([A-Z]+)$")
+_PRINTABLE_KEYWORD = re.compile(rb"[\x20-\x7e]+")
+BEYOND_PAR_TOLERATED = frozenset({"G", "V"})
+"""Tolerated beyond $PAR: Guava Muse (FCS 3.0) writes $P11G..$P13G and $P11V..$P13V with $PAR 10."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,8 @@ class _Context:
         self.source = source
         self.text_range = (0, 0)
         """Absolute [start, stop) of the primary TEXT of the data set being read."""
+        self.segment_ends: set[int] = set()
+        """Absolute stops of the TEXT and supplemental TEXT: a DATA begin there cannot be one byte early."""
 
     def error(self, reason: str, offset: int) -> InstrumentFileError:
         return InstrumentFileError(self.source, reason, offset=offset)
@@ -190,15 +204,20 @@ def parse_fcs(raw: bytes, *, source: str = "<bytes>", dtype: EventDtype = "float
     if dtype not in ("float64", "native"):
         raise ValueError(f"dtype must be 'float64' or 'native', not {dtype!r}")
     raw = bytes(raw)
-    sha256 = hashlib.sha256(raw).hexdigest()
-    return FcsFile(source, sha256, len(raw), _parse_datasets(_Context(raw, source), sha256, dtype))
+    # hashlib releases the GIL on large buffers: hash in a second thread while the events are decoded.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(raw).hexdigest())
+        datasets = _parse_datasets(_Context(raw, source), dtype)
+        sha256 = digest.result()
+    datasets = tuple(dataclasses.replace(dataset, sha256=sha256) for dataset in datasets)
+    return FcsFile(source, sha256, len(raw), datasets)
 
 
-def _parse_datasets(ctx: _Context, sha256: str, dtype: EventDtype) -> tuple[FcsDataSet, ...]:
+def _parse_datasets(ctx: _Context, dtype: EventDtype) -> tuple[FcsDataSet, ...]:
     datasets: list[FcsDataSet] = []
     base = 0
     while True:
-        dataset, next_offset = _parse_dataset(ctx, base, len(datasets), sha256, dtype)
+        dataset, next_offset = _parse_dataset(ctx, base, len(datasets), "", dtype)
         datasets.append(dataset)
         if next_offset == 0:
             return tuple(datasets)
@@ -270,7 +289,13 @@ def _split_text(ctx: _Context, start: int, stop: int) -> list[bytes]:
         if match is None:
             rest = text[pos:]
             if rest.strip(b" \0\r\n\t"):
-                fields.append(rest)  # the last value, written without the closing delimiter
+                # A last value without its closing delimiter: the TEXT end offset is short (the value
+                # would be cut, e.g. 'FL4-' for 'FL4-Height') or points into the next segment (ALCOA).
+                raise ctx.error(
+                    f"TEXT does not end with its delimiter {delimiter!r}: the last field {rest[:20]!r} has "
+                    "no closing delimiter (the HEADER TEXT end offset is wrong or the TEXT is cut)",
+                    start + pos,
+                )
             break
         fields.append(match.group(1).replace(delimiter + delimiter, delimiter))
         pos = match.end()
@@ -296,6 +321,14 @@ def _parse_text(ctx: _Context, start: int, stop: int, warnings: list[FcsWarning]
         )
     keywords: dict[str, str] = {}
     for i in range(0, len(fields), 2):
+        if not _PRINTABLE_KEYWORD.fullmatch(fields[i]):
+            # FCS 3.1 sec. 3.2.9: keywords are printable ASCII; anything else is a value or DATA bytes
+            # read as a keyword because a delimiter or the TEXT end offset is damaged.
+            raise ctx.error(
+                f"TEXT keyword {fields[i][:20]!r} is not printable ASCII: a delimiter or the TEXT end "
+                "offset is damaged",
+                start,
+            )
         key = _decode(fields[i], warnings).strip().upper()
         if not key:
             raise ctx.error("TEXT has an empty keyword", start)
@@ -318,6 +351,19 @@ def _merge_supplemental(
     if begin == 0 and end == 0:
         return
     start, stop = _segment(ctx, base, begin, end, "supplemental TEXT")
+    ctx.segment_ends.add(stop)
+    delimiter = ctx.raw[ctx.text_range[0]]
+    if ctx.raw[start] != delimiter:
+        # Not a TEXT segment (CyFlow Cube writes a ZIP archive there, named by P$SCFGZIP): other
+        # readers skip it; the primary TEXT and DATA are unaffected, so record it and go on.
+        warnings.append(
+            FcsWarning(
+                "stext-not-text",
+                f"supplemental TEXT {begin}..{end} does not start with the TEXT delimiter "
+                f"(starts with {ctx.raw[start : start + 4]!r}); not read as keywords",
+            )
+        )
+        return
     for key, value in _parse_text(ctx, start, stop, warnings).items():
         if key in keywords and keywords[key] != value:
             warnings.append(
@@ -372,11 +418,26 @@ def _byte_order(ctx: _Context, keywords: Mapping[str, str], offset: int) -> str:
     raise ctx.error(f"$BYTEORD {value!r} is not supported (only 1,2,3,4 / 4,3,2,1 / 1,2 / 2,1)", offset)
 
 
-def _check_parameter_count(ctx: _Context, keywords: Mapping[str, str], par: int, offset: int) -> None:
+def _check_parameter_count(
+    ctx: _Context, keywords: Mapping[str, str], par: int, offset: int, warnings: list[FcsWarning]
+) -> None:
+    tolerated = []
     for key in keywords:
         match = _PARAMETER_KEYWORD.match(key)
         if match and not 1 <= int(match.group(1)) <= par:
-            raise ctx.error(f"$PAR mismatch: $PAR is {par} but keyword {key} is present", offset)
+            if match.group(2) not in BEYOND_PAR_TOLERATED:
+                raise ctx.error(f"$PAR mismatch: $PAR is {par} but keyword {key} is present", offset)
+            tolerated.append(key)
+    if tolerated:
+        # Guava Muse: gains for parameters the file does not have. $PnG is not applied to events, so
+        # the events are the stored ones; the extra keywords are kept and the quirk recorded.
+        warnings.append(
+            FcsWarning(
+                "gain-beyond-par",
+                f"$PAR is {par} but {', '.join(sorted(tolerated))} are present (a Guava Muse quirk); "
+                "these gains/voltages belong to no parameter and are ignored",
+            )
+        )
 
 
 def _channel_width(ctx: _Context, keywords: Mapping[str, str], n: int, datatype: str, offset: int) -> int:
@@ -416,7 +477,7 @@ def _channels_and_layout(
     par = _int_keyword(ctx, keywords, "$PAR", offset)
     if par < 1:
         raise ctx.error("$PAR is 0: the data set has no parameters", offset)
-    _check_parameter_count(ctx, keywords, par, offset)
+    _check_parameter_count(ctx, keywords, par, offset, warnings)
     channels = tuple(
         _channel(ctx, keywords, n, datatype, version, offset, warnings) for n in range(1, par + 1)
     )
@@ -585,7 +646,15 @@ def _off_by_one(
     tot: int,
     warnings: list[FcsWarning],
 ) -> tuple[int, int]:
-    near = [c for c in candidates if c.length == expected + 1 and _in_file(ctx, base, c, expected)]
+    # Only an end offset that points one byte past the end of the file is taken as the writer bug: a
+    # segment one byte longer inside the file may as well be a begin offset one byte early (ALCOA).
+    near = [
+        c
+        for c in candidates
+        if c.length == expected + 1
+        and _in_file(ctx, base, c, expected)
+        and (base + c.end in (len(ctx.raw), len(ctx.raw) - CRC_LENGTH) or base + c.begin in ctx.segment_ends)
+    ]
     if len({c.begin for c in near}) == 1:
         chosen = near[-1]
         warnings.append(
@@ -738,6 +807,7 @@ def _parse_dataset(
     version, header, warnings = _parse_header(ctx, base)
     text_start, text_stop = _segment(ctx, base, header[0], header[1], "TEXT")
     ctx.text_range = (text_start, text_stop)
+    ctx.segment_ends = {text_stop}
     keywords = _parse_text(ctx, text_start, text_stop, warnings)
     _merge_supplemental(ctx, base, keywords, version, warnings)
     channels, layout = _channels_and_layout(ctx, keywords, version, text_start, warnings)
