@@ -109,6 +109,11 @@ def read_rows(text: str, delimiter: str, source: str) -> list[tuple[int, list[st
     return rows
 
 
+def is_error_token(cell: str) -> bool:
+    """True for a cell where the instrument wrote an error instead of a value (``ERROR``, ``#N/A``, ...)."""
+    return cell.strip().replace("\u00a0", "").replace(" ", "").upper() in _ERROR_TOKENS
+
+
 def parse_number(cell: str, source: str, line: int, column: str, *, decimal_comma: bool = False) -> float:
     """A finite number; empty cells, ``ERROR`` and other non-numbers raise naming line and column."""
     text = cell.strip().replace("\u00a0", "").replace(" ", "")

@@ -54,6 +54,7 @@ from cellchain.instruments._text import (
     concentration_factor,
     decode_export,
     detect_delimiter,
+    is_error_token,
     normalise_label,
     parse_count,
     parse_number,
@@ -92,14 +93,29 @@ class CellCountReading:
 
 
 @dataclass(frozen=True)
+class FlaggedSample:
+    """A sample the instrument could not measure: it wrote an error (e.g. ``ERROR``) instead of a value."""
+
+    sample_id: str
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class CellCounterExport:
-    """A whole export: file name, SHA-256 of the raw bytes (ALCOA), encoding, readings in file order."""
+    """A whole export: file name, SHA-256 of the raw bytes (ALCOA), encoding, readings in file order.
+
+    ``flagged`` lists samples of the file that carry no usable number (issue 16: one sample with an
+    ``ERROR`` count must not block the others); they are never in ``readings``.
+    """
 
     source: str
     sha256: str
     encoding: str
     instrument: str
     readings: tuple[CellCountReading, ...]
+    flagged: tuple[FlaggedSample, ...] = ()
 
 
 # ---------------------------------------------------------------- Vi-CELL BLU
@@ -132,12 +148,35 @@ def parse_vicell_blu(raw: bytes, *, source: str = "<bytes>") -> CellCounterExpor
     header_line, header = rows[0]
     columns = _vicell_columns(header, source, header_line)
     decimal_comma = delimiter != ","
-    readings = tuple(
-        _vicell_reading(row, line, columns, header, source, decimal_comma) for line, row in rows[1:]
-    )
-    if not readings:
+    readings: list[CellCountReading] = []
+    flagged: list[FlaggedSample] = []
+    for line, row in rows[1:]:
+        error = _vicell_error(row, line, columns, header)
+        if error is not None:
+            flagged.append(error)
+        else:
+            readings.append(_vicell_reading(row, line, columns, header, source, decimal_comma))
+    if not readings and not flagged:
         raise InstrumentFileError(source, "the export has a header but no sample rows", line=header_line)
-    return CellCounterExport(source, decoded.sha256, decoded.encoding, VICELL_BLU, readings)
+    return CellCounterExport(
+        source, decoded.sha256, decoded.encoding, VICELL_BLU, tuple(readings), tuple(flagged)
+    )
+
+
+def _vicell_error(row: list[str], line: int, cols: _ViCellColumns, header: list[str]) -> FlaggedSample | None:
+    """The sample's flag when the instrument wrote an error token in one of the values used, else None."""
+    used = [cols.index["cell count"], cols.index["viable cells"], cols.index["viability (%)"]]
+    used += [cols.total[0], cols.viable[0]]
+    for i in used:
+        if i < len(row) and is_error_token(row[i]):
+            sample = row[cols.index["sample id"]].strip() if cols.index["sample id"] < len(row) else ""
+            return FlaggedSample(
+                sample or f"(line {line})",
+                line,
+                header[i],
+                f"the instrument reported {row[i].strip()!r} in {header[i]!r}: no result for this sample",
+            )
+    return None
 
 
 def _vicell_columns(header: list[str], source: str, line: int) -> _ViCellColumns:

@@ -72,6 +72,19 @@ def _cell_count(
 
     parse = cell_counters.parse_nucleocounter if reader == "nucleoview" else cell_counters.parse_vicell_blu
     export = parse(content, source=name)
+    flagged = {f.sample_id: f for f in export.flagged}
+    if sample in flagged:
+        raise ValidationFailed(
+            f"Sample {sample!r} (line {flagged[sample].line}) has no result: {flagged[sample].reason}. "
+            "Measure it again; the other samples of the file can be imported.",
+            field="sample_name",
+        )
+    if not sample and export.flagged and len(export.readings) == 1:
+        raise ValidationFailed(  # one readable sample left beside flagged ones: never guess which was meant
+            f"The file holds {len(export.readings) + len(export.flagged)} samples, "
+            f"{len(export.flagged)} without a result: give the sample name.",
+            field="sample_name",
+        )
     reading = _pick(export.readings, sample, "sample_id")
     details = {
         "sample": reading.sample_id,

@@ -74,12 +74,20 @@ def test_vicell_export_hash_is_of_the_raw_bytes() -> None:
     assert parse_vicell_blu(raw).sha256 == hashlib.sha256(raw).hexdigest()
 
 
-def test_vicell_error_cell_names_line_and_column() -> None:
-    with pytest.raises(InstrumentFileError, match="ERROR") as caught:
-        read_vicell_blu(DATA / "vicell_blu_error_cell.csv")
-    assert caught.value.line == 3
-    assert caught.value.column == "Viable (x10^6) cells/mL"
-    assert caught.value.file == "vicell_blu_error_cell.csv"
+def test_vicell_sample_with_an_error_is_flagged_and_the_others_are_read() -> None:
+    """Issue 16: one sample with an ERROR value no longer blocks the file; it is flagged with line and column."""
+    export = read_vicell_blu(DATA / "vicell_blu_error_cell.csv")
+    assert [r.sample_id for r in export.readings] == ["CT-0001-HARVEST", "CT-0002-HARVEST"]
+    (flag,) = export.flagged
+    assert (flag.sample_id, flag.line, flag.column) == ("CT-0001-FINAL", 3, "Viable (x10^6) cells/mL")
+    assert "'ERROR'" in flag.reason
+    assert export.readings[1].viability_percent == pytest.approx(100 * 1577 / 2188)
+
+
+def test_vicell_garbage_that_is_not_an_instrument_error_still_refuses_the_file() -> None:
+    raw = (DATA / "vicell_blu_utf8.csv").read_text().replace(",4120,", ",41x20,", 1).encode()
+    with pytest.raises(InstrumentFileError, match="not a whole non-negative count|not a number"):
+        parse_vicell_blu(raw, source="x.csv")
 
 
 def test_vicell_empty_cell_names_line_and_column() -> None:

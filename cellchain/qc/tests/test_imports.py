@@ -152,3 +152,22 @@ def test_bad_file_is_refused_with_the_readers_reason_and_nothing_recorded(
             actor=mfg.analyst, batch=batch, item_code=item, content=content, name=name, sample_name="A01"
         )
     assert not QcResult.objects.exists() and not RawDataFile.objects.exists()
+
+
+def test_a_vicell_sample_the_instrument_flagged_is_refused_and_the_others_import(mfg, monkeypatch) -> None:
+    """Issue 16: the flagged sample is never a number; the other samples of the same file import."""
+    from cellchain.manufacturing import master
+
+    monkeypatch.setattr(master, "import_settings", lambda spec: {"viability": {"reader": "vicell"}})
+    batch = mfg.start(mfg.intake())
+    content = (DATA / "vicell_blu_error_cell.csv").read_bytes()
+
+    def viability(sample: str) -> QcResult:
+        return result_import(actor=mfg.analyst, batch=batch, item_code="viability", content=content,
+                             name="blu.csv", sample_name=sample)  # fmt: skip
+
+    with pytest.raises(ValidationFailed, match=r"'CT-0001-FINAL' \(line 3\) has no result.*'ERROR'"):
+        viability("CT-0001-FINAL")
+    assert not QcResult.objects.exists()
+    row = viability("CT-0002-HARVEST")
+    assert abs(float(row.value) - 100 * 1577 / 2188) < 0.01 and row.details["sample"] == "CT-0002-HARVEST"
