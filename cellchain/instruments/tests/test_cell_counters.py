@@ -86,7 +86,7 @@ def test_vicell_sample_with_an_error_is_flagged_and_the_others_are_read() -> Non
 
 def test_vicell_garbage_that_is_not_an_instrument_error_still_refuses_the_file() -> None:
     raw = (DATA / "vicell_blu_utf8.csv").read_text().replace(",4120,", ",41x20,", 1).encode()
-    with pytest.raises(InstrumentFileError, match="not a whole non-negative count|not a number"):
+    with pytest.raises(InstrumentFileError, match=r"not a whole non-negative count|not a number"):
         parse_vicell_blu(raw, source="x.csv")
 
 
