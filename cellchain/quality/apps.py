@@ -12,3 +12,6 @@ class QualityConfig(AppConfig):
 
         register_menu(MenuItem(_("Deviations"), "quality:deviations", "quality.view_deviations", 700))
         register_menu(MenuItem(_("Notifications"), "quality:notifications", "signed_in", 710))
+        register_menu(
+            MenuItem(_("Notification e-mails"), "quality:email_outbox", "quality.view_email_outbox", 915)
+        )

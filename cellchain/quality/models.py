@@ -118,3 +118,40 @@ class Notification(RegulatedModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class EmailNotification(models.Model):
+    """One e-mail of a notification, written in the notification's transaction and sent after commit.
+
+    An outbox row, not a regulated record: the notification itself is ledgered. A failed send is kept with
+    its error and retried with back-off by `notifications_retry`, so no message is lost silently (issue 15).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed; will be retried")
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.PROTECT, related_name="emails", verbose_name=_("notification")
+    )
+    to = models.TextField(_("to"), help_text=_("Addresses, one per line."))
+    subject = models.CharField(_("subject"), max_length=250)
+    body = models.TextField(_("message"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    next_attempt_at = models.DateTimeField(_("next attempt at"), db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification e-mail")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.get_status_display()})"
+
+    @property
+    def addresses(self) -> list[str]:
+        return [a for a in self.to.splitlines() if a]

@@ -15,6 +15,8 @@ GRANTS = {
         Role.LOGISTICS,
     },
     "quality.disposition_deviation": {Role.QA},
+    # The e-mail outbox: site administrators see what was not delivered (issue 15).
+    "quality.view_email_outbox": {Role.SITE_ADMIN},
     "quality.acknowledge_notification": {
         Role.QA,
         Role.PHYSICIAN,

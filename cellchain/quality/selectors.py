@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 
-from cellchain.quality.models import Deviation, Notification
+from cellchain.quality.models import Deviation, EmailNotification, Notification
 
 
 def deviations_visible_to(viewer: Any) -> QuerySet[Deviation]:
@@ -29,3 +29,13 @@ def notifications_for(viewer: Any) -> QuerySet[Notification]:
 
 def unacknowledged_count(viewer: Any) -> int:
     return notifications_for(viewer).filter(acknowledged_at__isnull=True).count()
+
+
+def email_outbox_for(viewer: Any) -> QuerySet[EmailNotification]:
+    """Outbox e-mails of notifications to the viewer's organisation: failed first, then the newest (issue 15)."""
+    failed_first = Case(When(status=EmailNotification.Status.FAILED, then=0), default=1)
+    return (
+        EmailNotification.objects.filter(notification__recipient_organisation_id=viewer.organisation_id)
+        .annotate(failed_first=failed_first)
+        .order_by("failed_first", "-created_at", "-pk")
+    )

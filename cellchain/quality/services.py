@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Any
 
 from django.core.mail import send_mail
@@ -13,7 +15,9 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.core.permissions import user_roles
 from cellchain.ledger.services import ledger_append
-from cellchain.quality.models import Deviation, Notification
+from cellchain.quality.models import Deviation, EmailNotification, Notification
+
+logger = logging.getLogger(__name__)
 
 
 def _next_number(site: Site) -> str:
@@ -161,11 +165,14 @@ def notification_send(
     )
     ledger_append(actor=actor, record=note, action="create", event="notification:send")
     if email:
-        transaction.on_commit(lambda: _email(note))
+        outbox = _email_queue(note)
+        if outbox is not None:
+            transaction.on_commit(lambda: email_deliver(outbox))
     return note
 
 
-def _email(note: Notification) -> None:
+def _email_queue(note: Notification) -> EmailNotification | None:
+    """Write the e-mail of a notification to the outbox, in the notification's transaction (issue 15)."""
     users = note.recipient_organisation.users.filter(is_active=True).exclude(email="")
     if note.recipient_site_id:
         users = users.filter(site_id=note.recipient_site_id)
@@ -174,8 +181,62 @@ def _email(note: Notification) -> None:
             role_assignments__role=note.recipient_role, role_assignments__revoked_at__isnull=True
         )
     addresses = sorted({u.email for u in users})
-    if addresses:
-        send_mail(f"[CellChain] {note.subject}", note.body, None, addresses, fail_silently=True)
+    if not addresses:
+        return None
+    now = clock.now()
+    return EmailNotification.objects.create(
+        notification=note,
+        to="\n".join(addresses),
+        subject=f"[CellChain] {note.subject}",
+        body=note.body,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+EMAIL_RETRY_FIRST_SECONDS = 60
+EMAIL_RETRY_MAX_SECONDS = 6 * 3600
+
+
+def email_retry_delay(attempts: int) -> dt.timedelta:
+    """Back-off after the n-th failed attempt: 1 min, 2 min, 4 min ... at most 6 h (issue 15)."""
+    seconds = EMAIL_RETRY_FIRST_SECONDS * 2 ** max(0, attempts - 1)
+    return dt.timedelta(seconds=min(seconds, EMAIL_RETRY_MAX_SECONDS))
+
+
+def email_deliver(outbox: EmailNotification) -> bool:
+    """Send one outbox e-mail; a failure is recorded with its error and the time of the next try."""
+    outbox.attempts += 1
+    try:
+        send_mail(outbox.subject, outbox.body, None, outbox.addresses)
+    except Exception as exc:  # any backend failure (SMTP, DNS, refused) is recorded, never swallowed
+        outbox.status = EmailNotification.Status.FAILED
+        outbox.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        outbox.next_attempt_at = clock.now() + email_retry_delay(outbox.attempts)
+        logger.warning("notification e-mail %s failed (attempt %s): %s", outbox.pk, outbox.attempts, exc)
+        ok = False
+    else:
+        outbox.status = EmailNotification.Status.SENT
+        outbox.sent_at = clock.now()
+        outbox.last_error = ""
+        ok = True
+    outbox.save(update_fields=["attempts", "status", "last_error", "next_attempt_at", "sent_at"])
+    return ok
+
+
+def emails_retry(limit: int = 200) -> tuple[int, int]:
+    """Send the outbox e-mails that are due (pending or failed, next attempt reached); returns (sent, failed)."""
+    due = EmailNotification.objects.filter(
+        status__in=[EmailNotification.Status.PENDING, EmailNotification.Status.FAILED],
+        next_attempt_at__lte=clock.now(),
+    ).order_by("next_attempt_at", "pk")[:limit]
+    sent = failed = 0
+    for outbox in due:
+        if email_deliver(outbox):
+            sent += 1
+        else:
+            failed += 1
+    return sent, failed
 
 
 @transaction.atomic

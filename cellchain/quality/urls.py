@@ -7,6 +7,7 @@ urlpatterns = [
     path("deviations/", views.deviations, name="deviations"),
     path("deviations/<int:deviation_id>/", views.deviation_detail, name="deviation"),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/emails/", views.email_outbox, name="email_outbox"),
     path(
         "notifications/<int:notification_id>/acknowledge/",
         views.notification_acknowledge,

@@ -48,6 +48,13 @@ def notifications(request: HttpRequest) -> HttpResponse:
     return render(request, "quality/notifications.html", {"notifications": items})
 
 
+@requires("quality.view_email_outbox")
+def email_outbox(request: HttpRequest) -> HttpResponse:
+    """The notification e-mails of the administrator's organisation, failed ones first (issue 15)."""
+    items = selectors.email_outbox_for(request.user)[:300]
+    return render(request, "quality/email_outbox.html", {"emails": items})
+
+
 @requires("quality.acknowledge_notification")
 @require_POST
 def notification_acknowledge(request: HttpRequest, notification_id: int) -> HttpResponse:
