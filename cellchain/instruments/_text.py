@@ -35,6 +35,14 @@ class DecodedText:
 def decode_export(raw: bytes, source: str) -> DecodedText:
     """Decode by BOM (UTF-8, UTF-16 LE/BE), else UTF-16 by NUL pattern, else UTF-8, else Windows-1252."""
     sha256 = hashlib.sha256(raw).hexdigest()
+    container = _binary_container(raw)
+    if container is not None:
+        raise InstrumentFileError(
+            source,
+            f"this is {container}, not a text export: export the results as CSV or TXT from the "
+            "instrument software",
+            offset=0,
+        )
     try:
         text, encoding = _decode(raw)
     except UnicodeDecodeError as exc:
@@ -42,6 +50,18 @@ def decode_export(raw: bytes, source: str) -> DecodedText:
     if "\x00" in text:
         raise InstrumentFileError(source, "file contains NUL characters: not a text export", offset=0)
     return DecodedText(text, encoding, sha256)
+
+
+_CONTAINERS = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls) or another OLE file"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def _binary_container(raw: bytes) -> str | None:
+    """What a binary file given to a text reader is, by its signature, or None."""
+    return next((what for magic, what in _CONTAINERS if raw.startswith(magic)), None)
 
 
 def _decode(raw: bytes) -> tuple[str, str]:

@@ -90,6 +90,7 @@ class CellCountReading:
     reported_viability_percent: float | None
     dilution: float | None
     line: int
+    notes: tuple[str, ...] = ()  # the instrument's own remarks on a value, e.g. "Out of optimal range"
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,9 @@ def _optional_text(row: list[str], i: int | None) -> str | None:
 # ---------------------------------------------------------------- NucleoCounter (NucleoView)
 
 _CHECKSUM = re.compile(r"^//\[([0-9A-Fa-f]+)\]\s*$")
+_TRAILING_SEPARATORS = re.compile(r"[;,\s]+$")
+_VALUE_WITH_NOTE = re.compile(r"^(?P<value>[^()]*?)\s*\((?P<note>[^()]*[A-Za-z][^()]*)\)\s*$")
+"""A number followed by the instrument's remark: ``3.58E3 (Out of optimal range)`` (issue 16)."""
 
 
 def read_nucleocounter(path: str | Path) -> CellCounterExport:
@@ -328,7 +332,9 @@ def _split_key_value(line: str) -> tuple[str | None, str]:
         key, value = line.split(":\t", 1)
     elif ";" in line:
         key, value = line.split(";", 1)
-        value = value.rstrip().removesuffix(";")
+        value = _TRAILING_SEPARATORS.sub(
+            "", value
+        )  # "1.71E6;" and, from some NucleoView versions, "1.71E6;,"
     elif "\t" in line:
         key, value = line.split("\t", 1)
     else:
@@ -338,7 +344,24 @@ def _split_key_value(line: str) -> tuple[str | None, str]:
 
 def _field_number(fields: dict[str, tuple[str, int]], key: str, source: str) -> float:
     value, line = fields[key]
-    return parse_number(value, source, line, key, decimal_comma=True)
+    return parse_number(_value_and_note(value)[0], source, line, key, decimal_comma=True)
+
+
+def _value_and_note(value: str) -> tuple[str, str | None]:
+    """Split ``3.58E3 (Out of optimal range)`` into the number's text and the note; else (value, None)."""
+    match = _VALUE_WITH_NOTE.match(value)
+    return (match.group("value"), match.group("note").strip()) if match else (value, None)
+
+
+def _notes(fields: dict[str, tuple[str, int]]) -> tuple[str, ...]:
+    """Each remark the instrument wrote beside a value used, as ``Key: remark``."""
+    used = ("viability (%)", "total (cells/ml)", "live (cells/ml)", "dead (cells/ml)")
+    notes = []
+    for key in used:
+        note = _value_and_note(fields[key][0])[1] if key in fields else None
+        if note:
+            notes.append(f"{key}: {note}")
+    return tuple(notes)
 
 
 def _required_field(fields: dict[str, tuple[str, int]], key: str, label: str, source: str) -> float:
@@ -393,6 +416,7 @@ def _nucleoview_reading(fields: dict[str, tuple[str, int]], source: str) -> Cell
         reported_viability_percent=viability,
         dilution=_optional_number(fields, source, "multiplication factor", "dilution factor"),
         line=fields["viability (%)"][1],
+        notes=_notes(fields),
     )
 
 

@@ -94,6 +94,8 @@ def _cell_count(
         "viable_cells_per_ml": reading.viable_cells_per_ml,
         "line": reading.line,
     }
+    if reading.notes:
+        details["instrument_notes"] = list(reading.notes)  # kept with the result for the reviewer (ALCOA)
     if item.assay is specs.Assay.VIABILITY:
         return Reading(_decimal(reading.viability_percent), reading.instrument, details)
     fill = getattr(batch, "fill", None)

@@ -268,3 +268,40 @@ def test_mutated_vicell_exports_are_rejected_or_read(raw: bytes) -> None:
 @given(mutated(_VALID_NC))
 def test_mutated_nucleoview_exports_are_rejected_or_read(raw: bytes) -> None:
     _reject_or_read(parse_nucleocounter, raw)
+
+
+def test_nucleoview_lines_ending_in_semicolon_comma_are_read() -> None:
+    """Issue 16: some NucleoView versions end each line with ';,' (a CSV cell after the ';' list)."""
+    text = (DATA / "nucleocounter_nc200.csv").read_text()
+    plain = parse_nucleocounter(text.encode()).readings[0]
+    reading = parse_nucleocounter(text.replace(";\n", ";,\n").encode(), source="nc.csv").readings[0]
+    assert ";,\n" in text.replace(";\n", ";,\n")
+    assert (reading.viability_percent, reading.total_cells_per_ml, reading.viable_cells_per_ml) == (
+        plain.viability_percent, plain.total_cells_per_ml, plain.viable_cells_per_ml,
+    )  # fmt: skip
+
+
+def test_a_total_with_the_instruments_note_is_read_and_the_note_kept() -> None:
+    """Issue 16: "3.58E3 (Out of optimal range)" is the number 3.58E3 with a remark, not a refusal."""
+    text = (DATA / "nucleocounter_nc200.csv").read_text()
+    noted = text.replace("Total (cells/ml);1.84E6;", "Total (cells/ml);1.84E6 (Out of optimal range);")
+    reading = parse_nucleocounter(noted.encode()).readings[0]
+    assert reading.total_cells_per_ml == 1.84e6
+    assert reading.notes == ("total (cells/ml): Out of optimal range",)
+    with pytest.raises(InstrumentFileError, match="not a number"):  # a note is no licence for garbage
+        parse_nucleocounter(
+            text.replace("Total (cells/ml);1.84E6;", "Total (cells/ml);1.8x4E6 (ok);").encode()
+        )
+
+
+@pytest.mark.parametrize(
+    ("magic", "what"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00", "Excel workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "Excel 97-2003"),
+    ],
+)
+def test_a_workbook_given_to_a_csv_reader_is_named_as_such(magic: bytes, what: str) -> None:
+    """Issue 16: an XLSX export was refused with only "undecodable text"."""
+    with pytest.raises(InstrumentFileError, match=f"{what}.*export the results as CSV or TXT"):
+        parse_vicell_blu(magic + bytes(range(256)), source="vicell.xlsx")
