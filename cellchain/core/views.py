@@ -20,7 +20,9 @@ def home(request: HttpRequest) -> HttpResponse:
     """The page after sign-in: what is due or overdue for this user, then the menu (issue 14 item 1)."""
     roles = sorted(user_roles(request.user))
     day = work_day(request.user)
-    return render(request, "core/home.html", {"roles": roles, "day": day, "work": worklist_for(request.user, day)})
+    return render(
+        request, "core/home.html", {"roles": roles, "day": day, "work": worklist_for(request.user, day)}
+    )
 
 
 @requires(PUBLIC)

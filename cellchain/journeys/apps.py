@@ -12,7 +12,7 @@ class JourneysConfig(AppConfig):
 
         register_menu(MenuItem(_("Journeys"), "journeys:list", "journeys.view", 20))
 
-        from cellchain.journeys import worklist
         from cellchain.core.worklist import register_worklist
+        from cellchain.journeys import worklist
 
         register_worklist("journeys.collect", worklist.collections_today, 20)

@@ -40,7 +40,9 @@ def shipments_to_send(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     count = Shipment.objects.filter(
         from_site_id=user.site_id, status__in=[Shipment.Status.PACKING, Shipment.Status.PACKED]
     ).count()
-    yield WorkItem("logistics.to_send", _("Shipments to pack and hand over"), count, reverse("logistics:shipments"))
+    yield WorkItem(
+        "logistics.to_send", _("Shipments to pack and hand over"), count, reverse("logistics:shipments")
+    )
 
 
 def devices_due(user: Any, day: WorkDay) -> Iterator[WorkItem]:

@@ -15,8 +15,8 @@ class ManufacturingConfig(AppConfig):
         register_menu(MenuItem(_("Products"), "manufacturing:products", "manufacturing.view", 320))
         register_menu(MenuItem(_("Areas"), "manufacturing:areas", "manufacturing.view", 330))
 
-        from cellchain.manufacturing import worklist
         from cellchain.core.worklist import register_worklist
+        from cellchain.manufacturing import worklist
 
         register_worklist("manufacturing.execute", worklist.batches_in_process, 300)
         register_worklist("manufacturing.intake", worklist.intakes_waiting, 310)

@@ -23,7 +23,9 @@ MATERIAL_NOTICE = dt.timedelta(days=30)
 def batches_in_process(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Batches of the organisation still being made."""
     count = selectors.batches_visible_to(user).filter(status=Batch.Status.IN_PROCESS).count()
-    yield WorkItem("manufacturing.in_process", _("Batches in process"), count, reverse("manufacturing:batches"))
+    yield WorkItem(
+        "manufacturing.in_process", _("Batches in process"), count, reverse("manufacturing:batches")
+    )
 
 
 def intakes_waiting(user: Any, day: WorkDay) -> Iterator[WorkItem]:
@@ -46,7 +48,9 @@ def equipment_due(user: Any, day: WorkDay) -> Iterator[WorkItem]:
         ("calibration_due", "manufacturing.calibration_due", _("Equipment calibration due")),
         ("maintenance_due", "manufacturing.maintenance_due", _("Equipment maintenance due")),
     ):
-        count, late = due_counts(equipment.filter(~Q(**{f"{field}__isnull": True})), field, horizon, day.today)
+        count, late = due_counts(
+            equipment.filter(~Q(**{f"{field}__isnull": True})), field, horizon, day.today
+        )
         yield WorkItem(key, label, count, reverse("manufacturing:equipment"), late, "T-10.12")
 
 

@@ -12,8 +12,8 @@ class QcConfig(AppConfig):
 
         register_menu(MenuItem(_("QC and release"), "qc:batches", "qc.view", 400))
 
-        from cellchain.qc import worklist
         from cellchain.core.worklist import register_worklist
+        from cellchain.qc import worklist
 
         register_worklist("qc.enter_results", worklist.batches_to_test, 400)
         register_worklist("qc.review", worklist.batches_to_review, 401)

@@ -27,14 +27,18 @@ def batches_to_test(user: Any, day: WorkDay) -> Iterator[WorkItem]:
 def batches_to_review(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Batches awaiting release whose audit trail QA has not reviewed yet (T-10.14, REGULATORY item 21)."""
     count = _awaiting(user).filter(audit_reviews__isnull=True).count()
-    yield WorkItem("qc.to_review", _("Audit trails to review"), count, reverse("qc:batches"), clause="T-10.14")
+    yield WorkItem(
+        "qc.to_review", _("Audit trails to review"), count, reverse("qc:batches"), clause="T-10.14"
+    )
 
 
 def batches_to_release(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Batches with a reviewed audit trail awaiting QA's release decision, and conditional releases still open
     (Q-2-b, Q-2.5-c)."""
     awaiting = _awaiting(user).filter(audit_reviews__isnull=False).distinct().count()
-    yield WorkItem("qc.to_release", _("Batches awaiting your release decision"), awaiting, reverse("qc:batches"))
+    yield WorkItem(
+        "qc.to_release", _("Batches awaiting your release decision"), awaiting, reverse("qc:batches")
+    )
     conditional = batches_visible_to(user).filter(status=Batch.Status.CONDITIONALLY_RELEASED).count()
     yield WorkItem(
         "qc.conditional",

@@ -16,8 +16,8 @@ class QualityConfig(AppConfig):
             MenuItem(_("Notification e-mails"), "quality:email_outbox", "quality.view_email_outbox", 915)
         )
 
-        from cellchain.quality import worklist
         from cellchain.core.worklist import register_worklist
+        from cellchain.quality import worklist
 
         register_worklist("quality.disposition_deviation", worklist.open_deviations, 700)
         register_worklist("signed_in", worklist.unread_notifications, 710)

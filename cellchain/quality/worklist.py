@@ -20,7 +20,9 @@ DISPOSITION_EXPECTED_WITHIN = dt.timedelta(days=30)
 
 def open_deviations(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Deviations of the organisation not yet dispositioned; late after 30 days (T-6.4-f)."""
-    waiting = selectors.deviations_visible_to(user).filter(status=Deviation.Status.OPEN, voided_at__isnull=True)
+    waiting = selectors.deviations_visible_to(user).filter(
+        status=Deviation.Status.OPEN, voided_at__isnull=True
+    )
     count, late = due_counts(waiting, "opened_at", day.now, day.now - DISPOSITION_EXPECTED_WITHIN)
     yield WorkItem(
         "quality.open_deviations",

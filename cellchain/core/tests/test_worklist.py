@@ -33,7 +33,9 @@ def _grant(world: Any, username: str, code: str, valid_until: dt.date) -> None:
     )
 
 
-def test_a_qualification_expiring_soon_is_on_its_holders_worklist_and_a_renewal_removes_it(world: Any) -> None:
+def test_a_qualification_expiring_soon_is_on_its_holders_worklist_and_a_renewal_removes_it(
+    world: Any,
+) -> None:
     """T-5.2.11: expiring within 60 days shows as due; past its date as overdue; a renewal hides the old one."""
     nurse, today = world["nurse_wang"], clock.today("Asia/Shanghai")
     assert "accounts.my_qualifications" not in _keys(nurse)
@@ -118,7 +120,9 @@ def test_the_worklist_costs_the_same_queries_with_ten_times_the_patients(world: 
     from cellchain.clinic.models import TreatmentCourse
 
     demo.load(world, password=PERSONA_PASSWORD)
-    people = [world[name] for name in ("physician_wang", "nurse_wang", "pharmacist_liu", "qa_li", "admin_xiehe")]
+    people = [
+        world[name] for name in ("physician_wang", "nurse_wang", "pharmacist_liu", "qa_li", "admin_xiehe")
+    ]
 
     def queries() -> list[int]:
         counts = []
