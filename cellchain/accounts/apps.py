@@ -14,3 +14,9 @@ class AccountsConfig(AppConfig):
         register_menu(MenuItem(_("Approved products"), "core:approved_products", "core.view_reference", 990))
         register_menu(MenuItem(_("People and roles"), "accounts:people", "accounts.view_people", 900))
         register_menu(MenuItem(_("My account"), "accounts:profile", "signed_in", 950))
+
+        from cellchain.accounts import worklist
+        from cellchain.core.worklist import register_worklist
+
+        register_worklist("signed_in", worklist.my_qualifications, 960)
+        register_worklist("accounts.manage_people", worklist.site_qualifications, 910)

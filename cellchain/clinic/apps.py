@@ -15,3 +15,12 @@ class ClinicConfig(AppConfig):
         register_menu(MenuItem(_("Follow-up"), "clinic:follow_up", "clinic.view", 520))
         register_menu(MenuItem(_("Protocol deviations"), "clinic:deviations", "clinic.view", 530))
         register_menu(MenuItem(_("Risk plans"), "clinic:risk_plans", "clinic.view", 540))
+
+        from cellchain.clinic import worklist
+        from cellchain.core.worklist import register_worklist
+
+        register_worklist("clinic.infuse", worklist.infusions_today, 520)
+        register_worklist(("clinic.prepare", "clinic.infuse"), worklist.thawed_units, 521)
+        register_worklist("clinic.report", worklist.reports_due, 522)
+        register_worklist("clinic.observe", worklist.monitoring_missed, 523)
+        register_worklist("clinic.follow_up", worklist.follow_up_missed, 524)

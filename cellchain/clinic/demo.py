@@ -59,8 +59,12 @@ def _training_history(world: World, now: dt.datetime) -> None:
                 )
 
 
-def load(world: World, password: str = DEMO_PASSWORD) -> None:
-    """Create the demo courses once (called by `cellchain demo` after the other contexts)."""
+def load(world: World, password: str = DEMO_PASSWORD, *, copies: int = 1) -> None:
+    """Create the demo courses once (called by `cellchain demo` after the other contexts).
+
+    `copies` > 1 tells every story again for more patients (numbers 101.., 201..), so tests can grow the
+    clinic tenfold and check that a page's query count does not grow with it (issue 14, performance).
+    """
     now = clock.now().replace(second=0, microsecond=0)
     doctor, site = world["physician_wang"], world.sites[SITE]
     _training_history(world, now)
@@ -80,7 +84,8 @@ def load(world: World, password: str = DEMO_PASSWORD) -> None:
         (2, dt.timedelta(hours=3), _ready),
         (1, dt.timedelta(days=-3), _planned),
     ]
-    for number, ago, story in stories:
+    told = [(copy * 100 + number, ago, story) for copy in range(copies) for number, ago, story in stories]
+    for number, ago, story in told:
         journey_ref = f"J-{site.facility_id}-{number:04d}"
         if TreatmentCourse.objects.filter(journey_ref=journey_ref).exists():
             continue

@@ -12,14 +12,17 @@ from django.utils.translation import gettext as _
 from cellchain.core import clock
 from cellchain.core.models import ApprovedProduct
 from cellchain.core.permissions import PUBLIC, SIGNED_IN, requires, user_roles
+from cellchain.core.worklist import work_day, worklist_for
 
 
 @requires(SIGNED_IN)
 def home(request: HttpRequest) -> HttpResponse:
-    from cellchain.quality.selectors import unacknowledged_count
-
+    """The page after sign-in: what is due or overdue for this user, then the menu (issue 14 item 1)."""
     roles = sorted(user_roles(request.user))
-    return render(request, "core/home.html", {"roles": roles, "unread": unacknowledged_count(request.user)})
+    day = work_day(request.user)
+    return render(
+        request, "core/home.html", {"roles": roles, "day": day, "work": worklist_for(request.user, day)}
+    )
 
 
 @requires(PUBLIC)

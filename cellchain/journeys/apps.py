@@ -11,3 +11,8 @@ class JourneysConfig(AppConfig):
         from cellchain.core.navigation import MenuItem, register_menu
 
         register_menu(MenuItem(_("Journeys"), "journeys:list", "journeys.view", 20))
+
+        from cellchain.core.worklist import register_worklist
+        from cellchain.journeys import worklist
+
+        register_worklist("journeys.collect", worklist.collections_today, 20)

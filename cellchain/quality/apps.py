@@ -15,3 +15,9 @@ class QualityConfig(AppConfig):
         register_menu(
             MenuItem(_("Notification e-mails"), "quality:email_outbox", "quality.view_email_outbox", 915)
         )
+
+        from cellchain.core.worklist import register_worklist
+        from cellchain.quality import worklist
+
+        register_worklist("quality.disposition_deviation", worklist.open_deviations, 700)
+        register_worklist("signed_in", worklist.unread_notifications, 710)
