@@ -3,7 +3,6 @@ their clocks, D1-D7 monitoring and follow-up visits missed (issue 14 item 1; T-7
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,9 +12,6 @@ from django.utils.translation import gettext as _
 
 from cellchain.clinic import selectors
 from cellchain.core.worklist import WorkDay, WorkItem
-
-# A report whose clock ends within a day is shown with the late ones' colour on the page.
-REPORT_NOTICE = dt.timedelta(days=1)
 
 
 def infusions_today(user: Any, day: WorkDay) -> Iterator[WorkItem]:

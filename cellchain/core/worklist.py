@@ -20,6 +20,13 @@ class WorkDay:
 
     now: dt.datetime
     today: dt.date
+    time_zone: str = "UTC"
+
+    def start_of_today(self) -> dt.datetime:
+        """Midnight that began `today` at the user's site, for lines that count today's appointments."""
+        from zoneinfo import ZoneInfo
+
+        return dt.datetime.combine(self.today, dt.time.min, tzinfo=ZoneInfo(self.time_zone))
 
 
 @dataclass(frozen=True)
@@ -61,8 +68,8 @@ def work_day(user: Any) -> WorkDay:
     """Now, and today's date in the zone of the user's site (UTC for a user without a site)."""
     from cellchain.core import clock
 
-    site = getattr(user, "site", None)
-    return WorkDay(clock.now(), clock.today(getattr(site, "time_zone", None) or "UTC"))
+    zone = getattr(getattr(user, "site", None), "time_zone", None) or "UTC"
+    return WorkDay(clock.now(), clock.today(zone), zone)
 
 
 def worklist_for(user: Any, day: WorkDay | None = None) -> list[WorkItem]:
@@ -70,12 +77,15 @@ def worklist_for(user: Any, day: WorkDay | None = None) -> list[WorkItem]:
     from cellchain.core.permissions import has_permission
 
     day = day or work_day(user)
-    items: list[tuple[int, int, WorkItem]] = []
-    for position, entry in enumerate(sorted(_SOURCES, key=lambda e: e.order)):
-        if not any(has_permission(user, permission) for permission in entry.permissions):
-            continue
-        items.extend((position, n, item) for n, item in enumerate(entry.source(user, day)) if item.count)
-    return [item for _position, _n, item in sorted(items, key=lambda t: (t[2].overdue == 0, t[0], t[1]))]
+    items = [
+        item
+        for entry in sorted(_SOURCES, key=lambda e: e.order)
+        if any(has_permission(user, permission) for permission in entry.permissions)
+        for item in entry.source(user, day)
+        if item.count
+    ]
+    # A stable sort: overdue lines first, each group still in menu order.
+    return sorted(items, key=lambda item: item.overdue == 0)
 
 
 def due_counts(queryset: Any, field: str, horizon: Any, late_before: Any) -> tuple[int, int]:
@@ -92,3 +102,15 @@ def due_counts(queryset: Any, field: str, horizon: Any, late_before: Any) -> tup
         late=Count(field, filter=Q(**{f"{field}__lt": late_before})),
     )
     return row["due"], row["late"]
+
+
+def date_due_line(
+    key: str, label: str, rows: Any, field: str, notice: dt.timedelta, day: WorkDay, url: str, clause: str
+) -> WorkItem:
+    """The line for rows whose date `field` falls within `notice` of the site's today; late once it has passed.
+
+    Rows without a date (no calibration planned, no expiry) are not counted.
+    """
+    dated = rows.filter(**{f"{field}__isnull": False})
+    count, late = due_counts(dated, field, day.today + notice, day.today)
+    return WorkItem(key, label, count, url, late, clause)

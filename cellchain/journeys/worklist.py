@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,8 +15,7 @@ from cellchain.journeys.models import Booking, Slot
 
 def collections_today(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Apheresis bookings at the user's site starting today, the site's date (P-1.3, X-2)."""
-    zone = ZoneInfo(getattr(user.site, "time_zone", None) or "UTC") if user.site_id else dt.UTC
-    start = dt.datetime.combine(day.today, dt.time.min, tzinfo=zone)
+    start = day.start_of_today()
     count = Booking.objects.filter(
         slot__site_id=user.site_id,
         slot__kind=Slot.Kind.APHERESIS,

@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from cellchain.core.worklist import WorkDay, WorkItem, due_counts
+from cellchain.core.worklist import WorkDay, WorkItem, date_due_line
 from cellchain.logistics import selectors
 from cellchain.logistics.models import Shipment
 
@@ -47,14 +47,14 @@ def shipments_to_send(user: Any, day: WorkDay) -> Iterator[WorkItem]:
 
 def devices_due(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Temperature-monitoring devices whose calibration falls due within 30 days or is overdue (T-10.12)."""
-    devices = selectors.monitoring_devices_for(user).filter(in_service=True, calibration_due__isnull=False)
-    count, late = due_counts(devices, "calibration_due", day.today + DEVICE_NOTICE, day.today)
-    yield WorkItem(
+    yield date_due_line(
         "logistics.devices_due",
         _("Temperature-monitoring devices to calibrate"),
-        count,
+        selectors.monitoring_devices_for(user).filter(in_service=True),
+        "calibration_due",
+        DEVICE_NOTICE,
+        day,
         reverse("logistics:devices"),
-        late,
         "T-10.12",
     )
 

@@ -7,11 +7,10 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from cellchain.core.worklist import WorkDay, WorkItem, due_counts
+from cellchain.core.worklist import WorkDay, WorkItem, date_due_line
 from cellchain.manufacturing import selectors
 from cellchain.manufacturing.models import Batch
 
@@ -42,27 +41,23 @@ def intakes_waiting(user: Any, day: WorkDay) -> Iterator[WorkItem]:
 
 def equipment_due(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Equipment whose calibration or maintenance falls due within 30 days, or is overdue (T-10.12)."""
-    equipment = selectors.equipment_visible_to(user)
-    horizon = day.today + EQUIPMENT_NOTICE
+    equipment, url = selectors.equipment_visible_to(user), reverse("manufacturing:equipment")
     for field, key, label in (
         ("calibration_due", "manufacturing.calibration_due", _("Equipment calibration due")),
         ("maintenance_due", "manufacturing.maintenance_due", _("Equipment maintenance due")),
     ):
-        count, late = due_counts(
-            equipment.filter(~Q(**{f"{field}__isnull": True})), field, horizon, day.today
-        )
-        yield WorkItem(key, label, count, reverse("manufacturing:equipment"), late, "T-10.12")
+        yield date_due_line(key, label, equipment, field, EQUIPMENT_NOTICE, day, url, "T-10.12")
 
 
 def materials_expiring(user: Any, day: WorkDay) -> Iterator[WorkItem]:
     """Material lots expiring within 30 days or expired, still on the shelf (T-5.1.9)."""
-    lots = selectors.lots_all().filter(expires_on__isnull=False)
-    count, late = due_counts(lots, "expires_on", day.today + MATERIAL_NOTICE, day.today)
-    yield WorkItem(
+    yield date_due_line(
         "manufacturing.materials_expiring",
         _("Material lots expiring or expired"),
-        count,
+        selectors.lots_all(),
+        "expires_on",
+        MATERIAL_NOTICE,
+        day,
         reverse("manufacturing:batches"),
-        late,
         "T-5.1.9",
     )
