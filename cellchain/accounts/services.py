@@ -26,6 +26,7 @@ from cellchain.accounts.models import (
 from cellchain.accounts.roles import HOSPITAL_ROLES, INCOMPATIBLE_ROLES, MANUFACTURER_ROLES, Role
 from cellchain.core import clock
 from cellchain.core.errors import AuthenticationRequired, Conflict, NotAllowed, ValidationFailed
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.ledger.services import ledger_append
 
 
@@ -43,8 +44,7 @@ def organisation_create(
     """Register a manufacturer or clinical institution."""
     org = Organisation(code=code, name=name, name_en=name_en, kind=kind)
     _clean(org)
-    org.save()
-    ledger_append(actor=actor, record=org, action="create", event="organisation:create")
+    record_create(actor=actor, record=org, event="organisation:create")
     return org
 
 
@@ -61,8 +61,7 @@ def site_create(
     """Register a site of an organisation."""
     site = Site(organisation=organisation, code=code, name=name, facility_id=facility_id, time_zone=time_zone)
     _clean(site)
-    site.save()
-    ledger_append(actor=actor, record=site, action="create", event="site:create")
+    record_create(actor=actor, record=site, event="site:create")
     return site
 
 
@@ -154,10 +153,13 @@ def role_grant(*, actor: User | None, user: User, role: str) -> RoleAssignment:
                 "Site administration and audit are separate duties: one account cannot hold both.",
                 field="role",
             )
-    assignment = RoleAssignment.objects.create(
-        user=user, role=role, granted_at=clock.now(), granted_by=actor if actor and actor.pk else None
+    assignment = record_create(
+        actor=actor,
+        record=RoleAssignment(
+            user=user, role=role, granted_at=clock.now(), granted_by=actor if actor and actor.pk else None
+        ),
+        event="role:grant",
     )
-    ledger_append(actor=actor, record=assignment, action="create", event="role:grant")
     return assignment
 
 
@@ -167,8 +169,7 @@ def role_revoke(*, actor: User, assignment: RoleAssignment, reason: str) -> Role
     if assignment.revoked_at is not None:
         raise Conflict("This role was already revoked.")
     assignment.revoked_at = clock.now()
-    assignment.save(update_fields=["revoked_at"])
-    ledger_append(actor=actor, record=assignment, action="amend", event="role:revoke", reason=reason)
+    record_amend(actor=actor, record=assignment, event="role:revoke", reason=reason, fields=["revoked_at"])
     return assignment
 
 
@@ -198,8 +199,7 @@ def qualification_grant(
         evidence=evidence,
     )
     _clean(qualification)
-    qualification.save()
-    ledger_append(actor=actor, record=qualification, action="create", event="qualification:grant")
+    record_create(actor=actor, record=qualification, event="qualification:grant")
     return qualification
 
 
@@ -350,20 +350,21 @@ def totp_begin(*, actor: User) -> str:
     """Start TOTP enrolment; returns the provisioning URI for an authenticator app."""
     from cellchain.accounts.models import TotpDevice
 
-    device, created = TotpDevice.objects.get_or_create(user=actor, defaults={"secret": pyotp.random_base32()})
-    if device.confirmed_at:
+    device = TotpDevice.objects.filter(user=actor).first()
+    if device is None:
+        device = record_create(
+            actor=actor, record=TotpDevice(user=actor, secret=pyotp.random_base32()), event="totp:begin"
+        )
+    elif device.confirmed_at:
         raise Conflict("A second factor is already set up for this account.")
-    if created:
-        ledger_append(actor=actor, record=device, action="create", event="totp:begin")
     else:
         device.secret = pyotp.random_base32()  # the secret stays out of the ledger (ledger_exclude)
-        device.save(update_fields=["secret"])
-        ledger_append(
+        record_amend(
             actor=actor,
             record=device,
-            action="amend",
             event="totp:begin",
             reason="second-factor set-up restarted",
+            fields=["secret"],
         )
     return pyotp.TOTP(device.secret).provisioning_uri(name=actor.username, issuer_name="CellChain")
 
@@ -379,9 +380,12 @@ def totp_confirm(*, actor: User, code: str) -> None:
             "The code does not match; check the time on your device and try again.", field="code"
         )
     device.confirmed_at = clock.now()
-    device.save(update_fields=["confirmed_at"])
-    ledger_append(
-        actor=actor, record=device, action="amend", event="totp:confirm", reason="second factor confirmed"
+    record_amend(
+        actor=actor,
+        record=device,
+        event="totp:confirm",
+        reason="second factor confirmed",
+        fields=["confirmed_at"],
     )
 
 
@@ -412,18 +416,21 @@ def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
             # The prefix is the lookup key (unique); a collision is rare at 64 bits but must not fail the
             # request: try a fresh prefix inside a savepoint, so the outer transaction stays usable.
             with transaction.atomic():
-                token = ApiToken.objects.create(
-                    user=actor,
-                    name=name.strip(),
-                    prefix=prefix,
-                    digest=_digest(secret),
-                    created_at=clock.now(),
+                token = record_create(
+                    actor=actor,
+                    record=ApiToken(
+                        user=actor,
+                        name=name.strip(),
+                        prefix=prefix,
+                        digest=_digest(secret),
+                        created_at=clock.now(),
+                    ),
+                    event="token:create",
                 )
             break
         except IntegrityError:
             if attempt == TOKEN_PREFIX_ATTEMPTS - 1:
                 raise
-    ledger_append(actor=actor, record=token, action="create", event="token:create")
     return token, f"cc_{prefix}_{secret}"
 
 
@@ -433,9 +440,7 @@ def api_token_revoke(*, actor: User, token: ApiToken, reason: str = "revoked by 
     if token.revoked_at is not None:
         raise Conflict("This token was already revoked.")
     token.revoked_at = clock.now()
-    token.save(update_fields=["revoked_at"])
-    ledger_append(actor=actor, record=token, action="void", event="token:revoke", reason=reason)
-    return token
+    return record_amend(actor=actor, record=token, event="token:revoke", reason=reason, fields=["revoked_at"])
 
 
 def api_token_user(raw: str) -> User | None:

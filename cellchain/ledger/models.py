@@ -9,7 +9,27 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cellchain.ledger import guard
 from cellchain.ledger.state import row_state
+
+
+class RegulatedQuerySet(models.QuerySet):
+    """Bulk writes skip `save()` and so the ledger: each raises (issue 15 item 1). Reads are unchanged."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise guard.refuse("QuerySet.update()", self.model)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise guard.refuse("QuerySet.delete()", self.model)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        raise guard.refuse("QuerySet.bulk_create()", self.model)
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        raise guard.refuse("QuerySet.bulk_update()", self.model)
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> Any:
+        raise guard.refuse("QuerySet.update_or_create()", self.model)
 
 
 class RegulatedModel(models.Model):
@@ -24,8 +44,20 @@ class RegulatedModel(models.Model):
 
     ledger_exclude: ClassVar[frozenset[str]] = frozenset()
 
+    objects = RegulatedQuerySet.as_manager()
+
     class Meta:
         abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save only under the permit of `records.record_*`, which appends the entry in the same transaction."""
+        if not guard.permitted(self):
+            raise guard.refuse("save()", type(self))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        """A regulated record is never deleted; it is voided with a reason (X-3)."""
+        raise guard.refuse("delete()", type(self))
 
     @classmethod
     def ledger_record_type(cls) -> str:

@@ -45,7 +45,7 @@ from cellchain.ledger.export import b64, signed_head_json
 from cellchain.ledger.heads import active_signer, latest_head, to_tree_head
 from cellchain.ledger.models import HeadCountersignature, LedgerSigningKey, SignedTreeHead, WitnessedHead
 from cellchain.ledger.proofs import consistency_proof
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_create
 from cellchain.verifier.signing import (
     SignatureError,
     countersign,
@@ -453,23 +453,23 @@ def partner_head_countersign(
         )
     _our_key, our_private_key = active_signer()
     mine = countersign(our_private_key, witness_id(), partner.head)
-    witnessed = WitnessedHead.objects.create(
-        log_id=partner.head.log_id,
-        size=partner.head.size,
-        root=partner.head.root,
-        time=partner.head.time,
-        signature=partner.signature,
-        public_key=partner.public_key,
-        witness_id=mine.witness_id,
-        countersignature=mine.signature,
-        countersigned_at=clock.now(),
-        consistent_with=previous,
-        consistency_proof=json.dumps([b64(node) for node in partner.proof]) if previous is not None else "",
-    )
-    ledger_append(
+    witnessed = record_create(
         actor=actor,
-        record=witnessed,
-        action="create",
+        record=WitnessedHead(
+            log_id=partner.head.log_id,
+            size=partner.head.size,
+            root=partner.head.root,
+            time=partner.head.time,
+            signature=partner.signature,
+            public_key=partner.public_key,
+            witness_id=mine.witness_id,
+            countersignature=mine.signature,
+            countersigned_at=clock.now(),
+            consistent_with=previous,
+            consistency_proof=json.dumps([b64(node) for node in partner.proof])
+            if previous is not None
+            else "",
+        ),
         event="witness:countersign",
         extra={
             "partner_key_sha256": check.key_fingerprint,
@@ -525,13 +525,11 @@ def countersignature_receive(*, actor: Any | None, document: Any) -> HeadCounter
     existing = HeadCountersignature.objects.filter(head=ours, witness_id=name).first()
     if existing is not None:
         return existing
-    received = HeadCountersignature.objects.create(
-        head=ours, witness_id=name, public_key=key, signature=signed.signature, received_at=clock.now()
-    )
-    ledger_append(
+    received = record_create(
         actor=actor,
-        record=received,
-        action="create",
+        record=HeadCountersignature(
+            head=ours, witness_id=name, public_key=key, signature=signed.signature, received_at=clock.now()
+        ),
         event="witness:receive",
         extra={
             "witness_key_sha256": key_fingerprint(key),

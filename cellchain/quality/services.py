@@ -14,7 +14,7 @@ from cellchain.accounts.roles import Role
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.core.permissions import user_roles
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.models import Deviation, EmailNotification, Notification
 
 logger = logging.getLogger(__name__)
@@ -42,19 +42,22 @@ def deviation_open(
     """Open a deviation about `subject` (any regulated record) and tell the site's QA."""
     if kind not in Deviation.Kind.values:
         raise ValidationFailed(f"Unknown deviation kind {kind!r}.", field="kind")
-    deviation = Deviation.objects.create(
-        number=_next_number(site),
-        kind=kind,
-        title=title[:200],
-        description=description,
-        site=site,
-        subject_type=subject.ledger_record_type() if subject is not None else "",
-        subject_id=str(subject.pk) if subject is not None else "",
-        blocks_subject=blocks_subject,
-        opened_at=clock.now(),
-        opened_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+    deviation = record_create(
+        actor=actor,
+        record=Deviation(
+            number=_next_number(site),
+            kind=kind,
+            title=title[:200],
+            description=description,
+            site=site,
+            subject_type=subject.ledger_record_type() if subject is not None else "",
+            subject_id=str(subject.pk) if subject is not None else "",
+            blocks_subject=blocks_subject,
+            opened_at=clock.now(),
+            opened_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+        ),
+        event=f"deviation:open:{kind}",
     )
-    ledger_append(actor=actor, record=deviation, action="create", event=f"deviation:open:{kind}")
     if notify_qa:
         notification_send(
             actor=actor,
@@ -96,14 +99,7 @@ def deviation_disposition(
     deviation.investigation, deviation.disposition, deviation.capa = investigation, disposition, capa
     deviation.status = Deviation.Status.DISPOSITIONED
     deviation.dispositioned_at, deviation.dispositioned_by = clock.now(), actor
-    deviation.save()
-    ledger_append(
-        actor=actor,
-        record=deviation,
-        action="amend",
-        event="deviation:disposition",
-        reason="disposition recorded",
-    )
+    record_amend(actor=actor, record=deviation, event="deviation:disposition", reason="disposition recorded")
     return deviation
 
 
@@ -113,8 +109,9 @@ def deviation_close(*, actor: Any, deviation: Deviation, reason: str = "CAPA com
     if deviation.status != Deviation.Status.DISPOSITIONED:
         raise Conflict("Only a dispositioned deviation can be closed.")
     deviation.status, deviation.closed_at = Deviation.Status.CLOSED, clock.now()
-    deviation.save(update_fields=["status", "closed_at"])
-    ledger_append(actor=actor, record=deviation, action="amend", event="deviation:close", reason=reason)
+    record_amend(
+        actor=actor, record=deviation, event="deviation:close", reason=reason, fields=["status", "closed_at"]
+    )
     return deviation
 
 
@@ -152,18 +149,21 @@ def notification_send(
     email: bool = True,
 ) -> Notification:
     """Record a message to an organisation and e-mail its users after commit (never inside the transaction)."""
-    note = Notification.objects.create(
-        recipient_organisation=organisation,
-        recipient_site=site,
-        recipient_role=role,
-        subject=subject[:200],
-        body=body,
-        subject_type=about.ledger_record_type() if about is not None else "",
-        subject_id=str(about.pk) if about is not None else "",
-        sent_at=clock.now(),
-        sent_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+    note = record_create(
+        actor=actor,
+        record=Notification(
+            recipient_organisation=organisation,
+            recipient_site=site,
+            recipient_role=role,
+            subject=subject[:200],
+            body=body,
+            subject_type=about.ledger_record_type() if about is not None else "",
+            subject_id=str(about.pk) if about is not None else "",
+            sent_at=clock.now(),
+            sent_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+        ),
+        event="notification:send",
     )
-    ledger_append(actor=actor, record=note, action="create", event="notification:send")
     if email:
         outbox = _email_queue(note)
         if outbox is not None:
@@ -247,12 +247,11 @@ def notification_acknowledge(*, actor: Any, notification: Notification) -> Notif
     if notification.acknowledged_at is not None:
         raise Conflict("This notification was already acknowledged.")
     notification.acknowledged_at, notification.acknowledged_by = clock.now(), actor
-    notification.save(update_fields=["acknowledged_at", "acknowledged_by"])
-    ledger_append(
+    record_amend(
         actor=actor,
         record=notification,
-        action="amend",
         event="notification:acknowledge",
         reason="acknowledged",
+        fields=["acknowledged_at", "acknowledged_by"],
     )
     return notification

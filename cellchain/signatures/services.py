@@ -11,14 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from cellchain.accounts.services import reauthenticate, require_qualification
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
+from cellchain.ledger import records as ledger_records
 from cellchain.ledger.models import RegulatedModel
-from cellchain.ledger.services import ledger_append
 from cellchain.signatures.content import (
     content_fields_of,
     content_hash,
@@ -41,7 +40,7 @@ class SignerCredentials:
 
 def _signature_row(record: RegulatedModel, signer: Any, meaning: str, check_id: str = "") -> Signature:
     content = content_of(record)
-    return Signature.objects.create(
+    return Signature(
         record_type=record.ledger_record_type(),
         record_id=str(record.pk),
         signer=signer,
@@ -77,7 +76,7 @@ def _sign_one(
     if qualification:
         require_qualification(who.user, qualification)
     signature = _signature_row(_stored(record), who.user, meaning, check_id)
-    ledger_append(
+    return ledger_records.record_create(
         actor=who.user,
         record=signature,
         action="sign",
@@ -90,7 +89,6 @@ def _sign_one(
             "check_id": check_id or None,
         },
     )
-    return signature
 
 
 def _reauthenticate(*people: SignerCredentials) -> None:
@@ -212,9 +210,12 @@ def _supersede(actor: Any, record: RegulatedModel, reason: str) -> None:
         if signature.superseded_at is None:
             signature.superseded_at = clock.now()
             signature.superseded_reason = reason
-            signature.save(update_fields=["superseded_at", "superseded_reason"])
-            ledger_append(
-                actor=actor, record=signature, action="amend", event="signature:supersede", reason=reason
+            ledger_records.record_amend(
+                actor=actor,
+                record=signature,
+                event="signature:supersede",
+                reason=reason,
+                fields=["superseded_at", "superseded_reason"],
             )
 
 
@@ -231,17 +232,8 @@ def record_amend(
         if name in ("id", "pk", "voided_at", "void_reason"):
             raise ValidationFailed(f"The field {name!r} cannot be amended.", field=name)
         setattr(record, name, value)
-    try:
-        record.full_clean()
-    except ValidationError as exc:
-        raise ValidationFailed(" ".join(exc.messages)) from None
-    record.save()
-    ledger_append(
-        actor=actor,
-        record=record,
-        action="amend",
-        event=event or f"{record.ledger_record_type()}:amend",
-        reason=reason,
+    ledger_records.record_amend(
+        actor=actor, record=record, event=event or f"{record.ledger_record_type()}:amend", reason=reason
     )
     _supersede(actor, record, f"record amended: {reason}")
     return record
@@ -256,14 +248,10 @@ def record_void(
         raise ValidationFailed("A reason for voiding is required.", field="reason")
     if record.is_voided:
         raise Conflict("This record is already voided.")
-    record.voided_at = clock.now()
-    record.void_reason = reason.strip()
-    record.save(update_fields=["voided_at", "void_reason"])
-    ledger_append(
+    return ledger_records.record_void(
         actor=actor,
         record=record,
-        action="void",
         event=event or f"{record.ledger_record_type()}:void",
-        reason=reason,
+        reason=reason.strip(),
+        at=clock.now(),
     )
-    return record

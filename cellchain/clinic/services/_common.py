@@ -5,53 +5,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from cellchain.core.errors import ValidationFailed
 from cellchain.domain.bedside import Verifier
 from cellchain.domain.clinical_verdict import Reason, Verdict
 from cellchain.ledger.models import RegulatedModel
-from cellchain.ledger.services import ledger_append
-
-
-def _loaded_relations(instance: Any) -> list[str]:
-    """Foreign keys whose object the service already holds: checking they exist again would cost a query each."""
-    return [
-        f.name
-        for f in instance._meta.concrete_fields
-        if f.is_relation
-        and f.is_cached(instance)
-        and getattr(instance, f.name) is not None
-        and getattr(instance, f.name).pk is not None
-    ]
+from cellchain.ledger.records import record_amend, record_clean, record_create
 
 
 def clean(instance: Any) -> None:
     """full_clean() mapped to the one error shape (field named where Django names one)."""
-    try:
-        instance.full_clean(exclude=_loaded_relations(instance))
-    except ValidationError as exc:
-        field = next(iter(exc.message_dict), None) if hasattr(exc, "message_dict") else None
-        raise ValidationFailed(" ".join(str(m) for m in exc.messages), field=field) from None
+    record_clean(instance)
 
 
 def create(
     actor: Any, record: RegulatedModel, event: str, extra: dict[str, Any] | None = None
 ) -> RegulatedModel:
     """Validate, save and append the `create` entry in the caller's transaction."""
-    clean(record)
-    record.save()
-    ledger_append(actor=actor, record=record, action="create", event=event, extra=extra)
-    return record
+    return record_create(actor=actor, record=record, event=event, extra=extra)
 
 
 def amend(
     actor: Any, record: RegulatedModel, event: str, reason: str, extra: dict[str, Any] | None = None
 ) -> None:
     """Validate, save and append an `amend` entry (status changes too: `ledger verify` replays them)."""
-    clean(record)
-    record.save()
-    ledger_append(actor=actor, record=record, action="amend", event=event, reason=reason, extra=extra)
+    record_amend(actor=actor, record=record, event=event, reason=reason, extra=extra)
 
 
 def reasons_json(verdict: Verdict) -> list[dict[str, str]]:

@@ -28,6 +28,7 @@ from cellchain.domain.apheresis import (
 from cellchain.domain.slot_booking import StartingMaterial
 from cellchain.journeys.models import Collection, Journey, ScreeningDecision, ScreeningResult, Unit
 from cellchain.journeys.services.identifiers import din_next
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.ledger.services import ledger_append
 
 
@@ -46,10 +47,13 @@ def screening_result_record(
         raise ValidationFailed(f"Unknown marker or outcome: {marker!r}, {outcome!r}.", field="marker")
     if tested_on > clock.now().date():
         raise ValidationFailed("A test result cannot be dated in the future.", field="tested_on")
-    result = ScreeningResult.objects.create(
-        journey=journey, marker=marker, outcome=outcome, tested_on=tested_on, recorded_by=actor
+    result = record_create(
+        actor=actor,
+        record=ScreeningResult(
+            journey=journey, marker=marker, outcome=outcome, tested_on=tested_on, recorded_by=actor
+        ),
+        event="screening:result",
     )
-    ledger_append(actor=actor, record=result, action="create", event="screening:result")
     return result
 
 
@@ -65,15 +69,18 @@ def screening_decide(
         raise ValidationFailed(f"Decision must be proceed or postpone, not {decision!r}.", field="decision")
     if not reason.strip():
         raise ValidationFailed("The decision needs a reason.", field="reason")
-    row = ScreeningDecision.objects.create(
-        journey=journey,
-        active_infection=active_infection,
-        decision=decision,
-        reason=reason,
-        decided_at=clock.now(),
-        physician=actor,
+    row = record_create(
+        actor=actor,
+        record=ScreeningDecision(
+            journey=journey,
+            active_infection=active_infection,
+            decision=decision,
+            reason=reason,
+            decided_at=clock.now(),
+            physician=actor,
+        ),
+        event="screening:decide",
     )
-    ledger_append(actor=actor, record=row, action="create", event="screening:decide")
     return row
 
 
@@ -183,50 +190,50 @@ def _collection_create(*, actor: Any, journey: Journey, data: CollectionInput) -
             detail={"reasons": [r.fault.value for r in verdict.reasons]},
         )
     mnc = mnc_assessment(data.mnc_count, data.mnc_target)
-    collection = Collection.objects.create(
-        journey=journey,
-        site=journey.hospital_site,
-        operator=actor,
-        collected_at=data.collected_at,
-        pre_assessment=data.pre_assessment,
-        anticoagulant_ratio=data.anticoagulant_ratio,
-        processed_blood_volume_ml=data.processed_blood_volume_ml,
-        cycles=data.cycles,
-        collected_volume_ml=data.collected_volume_ml,
-        mnc_count=data.mnc_count,
-        mnc_target_low=mnc.target_low,
-        mnc_target_high=mnc.target_high,
-        mnc_shortfall=mnc.shortfall,
-        starting_material=data.starting_material,
-        infectious=verdict.infectious,
-    )
-    ledger_append(
+    collection = record_create(
         actor=actor,
-        record=collection,
-        action="create",
+        record=Collection(
+            journey=journey,
+            site=journey.hospital_site,
+            operator=actor,
+            collected_at=data.collected_at,
+            pre_assessment=data.pre_assessment,
+            anticoagulant_ratio=data.anticoagulant_ratio,
+            processed_blood_volume_ml=data.processed_blood_volume_ml,
+            cycles=data.cycles,
+            collected_volume_ml=data.collected_volume_ml,
+            mnc_count=data.mnc_count,
+            mnc_target_low=mnc.target_low,
+            mnc_target_high=mnc.target_high,
+            mnc_shortfall=mnc.shortfall,
+            starting_material=data.starting_material,
+            infectious=verdict.infectious,
+        ),
         event="collection:record",
         extra={"mnc": mnc.message, "reactive": [m.value for m in verdict.reactive_markers]},
     )
     for volume in data.bag_volumes_ml:
         _unit_create(actor, collection, volume)
     journey.status = Journey.Status.COLLECTED
-    journey.save(update_fields=["status"])
-    ledger_append(
-        actor=actor, record=journey, action="amend", event="journey:collect", reason="apheresis done"
+    record_amend(
+        actor=actor, record=journey, event="journey:collect", reason="apheresis done", fields=["status"]
     )
     return collection
 
 
 def _unit_create(actor: Any, collection: Collection, volume_ml: int) -> Unit:
     din = din_next(collection.site)
-    unit = Unit.objects.create(
-        collection=collection,
-        journey=collection.journey,
-        din=din.data,
-        din_check=din.check_character,
-        volume_ml=volume_ml,
-        site=collection.site,
-        destination_site=collection.journey.manufacturer_site,
+    unit = record_create(
+        actor=actor,
+        record=Unit(
+            collection=collection,
+            journey=collection.journey,
+            din=din.data,
+            din_check=din.check_character,
+            volume_ml=volume_ml,
+            site=collection.site,
+            destination_site=collection.journey.manufacturer_site,
+        ),
+        event="unit:create",
     )
-    ledger_append(actor=actor, record=unit, action="create", event="unit:create")
     return unit

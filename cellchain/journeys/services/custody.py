@@ -24,7 +24,7 @@ from cellchain.domain.custody import (
     custody_scan_verdict,
 )
 from cellchain.journeys.models import CustodyEvent, StoragePosition, Unit
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.models import Deviation
 from cellchain.quality.services import deviation_open, identity_deviation_tell_manufacturer
 from cellchain.signatures.services import SignerCredentials, two_person_check
@@ -82,7 +82,6 @@ def _move(unit: Unit, step: CustodyStep, verdict: CustodyVerdict, details: ScanD
         unit.storage_position = details.storage_position
     if step is CustodyStep.RETRIEVE:
         unit.storage_position = None
-    unit.save()
 
 
 def _incident(actor: Any, site: Site, unit: Unit, event: CustodyEvent, verdict: CustodyVerdict) -> str:
@@ -163,49 +162,46 @@ def _custody_scan(
     if verdict.matched:
         _check_details(step, unit, site, details)
         _move(unit, step, verdict, details)
-        ledger_append(
+        record_amend(
             actor=actor,
             record=unit,
-            action="amend",
             event=f"unit:{step.value}",
             reason=f"scan matched at {site.code}"
             + (f": {details.condition}" if step is CustodyStep.START_MANUFACTURE else ""),
         )
-    event = CustodyEvent.objects.create(
-        journey=unit.journey,
-        unit=unit,
-        step=step.value,
-        site=site,
+    verdict_value = CustodyEvent.Verdict.MATCH if verdict.matched else CustodyEvent.Verdict.BLOCKED
+    event = record_create(
         actor=actor,
-        at=clock.now(),
-        scanned_text=scanned_text.strip()[:120],
-        scanned_din=verdict.scanned_din or "",
-        verdict=CustodyEvent.Verdict.MATCH if verdict.matched else CustodyEvent.Verdict.BLOCKED,
-        reasons=[
-            {"fault": r.fault.value, "found": r.found, "expected": r.expected, "message": r.message}
-            for r in verdict.reasons
-        ],
-        state_after=unit.state,
-        storage_position=details.storage_position if verdict.matched else None,
-        shipper_code=details.shipper_code.strip() if verdict.matched else "",
-        condition=details.condition,
-    )
-    ledger_append(
-        actor=actor,
-        record=event,
-        action="create",
+        record=CustodyEvent(
+            journey=unit.journey,
+            unit=unit,
+            step=step.value,
+            site=site,
+            actor=actor,
+            at=clock.now(),
+            scanned_text=scanned_text.strip()[:120],
+            scanned_din=verdict.scanned_din or "",
+            verdict=verdict_value,
+            reasons=[
+                {"fault": r.fault.value, "found": r.found, "expected": r.expected, "message": r.message}
+                for r in verdict.reasons
+            ],
+            state_after=unit.state,
+            storage_position=details.storage_position if verdict.matched else None,
+            shipper_code=details.shipper_code.strip() if verdict.matched else "",
+            condition=details.condition,
+        ),
         event="unit:scan",
-        extra={"verdict": event.verdict, "step": step.value},
+        extra={"verdict": verdict_value, "step": step.value},
     )
     if verdict.is_identity_incident:
         event.deviation_number = _incident(actor, site, unit, event, verdict)
-        event.save(update_fields=["deviation_number"])
-        ledger_append(
+        record_amend(
             actor=actor,
             record=event,
-            action="amend",
             event="unit:scan:incident",
             reason=f"identity deviation {event.deviation_number}",
+            fields=["deviation_number"],
         )
     return event
 
@@ -247,6 +243,5 @@ def storage_position_create(
         raise NotAllowed("Storage positions are added by the site's own staff.")
     row = StoragePosition(site=site, tank=tank, rack=rack, box=box, position=position)
     row.full_clean()
-    row.save()
-    ledger_append(actor=actor, record=row, action="create", event="storage_position:create")
+    record_create(actor=actor, record=row, event="storage_position:create")
     return row

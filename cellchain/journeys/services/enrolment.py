@@ -20,7 +20,7 @@ from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.domain.slot_booking import StartingMaterial
 from cellchain.journeys.models import Consent, EligibilityAssessment, EthicsApproval, Journey, PatientIdentity
 from cellchain.journeys.services.identifiers import coi_next
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.services import notification_send
 
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -96,8 +96,7 @@ def ethics_approval_record(
         valid_until=valid_until,
     )
     approval.full_clean()
-    approval.save()
-    ledger_append(actor=actor, record=approval, action="create", event="ethics_approval:record")
+    record_create(actor=actor, record=approval, event="ethics_approval:record")
     return approval
 
 
@@ -130,36 +129,41 @@ def journey_enrol(
     now = clock.now()
     approval = ethics_approval_valid(hospital_site, product_code, now.date())
     coi = coi_next(hospital_site)
-    journey = Journey.objects.create(
-        coi=coi.data,
-        coi_check=coi.check_character,
-        pseudonym=_pseudonym(),
-        hospital_site=hospital_site,
-        manufacturer_site=manufacturer_site,
-        product_code=product_code,
-        product_name=product_name,
-        starting_material=starting_material,
-        ethics_approval=approval,
-        enrolled_at=now,
-        enrolled_by=actor,
+    journey = record_create(
+        actor=actor,
+        record=Journey(
+            coi=coi.data,
+            coi_check=coi.check_character,
+            pseudonym=_pseudonym(),
+            hospital_site=hospital_site,
+            manufacturer_site=manufacturer_site,
+            product_code=product_code,
+            product_name=product_name,
+            starting_material=starting_material,
+            ethics_approval=approval,
+            enrolled_at=now,
+            enrolled_by=actor,
+        ),
+        event="journey:enrol",
     )
-    ledger_append(actor=actor, record=journey, action="create", event="journey:enrol")
-    identity = PatientIdentity.objects.create(
-        journey=journey,
-        name=patient.name.strip(),
-        birth_date=patient.birth_date,
-        hospital_record_number=patient.hospital_record_number.strip(),
-        wristband_id=patient.wristband_id.strip(),
-        identity_digest=identity_digest(hospital_site.organisation.code, patient),
+    record_create(
+        actor=actor,
+        record=PatientIdentity(
+            journey=journey,
+            name=patient.name.strip(),
+            birth_date=patient.birth_date,
+            hospital_record_number=patient.hospital_record_number.strip(),
+            wristband_id=patient.wristband_id.strip(),
+            identity_digest=identity_digest(hospital_site.organisation.code, patient),
+        ),
+        event="patient_identity:record",
     )
-    ledger_append(actor=actor, record=identity, action="create", event="patient_identity:record")
     return journey
 
 
 def _set_status(actor: Any, journey: Journey, status: str, event: str, reason: str) -> None:
     journey.status = status
-    journey.save(update_fields=["status"])
-    ledger_append(actor=actor, record=journey, action="amend", event=event, reason=reason)
+    record_amend(actor=actor, record=journey, event=event, reason=reason, fields=["status"])
 
 
 @transaction.atomic
@@ -187,8 +191,7 @@ def consent_record(
         obtained_by=actor,
     )
     consent.full_clean()
-    consent.save()
-    ledger_append(actor=actor, record=consent, action="create", event="consent:record")
+    record_create(actor=actor, record=consent, event="consent:record")
     if journey.status == Journey.Status.ENROLLED:
         _set_status(actor, journey, Journey.Status.CONSENTED, "journey:consent", "consent recorded")
     return consent
@@ -206,8 +209,13 @@ def consent_withdraw(*, actor: Any, consent: Consent, reason: str) -> Consent:
         raise ValidationFailed("A reason for the withdrawal is required.", field="reason")
     consent.withdrawn_at = clock.now()
     consent.withdrawal_reason = reason
-    consent.save(update_fields=["withdrawn_at", "withdrawal_reason"])
-    ledger_append(actor=actor, record=consent, action="amend", event="consent:withdraw", reason=reason)
+    record_amend(
+        actor=actor,
+        record=consent,
+        event="consent:withdraw",
+        reason=reason,
+        fields=["withdrawn_at", "withdrawal_reason"],
+    )
     journey = consent.journey
     _set_status(actor, journey, Journey.Status.WITHDRAWN, "journey:withdraw", reason)
     notification_send(
@@ -230,10 +238,17 @@ def eligibility_assess(*, actor: Any, journey: Journey, answers: Mapping[str, bo
     if not consent_on_file(journey):
         raise Conflict("Consent is not on file: record it before assessing eligibility (T-6.4-b).")
     eligible = all(answers.values())
-    assessment = EligibilityAssessment.objects.create(
-        journey=journey, answers=dict(answers), eligible=eligible, assessed_at=clock.now(), assessed_by=actor
+    assessment = record_create(
+        actor=actor,
+        record=EligibilityAssessment(
+            journey=journey,
+            answers=dict(answers),
+            eligible=eligible,
+            assessed_at=clock.now(),
+            assessed_by=actor,
+        ),
+        event="eligibility:assess",
     )
-    ledger_append(actor=actor, record=assessment, action="create", event="eligibility:assess")
     status = Journey.Status.ELIGIBLE if eligible else Journey.Status.NOT_ELIGIBLE
     unmet = ", ".join(k for k, v in answers.items() if not v) or "all criteria met"
     _set_status(actor, journey, status, "journey:eligibility", unmet)

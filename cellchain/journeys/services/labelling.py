@@ -14,7 +14,7 @@ from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.domain.identity import LabelPayload, ProductCode, parse_coi, parse_din
 from cellchain.journeys.models import LabelPrint, Unit
 from cellchain.labels import LABEL_TEMPLATE_VERSION, UnitLabel, unit_label_pdf, unit_label_zpl
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_create
 
 STORAGE_TEXT = {
     "fresh": ("2-8 C", "2-8 摄氏度"),
@@ -65,7 +65,8 @@ def label_print(*, actor: Any, unit: Unit, reprint_reason: str = "") -> Rendered
         )
     content = unit_label_content(unit)
     pdf, zpl = unit_label_pdf(content), unit_label_zpl(content)
-    record = LabelPrint.objects.create(
+    event = "label:reprint" if printed else "label:print"
+    record = LabelPrint(
         unit=unit,
         print_number=printed + 1,
         template_version=LABEL_TEMPLATE_VERSION,
@@ -76,8 +77,7 @@ def label_print(*, actor: Any, unit: Unit, reprint_reason: str = "") -> Rendered
         printed_by=actor,
         reprint_reason=reprint_reason.strip() if printed else "",
     )
-    event = "label:reprint" if printed else "label:print"
-    ledger_append(actor=actor, record=record, action="create", event=event)
+    record_create(actor=actor, record=record, event=event)
     return RenderedLabel(record, pdf, zpl)
 
 

@@ -19,7 +19,7 @@ from cellchain.domain.slot_booking import (
 )
 from cellchain.journeys.models import Booking, Journey, Slot
 from cellchain.journeys.services.enrolment import consent_on_file
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.services import notification_send
 
 
@@ -44,8 +44,7 @@ def slot_open(*, actor: Any, site: Site, kind: str, starts_at: dt.datetime, capa
         raise ValidationFailed("Slots are opened by the site's own staff.", field="site")
     slot = Slot(site=site, kind=kind, starts_at=starts_at, capacity=capacity)
     slot.full_clean()
-    slot.save()
-    ledger_append(actor=actor, record=slot, action="create", event="slot:open")
+    record_create(actor=actor, record=slot, event="slot:open")
     return slot
 
 
@@ -88,15 +87,19 @@ def booking_book(*, actor: Any, journey: Journey, slot: Slot) -> Booking:
     if _active_booking(journey, slot.kind):
         raise Conflict(f"Journey {journey.coi} already has a {slot.kind} booking: move it instead.")
     _check_slot(journey, slot)
-    booking = Booking.objects.create(
-        journey=journey, slot=slot, kind=slot.kind, booked_at=clock.now(), booked_by=actor
+    booking = record_create(
+        actor=actor,
+        record=Booking(journey=journey, slot=slot, kind=slot.kind, booked_at=clock.now(), booked_by=actor),
+        event=f"booking:{slot.kind}",
     )
-    ledger_append(actor=actor, record=booking, action="create", event=f"booking:{slot.kind}")
     if slot.kind == Slot.Kind.APHERESIS and journey.status == Journey.Status.ELIGIBLE:
         journey.status = Journey.Status.SCHEDULED
-        journey.save(update_fields=["status"])
-        ledger_append(
-            actor=actor, record=journey, action="amend", event="journey:schedule", reason="apheresis booked"
+        record_amend(
+            actor=actor,
+            record=journey,
+            event="journey:schedule",
+            reason="apheresis booked",
+            fields=["status"],
         )
     return booking
 
@@ -115,8 +118,13 @@ def _close(actor: Any, booking: Booking, status: str, reason: str) -> None:
         raise Conflict(f"The booking is already {booking.get_status_display()}.")
     booking.status = status
     booking.change_reason = reason
-    booking.save(update_fields=["status", "change_reason"])
-    ledger_append(actor=actor, record=booking, action="amend", event=f"booking:{status}", reason=reason)
+    record_amend(
+        actor=actor,
+        record=booking,
+        event=f"booking:{status}",
+        reason=reason,
+        fields=["status", "change_reason"],
+    )
 
 
 @transaction.atomic

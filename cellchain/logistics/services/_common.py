@@ -11,6 +11,7 @@ from django.db import transaction
 
 from cellchain.core.errors import IdentityMismatch, NotAllowed
 from cellchain.domain.identity import IdentifierError, compact, parse_coi, parse_unit_scan
+from cellchain.ledger.records import record_amend
 from cellchain.ledger.services import ledger_append
 from cellchain.logistics.models import Shipment
 
@@ -24,8 +25,7 @@ def require_site(actor: Any, site: Any, what: str) -> None:
 
 def set_status(actor: Any, shipment: Shipment, status: str, event: str, reason: str) -> None:
     shipment.status = status
-    shipment.save()
-    ledger_append(actor=actor, record=shipment, action="amend", event=event, reason=reason)
+    record_amend(actor=actor, record=shipment, event=event, reason=reason)
 
 
 @dataclass(frozen=True)

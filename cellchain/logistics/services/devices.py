@@ -16,7 +16,7 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.domain import facility
 from cellchain.domain.findings import Gate
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.logistics.models import MonitoringDevice
 
 
@@ -80,8 +80,7 @@ def monitoring_device_register(
                               calibration_certificate=calibration_certificate.strip(), created_at=clock.now(),
                               created_by=actor)  # fmt: skip
     device.full_clean()
-    device.save()
-    ledger_append(actor=actor, record=device, action="create", event="monitoring_device:register")
+    record_create(actor=actor, record=device, event="monitoring_device:register")
     return device
 
 
@@ -112,10 +111,13 @@ def monitoring_device_calibrate(
     device = MonitoringDevice.objects.select_for_update().get(pk=device.pk)
     device.calibrated_on, device.calibration_due = calibrated_on, calibration_due
     device.calibration_certificate = certificate.strip()[:120]
-    device.save()
-    ledger_append(actor=actor, record=device, action="amend", event="monitoring_device:calibrate",
-                  reason=f"calibrated on {calibrated_on.isoformat()}, certificate {device.calibration_certificate}, "
-                         f"next due {calibration_due.isoformat()}")  # fmt: skip
+    record_amend(
+        actor=actor,
+        record=device,
+        event="monitoring_device:calibrate",
+        reason=f"calibrated on {calibrated_on.isoformat()}, certificate {device.calibration_certificate}, "
+        f"next due {calibration_due.isoformat()}",
+    )
     return device
 
 
@@ -133,7 +135,6 @@ def monitoring_device_set_in_service(
         state = "in service" if in_service else "out of service"
         raise Conflict(f"Device {device.code} is {state} already.")
     device.in_service = in_service
-    device.save()
     event = "monitoring_device:in_service" if in_service else "monitoring_device:out_of_service"
-    ledger_append(actor=actor, record=device, action="amend", event=event, reason=reason.strip())
+    record_amend(actor=actor, record=device, event=event, reason=reason.strip())
     return device

@@ -14,7 +14,7 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, TooLarge, ValidationFailed
 from cellchain.instruments.errors import InstrumentFileError
 from cellchain.instruments.loggers import GENERIC_FORMAT, LoggerCsvFormat, read_logger_csv
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_create
 from cellchain.logistics.models import LoggerFileImport, LoggerLink, TemperatureReading
 
 
@@ -43,7 +43,8 @@ def logger_file_import(
     faults = int((~_finite(trace.celsius)).sum())
     row = LoggerFileImport(logger=logger, file_name=file_name[:200], sha256=digest, readings=len(trace),
                            faults=faults, imported_at=clock.now(), imported_by=actor)  # fmt: skip
-    row.save()
+    record_create(actor=actor, record=row, event="shipment:logger:import",
+                  extra={"sha256": digest, "readings": len(trace)})  # fmt: skip
     TemperatureReading.objects.bulk_create(
         [
             TemperatureReading(logger_serial=logger.serial, at=_utc(t), celsius=_celsius(c), file_import=row)
@@ -51,8 +52,6 @@ def logger_file_import(
         ],
         batch_size=5000,
     )
-    ledger_append(actor=actor, record=row, action="create", event="shipment:logger:import",
-                  extra={"sha256": digest, "readings": len(trace)})  # fmt: skip
     return row
 
 

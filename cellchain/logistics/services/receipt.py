@@ -14,7 +14,7 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.domain import receipt as rules
 from cellchain.domain.coldchain import ColdChainVerdict
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.logistics.models import LoggerLink, MonitoringDevice, ReceiptInspection, Shipment
 from cellchain.logistics.services._common import (
     RETENTION_YEARS,
@@ -176,10 +176,16 @@ def _record(
         release_status="" if release is None else release.state.value,
         release_pending=[] if release is None else list(release.pending),
     )  # fmt: skip
-    inspection.save()
-    ledger_append(actor=actor, record=inspection, action="create", event="shipment:receive",
-                  extra={"outcome": verdict.outcome.value, "reasons": list(verdict.reasons),
-                         "scans": [scan.text[:120] for scan in scans]})  # fmt: skip
+    record_create(
+        actor=actor,
+        record=inspection,
+        event="shipment:receive",
+        extra={
+            "outcome": verdict.outcome.value,
+            "reasons": list(verdict.reasons),
+            "scans": [scan.text[:120] for scan in scans],
+        },
+    )
     set_status(actor, shipment, verdict.outcome.value, f"shipment:receive:{verdict.outcome.value}",
                  "; ".join(verdict.reasons) or "receipt accepted")  # fmt: skip
     if verdict.failures:
@@ -210,9 +216,12 @@ def _open_nonconformance(
         blocks_subject=True,
     )
     inspection.deviation_number = deviation.number
-    inspection.save()
-    ledger_append(actor=actor, record=inspection, action="amend", event="shipment:receive:nonconformance",
-                  reason=f"nonconformance {deviation.number} opened at the manufacturer")  # fmt: skip
+    record_amend(
+        actor=actor,
+        record=inspection,
+        event="shipment:receive:nonconformance",
+        reason=f"nonconformance {deviation.number} opened at the manufacturer",
+    )
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from cellchain.domain.shipping_limits import (
     product_transport,
     shipment_limits,
 )
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_create
 from cellchain.logistics import storage_rules
 from cellchain.logistics.models import LoggerLink, PackedUnit, PackingCheck, Shipment, StorageReservation
 from cellchain.logistics.services._common import (
@@ -278,9 +278,12 @@ def shipment_create(*, actor: Any, data: ShipmentInput) -> Shipment:
     )
     shipment.created_at, shipment.created_by = now, actor
     shipment.full_clean()
-    shipment.save()
-    ledger_append(actor=actor, record=shipment, action="create", event="shipment:create",
-                  extra={"limits_source": shipment.limits_source or "shipper kind reference values"})  # fmt: skip
+    record_create(
+        actor=actor,
+        record=shipment,
+        event="shipment:create",
+        extra={"limits_source": shipment.limits_source or "shipper kind reference values"},
+    )
     return shipment
 
 
@@ -318,9 +321,9 @@ def _pack(actor: Any, shipment: Shipment, scan: UnitScan) -> PackedUnit:
         raise Conflict(f"Unit {scan.din} is already packed in {shipment.number}.", field="scan")
     row = PackedUnit(shipment=shipment, din=scan.din, scanned_text=scan.text[:120], scanned_at=clock.now(),
                      scanned_by=actor)  # fmt: skip
-    row.save()
-    ledger_append(actor=actor, record=row, action="create", event="shipment:pack",
-                  extra={"label_coi": scan.coi} if scan.coi else None)  # fmt: skip
+    record_create(
+        actor=actor, record=row, event="shipment:pack", extra={"label_coi": scan.coi} if scan.coi else None
+    )
     return row
 
 
@@ -370,8 +373,7 @@ def _record_packing_check(actor: Any, shipment: Shipment) -> PackingCheck:
         checked_at=clock.now(),
     )
     check.full_clean()
-    check.save()
-    ledger_append(actor=actor, record=check, action="create", event="shipment:pack:check")
+    record_create(actor=actor, record=check, event="shipment:pack:check")
     set_status(actor, locked, Shipment.Status.PACKED, "shipment:pack:verify", "two-person check")
     return check
 
@@ -387,8 +389,7 @@ def logger_link(
     link = LoggerLink(shipment=shipment, serial=serial.strip(), interval_s=interval_s, armed_at=armed_at,
                       linked_at=clock.now(), linked_by=actor)  # fmt: skip
     link.full_clean()
-    link.save()
-    ledger_append(actor=actor, record=link, action="create", event="shipment:logger")
+    record_create(actor=actor, record=link, event="shipment:logger")
     return link
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from cellchain.accounts.services import require_qualification
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.logistics import storage_rules
 from cellchain.logistics.models import (
     MonitoringDevice,
@@ -70,8 +70,7 @@ def storage_location_create(
                           monitoring_reference=monitoring_device.code, monitoring_device=monitoring_device,
                           capacity=capacity, created_at=clock.now(), created_by=actor)  # fmt: skip
     row.full_clean()
-    row.save()
-    ledger_append(actor=actor, record=row, action="create", event="storage_location:create")
+    record_create(actor=actor, record=row, event="storage_location:create")
     return row
 
 
@@ -151,9 +150,12 @@ def storage_reservation_create(
     row = StorageReservation(shipment=shipment, location=location, positions=facts.positions,
                              reserved_at=clock.now(), reserved_by=actor)  # fmt: skip
     row.full_clean()
-    row.save()
-    ledger_append(actor=actor, record=row, action="create", event="storage:reserve",
-                  extra={"location": location.code, "positions": facts.positions})  # fmt: skip
+    record_create(
+        actor=actor,
+        record=row,
+        event="storage:reserve",
+        extra={"location": location.code, "positions": facts.positions},
+    )
     return row
 
 
@@ -173,9 +175,9 @@ def storage_reservation_cancel(
     reservation.status = StorageReservation.Status.CANCELLED
     reservation.closed_at, reservation.closed_by = clock.now(), actor
     reservation.cancel_reason = reason.strip()[:500]
-    reservation.save()
-    ledger_append(actor=actor, record=reservation, action="amend", event="storage:reserve:cancel",
-                  reason=reservation.cancel_reason)  # fmt: skip
+    record_amend(
+        actor=actor, record=reservation, event="storage:reserve:cancel", reason=reservation.cancel_reason
+    )
     return reservation
 
 
@@ -185,9 +187,12 @@ def _fulfil(actor: Any, reservation: StorageReservation | None, shipment: Shipme
         return
     reservation.status = StorageReservation.Status.FULFILLED
     reservation.closed_at, reservation.closed_by = clock.now(), actor
-    reservation.save()
-    ledger_append(actor=actor, record=reservation, action="amend", event="storage:reserve:fulfil",
-                  reason="every unit of the shipment is in stock")  # fmt: skip
+    record_amend(
+        actor=actor,
+        record=reservation,
+        event="storage:reserve:fulfil",
+        reason="every unit of the shipment is in stock",
+    )
 
 
 # --- stock-in and stock-out ----------------------------------------------------------------------------
@@ -308,12 +313,10 @@ def _stock_in(
                        shipment=shipment, scanned_text=scanned_text.strip()[:120], at=now, actor=actor,
                        expires_at=shipment.expires_at, storage_until=storage_rules.storage_limit_end(now, limit),
                        note=note.strip()[:500])  # fmt: skip
-    event.full_clean()
-    event.save()
     extra = {"location": location.code, "storage_mode": location.storage_mode}
     if reservation is not None and reservation.location_id != location.pk:
         extra["reserved_location"] = reservation.location.code
-    ledger_append(actor=actor, record=event, action="create", event="unit:stock:in", extra=extra)
+    record_create(actor=actor, record=event, event="unit:stock:in", extra=extra)
     _fulfil(actor, reservation, shipment)
     return event
 
@@ -353,7 +356,10 @@ def _stock_out(actor: Any, din: str, scanned_text: str, purpose: str, note: str)
                        expires_at=stocked.expires_at, storage_until=stocked.storage_until, stock_in=stocked,
                        note=note.strip()[:500])  # fmt: skip
     event.full_clean()
-    event.save()
-    ledger_append(actor=actor, record=event, action="create", event=f"unit:stock:out:{purpose}",
-                  extra={"location": stocked.location.code})  # fmt: skip
+    record_create(
+        actor=actor,
+        record=event,
+        event=f"unit:stock:out:{purpose}",
+        extra={"location": stocked.location.code},
+    )
     return event

@@ -30,7 +30,7 @@ from cellchain.domain.process import (
     step_completion_check,
     step_start_check,
 )
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing import master, selectors
 from cellchain.manufacturing.models import (
     ApheresisIntake,
@@ -107,19 +107,22 @@ def apheresis_intake_record(
 def _intake_create(
     actor: Any, unit: Any, bag_intact: bool, temperature_ok: bool, notes: str
 ) -> ApheresisIntake:
-    intake = ApheresisIntake.objects.create(
-        din=unit.din,
-        coi=unit.journey.coi,
-        collection_site=unit.journey.hospital_site,
-        collected_at=unit.collection.collected_at,
-        received_at=clock.now(),
-        received_by=actor,
-        starting_material=unit.journey.starting_material,
-        bag_intact=bag_intact,
-        temperature_ok=temperature_ok,
-        notes=notes,
+    intake = record_create(
+        actor=actor,
+        record=ApheresisIntake(
+            din=unit.din,
+            coi=unit.journey.coi,
+            collection_site=unit.journey.hospital_site,
+            collected_at=unit.collection.collected_at,
+            received_at=clock.now(),
+            received_by=actor,
+            starting_material=unit.journey.starting_material,
+            bag_intact=bag_intact,
+            temperature_ok=temperature_ok,
+            notes=notes,
+        ),
+        event="intake:record",
     )
-    ledger_append(actor=actor, record=intake, action="create", event="intake:record")
     return intake
 
 
@@ -142,9 +145,8 @@ def _intake_deviation(actor: Any, intake: ApheresisIntake) -> None:
         subject=intake,
     )
     intake.deviation = deviation
-    intake.save(update_fields=["deviation"])
-    ledger_append(
-        actor=actor, record=intake, action="amend", event="intake:deviation", reason=deviation.number
+    record_amend(
+        actor=actor, record=intake, event="intake:deviation", reason=deviation.number, fields=["deviation"]
     )
 
 
@@ -279,19 +281,17 @@ def _batch_create(
             clearances=selectors.area_clearances(area),
         )
         refuse_unless(gate, f"Batch cannot start in {area.code}")
-    batch = Batch.objects.create(
-        number=number,
-        product_version=version,
-        intake=intake,
-        site=version.product.site,
-        area=area if area.mode == ProductionArea.Mode.UNIT_BASED else None,
-        started_at=start,
-        started_by=actor,
-    )
-    ledger_append(
+    batch = record_create(
         actor=actor,
-        record=batch,
-        action="create",
+        record=Batch(
+            number=number,
+            product_version=version,
+            intake=intake,
+            site=version.product.site,
+            area=area if area.mode == ProductionArea.Mode.UNIT_BASED else None,
+            started_at=start,
+            started_by=actor,
+        ),
         event="batch:start",
         extra={"apheresis_din": intake.din, "coi": intake.coi},
     )
@@ -371,18 +371,21 @@ def _step_create(
             clearances=selectors.area_clearances(where),
         )
         refuse_unless(gate, f"{step_code} cannot start in {where.code}")
-    step = BatchStep.objects.create(
-        batch=batch,
-        code=step_code,
-        kind=step_template.kind.value,
-        position=template.steps.index(step_template),
-        area=where,
-        is_culture=step_template.is_culture,
-        started_at=start,
-        started_entered_at=clock.now(),
-        started_by=actor,
+    step = record_create(
+        actor=actor,
+        record=BatchStep(
+            batch=batch,
+            code=step_code,
+            kind=step_template.kind.value,
+            position=template.steps.index(step_template),
+            area=where,
+            is_culture=step_template.is_culture,
+            started_at=start,
+            started_entered_at=clock.now(),
+            started_by=actor,
+        ),
+        event="step:start",
     )
-    ledger_append(actor=actor, record=step, action="create", event="step:start")
     return step
 
 
@@ -421,13 +424,13 @@ def parameter_record(
         "entered_by": actor,
     }
     if entry is None:
-        entry = ParameterEntry.objects.create(step=step, code=code, **fields)
-        ledger_append(actor=actor, record=entry, action="create", event="parameter:record")
+        entry = record_create(
+            actor=actor, record=ParameterEntry(step=step, code=code, **fields), event="parameter:record"
+        )
     else:
         for name, new in fields.items():
             setattr(entry, name, new)
-        entry.save()
-        ledger_append(actor=actor, record=entry, action="amend", event="parameter:amend", reason=reason)
+        record_amend(actor=actor, record=entry, event="parameter:amend", reason=reason)
     if verdict.deviation_required and (
         entry.deviation is None or entry.deviation.status != Deviation.Status.OPEN
     ):
@@ -445,9 +448,8 @@ def _entry_deviation(actor: Any, step: BatchStep, entry: ParameterEntry, message
         subject=step,
     )
     entry.deviation = deviation
-    entry.save(update_fields=["deviation"])
-    ledger_append(
-        actor=actor, record=entry, action="amend", event="parameter:deviation", reason=deviation.number
+    record_amend(
+        actor=actor, record=entry, event="parameter:deviation", reason=deviation.number, fields=["deviation"]
     )
 
 
@@ -464,10 +466,11 @@ def equipment_use_record(*, actor: Any, step: BatchStep, equipment: Equipment) -
     )
     if EquipmentUse.objects.filter(step=step, equipment=equipment).exists():
         raise Conflict(f"{equipment.code} is already recorded for this step.", field="equipment")
-    use = EquipmentUse.objects.create(
-        step=step, equipment=equipment, recorded_at=clock.now(), recorded_by=actor
+    use = record_create(
+        actor=actor,
+        record=EquipmentUse(step=step, equipment=equipment, recorded_at=clock.now(), recorded_by=actor),
+        event="step:equipment",
     )
-    ledger_append(actor=actor, record=use, action="create", event="step:equipment")
     return use
 
 
@@ -481,10 +484,13 @@ def material_use_record(*, actor: Any, step: BatchStep, lot: MaterialLot, quanti
     refuse_unless(
         fac.material_lot_check(selectors.lot_to_domain(lot), clock.now().date()), f"{lot} cannot be used"
     )
-    use = MaterialUse.objects.create(
-        step=step, lot=lot, quantity=quantity.strip(), recorded_at=clock.now(), recorded_by=actor
+    use = record_create(
+        actor=actor,
+        record=MaterialUse(
+            step=step, lot=lot, quantity=quantity.strip(), recorded_at=clock.now(), recorded_by=actor
+        ),
+        event="step:material",
     )
-    ledger_append(actor=actor, record=use, action="create", event="step:material")
     return use
 
 
@@ -511,16 +517,19 @@ def fill_record(
     requirement = selectors.product_definition(batch.product_version).template.fill
     plan = FillPlan(patient_units, qc_units, retained_units)
     refuse_unless(fill_plan_check(plan, requirement), "The fill plan is refused", ValidationFailed)
-    fill = FillRecord.objects.create(
-        batch=batch,
-        patient_units=patient_units,
-        qc_units=qc_units,
-        retained_units=retained_units,
-        volume_per_unit_ml=volume_per_unit_ml,
-        recorded_at=clock.now(),
-        recorded_by=actor,
+    fill = record_create(
+        actor=actor,
+        record=FillRecord(
+            batch=batch,
+            patient_units=patient_units,
+            qc_units=qc_units,
+            retained_units=retained_units,
+            volume_per_unit_ml=volume_per_unit_ml,
+            recorded_at=clock.now(),
+            recorded_by=actor,
+        ),
+        event="batch:fill",
     )
-    ledger_append(actor=actor, record=fill, action="create", event="batch:fill")
     purposes = (
         [ProductUnit.Purpose.PATIENT] * patient_units
         + [ProductUnit.Purpose.QC] * qc_units
@@ -535,8 +544,11 @@ def _unit_create(actor: Any, batch: Batch, purpose: str) -> ProductUnit:
     from cellchain.journeys.services.identifiers import din_next
 
     din = din_next(batch.site).data  # one identifier sequence per facility, shared with the journeys context
-    unit = ProductUnit.objects.create(batch=batch, din=din, purpose=purpose, holder_site=batch.site)
-    ledger_append(actor=actor, record=unit, action="create", event="unit:fill")
+    unit = record_create(
+        actor=actor,
+        record=ProductUnit(batch=batch, din=din, purpose=purpose, holder_site=batch.site),
+        event="unit:fill",
+    )
     return unit
 
 
@@ -577,13 +589,12 @@ def _duration_deviation(actor: Any, step: BatchStep, message: str) -> None:
         description=f"{message}.",
         subject=step,
     )
-    step.save(update_fields=["duration_deviation"])
-    ledger_append(
+    record_amend(
         actor=actor,
         record=step,
-        action="amend",
         event="step:deviation",
         reason=step.duration_deviation.number,
+        fields=["duration_deviation"],
     )
 
 
@@ -612,8 +623,7 @@ def _complete(
         raise Conflict("Record the fill plan before completing the fill step (P-1.3.5-a).")
     step.status, step.completed_at, step.completed_entered_at = BatchStep.Status.COMPLETED, end, clock.now()
     step.completed_by = actor
-    step.save()
-    ledger_append(actor=actor, record=step, action="amend", event="step:complete", reason="step completed")
+    record_amend(actor=actor, record=step, event="step:complete", reason="step completed")
     if signer is not None:
         record_sign(record=step, signer=signer, meaning=Meaning.PERFORMED, qualification="manufacturing")
     if template.kind is StepKind.FILL_CRYO:
@@ -623,9 +633,12 @@ def _complete(
 
 def _close(actor: Any, batch: Batch, end: dt.datetime) -> None:
     batch.status, batch.closed_at, batch.manufactured_at = Batch.Status.AWAITING_RELEASE, end, end
-    batch.save(update_fields=["status", "closed_at", "manufactured_at"])
-    ledger_append(
-        actor=actor, record=batch, action="amend", event="batch:close", reason="last step completed"
+    record_amend(
+        actor=actor,
+        record=batch,
+        event="batch:close",
+        reason="last step completed",
+        fields=["status", "closed_at", "manufactured_at"],
     )
 
 
@@ -638,8 +651,7 @@ def batch_status_set(*, actor: Any, batch: Batch, status: str, reason: str, even
     if status not in Batch.Status.values:
         raise ValidationFailed(f"Unknown batch status {status!r}.")
     batch.status = status
-    batch.save(update_fields=["status"])
-    ledger_append(actor=actor, record=batch, action="amend", event=event, reason=reason)
+    record_amend(actor=actor, record=batch, event=event, reason=reason, fields=["status"])
     return batch
 
 
@@ -661,6 +673,5 @@ def product_unit_status_set(
         unit.holder_site = holder_site
     if infused_at is not None:
         unit.infused_at = infused_at
-    unit.save()
-    ledger_append(actor=actor, record=unit, action="amend", event=f"unit:{status}", reason=reason)
+    record_amend(actor=actor, record=unit, event=f"unit:{status}", reason=reason)
     return unit

@@ -11,7 +11,7 @@ from cellchain.accounts.models import Site
 from cellchain.accounts.roles import Role
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing import selectors
 from cellchain.manufacturing.models import Equipment, LineClearance, MaterialLot, ProductionArea
 from cellchain.manufacturing.services._common import require_role
@@ -24,8 +24,9 @@ def area_create(*, actor: Any, site: Site, code: str, name: str, mode: str) -> P
     require_role(actor, Role.QA, Role.SITE_ADMIN)
     if mode not in ProductionArea.Mode.values:
         raise ValidationFailed(f"Unknown mode {mode!r}.", field="mode")
-    area = ProductionArea.objects.create(site=site, code=code, name=name, mode=mode)
-    ledger_append(actor=actor, record=area, action="create", event="area:create")
+    area = record_create(
+        actor=actor, record=ProductionArea(site=site, code=code, name=name, mode=mode), event="area:create"
+    )
     return area
 
 
@@ -52,10 +53,17 @@ def line_clearance_record(
             "A two-person check needs two different people: the verifier cannot be the performer.",
             field="verifier",
         )
-    clearance = LineClearance.objects.create(
-        area=area, completed_at=clock.now(), performed_by=performer.user, verified_by=verifier.user, note=note
+    clearance = record_create(
+        actor=actor,
+        record=LineClearance(
+            area=area,
+            completed_at=clock.now(),
+            performed_by=performer.user,
+            verified_by=verifier.user,
+            note=note,
+        ),
+        event="area:clearance",
     )
-    ledger_append(actor=actor, record=clearance, action="create", event="area:clearance")
     two_person_check(record=clearance, performer=performer, verifier=verifier, qualification="line_clearance")
     return clearance
 
@@ -73,15 +81,18 @@ def equipment_register(
 ) -> Equipment:
     """Add an equipment item to the register (T-10.12)."""
     require_role(actor, Role.QA, Role.SITE_ADMIN)
-    equipment = Equipment.objects.create(
-        site=site,
-        code=code,
-        kind=kind,
-        name=name,
-        calibration_due=calibration_due,
-        maintenance_due=maintenance_due,
+    equipment = record_create(
+        actor=actor,
+        record=Equipment(
+            site=site,
+            code=code,
+            kind=kind,
+            name=name,
+            calibration_due=calibration_due,
+            maintenance_due=maintenance_due,
+        ),
+        event="equipment:register",
     )
-    ledger_append(actor=actor, record=equipment, action="create", event="equipment:register")
     return equipment
 
 
@@ -92,8 +103,9 @@ def equipment_calibration_record(
     """Record a calibration: the next due date moves on; the old one stays in the ledger (T-10.12, X-3)."""
     require_role(actor, Role.QA, Role.SITE_ADMIN)
     equipment.calibration_due = calibration_due
-    equipment.save(update_fields=["calibration_due"])
-    ledger_append(actor=actor, record=equipment, action="amend", event="equipment:calibrate", reason=reason)
+    record_amend(
+        actor=actor, record=equipment, event="equipment:calibrate", reason=reason, fields=["calibration_due"]
+    )
     return equipment
 
 
@@ -107,6 +119,7 @@ def material_lot_register(*, actor: Any, material: str, lot: str, **fields: Any)
         raise ValidationFailed(f"Unknown lot field(s): {', '.join(sorted(unknown))}.")
     if MaterialLot.objects.filter(material=material, lot=lot).exists():
         raise Conflict(f"{material} lot {lot} is already registered.", field="lot")
-    record = MaterialLot.objects.create(material=material, lot=lot, **fields)
-    ledger_append(actor=actor, record=record, action="create", event="lot:register")
+    record = record_create(
+        actor=actor, record=MaterialLot(material=material, lot=lot, **fields), event="lot:register"
+    )
     return record

@@ -13,7 +13,7 @@ from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.domain.findings import Gate
 from cellchain.domain.process import template_problems
 from cellchain.domain.specification import specification_problems
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing import selectors
 from cellchain.manufacturing.models import Product, ProductVersion
 from cellchain.manufacturing.services._common import refuse_unless, require_role
@@ -29,10 +29,13 @@ def product_create(
     require_role(actor, Role.QA)
     if Product.objects.filter(code=code).exists():
         raise Conflict(f"A product with code {code!r} exists.", field="code")
-    product = Product.objects.create(
-        code=code, name_zh=name_zh, name_en=name_en, site=site, isbt_product_code=isbt_product_code
+    product = record_create(
+        actor=actor,
+        record=Product(
+            code=code, name_zh=name_zh, name_en=name_en, site=site, isbt_product_code=isbt_product_code
+        ),
+        event="product:create",
     )
-    ledger_append(actor=actor, record=product, action="create", event="product:create")
     return product
 
 
@@ -60,8 +63,7 @@ def product_version_create(
         created_by=actor,
     )
     selectors.product_definition(version)
-    version.save()
-    ledger_append(actor=actor, record=version, action="create", event="product_version:create")
+    record_create(actor=actor, record=version, event="product_version:create")
     return version
 
 
@@ -90,26 +92,18 @@ def product_version_approve(
     refuse_unless(product_version_problems(version), "This version cannot be approved")
     for previous in version.product.versions.filter(status=ProductVersion.Status.APPROVED):
         previous.status = ProductVersion.Status.SUPERSEDED
-        previous.save(update_fields=["status"])
-        ledger_append(
+        record_amend(
             actor=actor,
             record=previous,
-            action="amend",
             event="product_version:supersede",
             reason=f"superseded by version {version.version}",
+            fields=["status"],
         )
     version.status, version.approved_at, version.approved_by = (
         ProductVersion.Status.APPROVED,
         clock.now(),
         actor,
     )
-    version.save()
-    ledger_append(
-        actor=actor,
-        record=version,
-        action="amend",
-        event="product_version:approve",
-        reason="approved for use",
-    )
+    record_amend(actor=actor, record=version, event="product_version:approve", reason="approved for use")
     record_sign(record=version, signer=signer, meaning=Meaning.APPROVED)
     return version

@@ -20,7 +20,7 @@ from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.domain.certificate import package_issue_check
 from cellchain.domain.specification import ReleaseEvaluation, ReleaseOutcome
 from cellchain.ledger.models import LedgerEntry
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing.models import Batch, ProductUnit
 from cellchain.manufacturing.services import batch_status_set
 from cellchain.manufacturing.services._common import (
@@ -81,14 +81,17 @@ def audit_trail_review_record(
         raise Conflict(
             "You performed entries of this batch; its audit trail must be reviewed by someone else."
         )
-    review = AuditTrailReview.objects.create(
-        batch=batch,
-        reviewer=actor,
-        reviewed_at=clock.now(),
-        entries_reviewed=_batch_entries(batch),
-        note=note,
+    review = record_create(
+        actor=actor,
+        record=AuditTrailReview(
+            batch=batch,
+            reviewer=actor,
+            reviewed_at=clock.now(),
+            entries_reviewed=_batch_entries(batch),
+            note=note,
+        ),
+        event="batch:audit_review",
     )
-    ledger_append(actor=actor, record=review, action="create", event="batch:audit_review")
     record_sign(record=review, signer=signer, meaning=Meaning.REVIEWED, qualification="release")
     return review
 
@@ -112,14 +115,17 @@ def retained_sample_register(
     taken = RetainedSample.objects.filter(voided_at__isnull=True, **{k: v.strip() for k, v in parts.items()})
     if taken.exists():
         raise Conflict("That storage position already holds a retained sample.", field="position")
-    sample = RetainedSample.objects.create(
-        batch=unit.batch,
-        unit=unit,
-        registered_at=clock.now(),
-        registered_by=actor,
-        **{k: v.strip() for k, v in parts.items()},
+    sample = record_create(
+        actor=actor,
+        record=RetainedSample(
+            batch=unit.batch,
+            unit=unit,
+            registered_at=clock.now(),
+            registered_by=actor,
+            **{k: v.strip() for k, v in parts.items()},
+        ),
+        event="retained:register",
     )
-    ledger_append(actor=actor, record=sample, action="create", event="retained:register")
     return sample
 
 
@@ -161,15 +167,18 @@ def batch_release(*, actor: Any, batch: Batch, signer: SignerCredentials, outcom
         raise Conflict("The evaluation changed since you opened it; review it again before signing.")
     if batch.status == Batch.Status.CONDITIONALLY_RELEASED and outcome != ReleaseOutcome.RELEASABLE:
         raise Conflict("The batch is already conditionally released; compendial results are still pending.")
-    decision = ReleaseDecision.objects.create(
-        batch=batch,
-        outcome=evaluation.outcome.value,
-        pending=list(evaluation.pending),
-        evaluation=evaluation_json(evaluation),
-        decided_at=clock.now(),
-        decided_by=actor,
+    decision = record_create(
+        actor=actor,
+        record=ReleaseDecision(
+            batch=batch,
+            outcome=evaluation.outcome.value,
+            pending=list(evaluation.pending),
+            evaluation=evaluation_json(evaluation),
+            decided_at=clock.now(),
+            decided_by=actor,
+        ),
+        event="batch:release",
     )
-    ledger_append(actor=actor, record=decision, action="create", event="batch:release")
     record_sign(record=decision, signer=signer, meaning=Meaning.RELEASED, qualification="release")
     batch_status_set(
         actor=actor,
@@ -248,16 +257,19 @@ def package_issue(*, actor: Any, batch: Batch) -> PackageIssue:
     )
     content = jsonable(package)
     clinic = batch.intake.collection_site
-    issue = PackageIssue.objects.create(
-        batch=batch,
-        version=version,
-        content=content,
-        content_sha256=hashlib.sha256(rfc8785.dumps(content)).hexdigest(),
-        recipient=clinic.organisation,
-        issued_at=clock.now(),
-        issued_by=actor,
+    issue = record_create(
+        actor=actor,
+        record=PackageIssue(
+            batch=batch,
+            version=version,
+            content=content,
+            content_sha256=hashlib.sha256(rfc8785.dumps(content)).hexdigest(),
+            recipient=clinic.organisation,
+            issued_at=clock.now(),
+            issued_by=actor,
+        ),
+        event="package:issue",
     )
-    ledger_append(actor=actor, record=issue, action="create", event="package:issue")
     issue.notification = notification_send(
         actor=actor,
         organisation=clinic.organisation,
@@ -266,6 +278,7 @@ def package_issue(*, actor: Any, batch: Batch) -> PackageIssue:
         body="Please acknowledge receipt of the product information package (T-7.4).",
         about=issue,
     )
-    issue.save(update_fields=["notification"])
-    ledger_append(actor=actor, record=issue, action="amend", event="package:notify", reason="clinic notified")
+    record_amend(
+        actor=actor, record=issue, event="package:notify", reason="clinic notified", fields=["notification"]
+    )
     return issue

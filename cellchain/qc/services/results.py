@@ -24,7 +24,7 @@ from cellchain.domain.release_followup import (
     compendial_positive_actions,
     result_follow_ups,
 )
-from cellchain.ledger.services import ledger_append
+from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing.models import Batch, ProductUnit
 from cellchain.manufacturing.selectors import product_definition
 from cellchain.manufacturing.services import batch_status_set, product_unit_status_set
@@ -61,16 +61,19 @@ def method_register(
             "A rapid method is used only once validated against the compendial one (Q-2.5-a).",
             field="standing",
         )
-    method = AnalyticalMethod.objects.create(
-        code=code,
-        name_zh=name_zh,
-        name_en=name_en,
-        standing=standing,
-        rapid=rapid,
-        instrument=instrument,
-        stain=stain,
+    method = record_create(
+        actor=actor,
+        record=AnalyticalMethod(
+            code=code,
+            name_zh=name_zh,
+            name_en=name_en,
+            standing=standing,
+            rapid=rapid,
+            instrument=instrument,
+            stain=stain,
+        ),
+        event="method:register",
     )
-    ledger_append(actor=actor, record=method, action="create", event="method:register")
     return method
 
 
@@ -81,30 +84,36 @@ def sample_take(*, actor: Any, batch: Batch, sampling_point: str, at: dt.datetim
     if not sampling_point.strip():
         raise ValidationFailed("Give the sampling point.", field="sampling_point")
     number = batch.qc_samples.count() + 1
-    sample = QcSample.objects.create(
-        batch=batch,
-        identifier=f"{batch.number}-S{number:02d}",
-        sampling_point=sampling_point.strip(),
-        taken_at=activity_time(at, not_before=batch.started_at),
-        taken_by=actor,
+    sample = record_create(
+        actor=actor,
+        record=QcSample(
+            batch=batch,
+            identifier=f"{batch.number}-S{number:02d}",
+            sampling_point=sampling_point.strip(),
+            taken_at=activity_time(at, not_before=batch.started_at),
+            taken_by=actor,
+        ),
+        event="sample:take",
     )
-    ledger_append(actor=actor, record=sample, action="create", event="sample:take")
     return sample
 
 
 @transaction.atomic
 def raw_file_store(*, actor: Any, name: str, reader: str, content: bytes) -> RawDataFile:
     """Keep an instrument file as received with its SHA-256 (REGULATORY item 14)."""
-    raw = RawDataFile.objects.create(
-        name=name[:255],
-        reader=reader,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
-        content=content,
-        uploaded_at=clock.now(),
-        uploaded_by=actor,
+    raw = record_create(
+        actor=actor,
+        record=RawDataFile(
+            name=name[:255],
+            reader=reader,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            content=content,
+            uploaded_at=clock.now(),
+            uploaded_by=actor,
+        ),
+        event="rawfile:store",
     )
-    ledger_append(actor=actor, record=raw, action="create", event="rawfile:store")
     return raw
 
 
@@ -194,13 +203,12 @@ def result_record(
     )
     if current is not None:
         current.superseded_by = row
-        current.save(update_fields=["superseded_by"])
-        ledger_append(
+        record_amend(
             actor=actor,
             record=current,
-            action="amend",
             event="result:supersede",
             reason=reason.strip() or "ordered test resulted",
+            fields=["superseded_by"],
         )
     _follow_up(actor, batch, item, row)
     return row
@@ -242,8 +250,7 @@ def _result_create(
         verdict="",
     )
     row.verdict = specs.judge_result(item, selectors.result_to_domain(row)).verdict.value
-    row.save()
-    ledger_append(actor=actor, record=row, action="create", event="result:record")
+    record_create(actor=actor, record=row, event="result:record")
     return row
 
 
@@ -266,8 +273,7 @@ def result_amend(
     _check_value(item, result.status, result.value, result.outcome)
     result.amended = True
     result.verdict = specs.judge_result(item, selectors.result_to_domain(result)).verdict.value
-    result.save()
-    ledger_append(actor=actor, record=result, action="amend", event="result:amend", reason=reason)
+    record_amend(actor=actor, record=result, event="result:amend", reason=reason)
     if result.investigation_id is None:
         _follow_up(actor, result.batch, item, result)
     return result
@@ -285,9 +291,12 @@ def _follow_up(actor: Any, batch: Batch, item: specs.SpecItem, row: QcResult) ->
             description=f"{verdict.finding.message if verdict.finding else ''} ({item.method.name}).",
             subject=row,
         )
-        row.save(update_fields=["investigation"])
-        ledger_append(
-            actor=actor, record=row, action="amend", event="result:oos", reason=row.investigation.number
+        record_amend(
+            actor=actor,
+            record=row,
+            event="result:oos",
+            reason=row.investigation.number,
+            fields=["investigation"],
         )
     if FollowUp.DEVIATION in follow_ups:
         deviation_open(
@@ -352,10 +361,13 @@ def _compendial_positive(
                 "ref": _alert_site(actor, batch, clinic, actions[0].reason),
             }
         )
-    recall = RecallHold.objects.create(
-        batch=batch, result=row, reason=actions[0].reason, actions=done, started_at=clock.now()
+    record_create(
+        actor=actor,
+        record=RecallHold(
+            batch=batch, result=row, reason=actions[0].reason, actions=done, started_at=clock.now()
+        ),
+        event="batch:recall_hold",
     )
-    ledger_append(actor=actor, record=recall, action="create", event="batch:recall_hold")
 
 
 def _carry_out(actor: Any, batch: Batch, action: Any, by_din: dict[str, ProductUnit]) -> str:

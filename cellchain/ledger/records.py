@@ -1,0 +1,121 @@
+"""The only way to write a regulated record: validate, save and append its entry in one transaction (issue 15 item 1).
+
+`record_create`, `record_amend` and `record_void` are what every service calls. Each runs `full_clean()` (field
+rules; uniqueness and constraints are the database's, checked at save without another query), saves the row
+under the write guard's permit for that one instance, and appends the ledger entry, all in
+`transaction.atomic()`: a save that fails leaves no entry, an entry that fails leaves no row (X-3, REGULATORY
+items 46-47). A direct `save()`, `delete()` or bulk write of a regulated model raises `UnledgeredWrite`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from cellchain.core.errors import ValidationFailed
+from cellchain.ledger import guard
+from cellchain.ledger.models import LedgerEntry, RegulatedModel
+from cellchain.ledger.services import ledger_append
+
+Action = LedgerEntry.Action
+
+
+def _loaded_relations(instance: RegulatedModel) -> list[str]:
+    """Foreign keys whose object the service already holds: checking they exist again would cost a query each."""
+    return [
+        f.name
+        for f in instance._meta.concrete_fields
+        if f.is_relation
+        and f.is_cached(instance)
+        and getattr(instance, f.name) is not None
+        and getattr(instance, f.name).pk is not None
+    ]
+
+
+def record_clean(instance: RegulatedModel, fields: Iterable[str] | None = None) -> None:
+    """`full_clean()` mapped to the one error shape, the field named where Django names one.
+
+    With `fields`, only those fields are checked (an amend that changes two columns does not re-judge the rest).
+    """
+    exclude = set(_loaded_relations(instance))
+    if fields is not None:
+        exclude |= {f.name for f in instance._meta.concrete_fields} - set(fields)
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        field = next(iter(exc.message_dict), None) if hasattr(exc, "message_dict") else None
+        raise ValidationFailed(" ".join(str(m) for m in exc.messages), field=field) from None
+
+
+def _save(instance: RegulatedModel, **save_kwargs: Any) -> None:
+    with guard.permit(instance):
+        instance.save(**save_kwargs)
+
+
+@transaction.atomic
+def record_create[R: RegulatedModel](
+    *,
+    actor: Any | None,
+    record: R,
+    event: str,
+    extra: dict[str, Any] | None = None,
+    action: str = Action.CREATE,
+) -> R:
+    """Validate, insert and append the `create` entry for a new regulated record (`sign`: a new signature)."""
+    if action not in (Action.CREATE, Action.SIGN):
+        raise ValueError(f"record_create appends create or sign, not {action!r}")
+    record_clean(record)
+    _save(record)
+    ledger_append(actor=actor, record=record, action=action, event=event, extra=extra)
+    return record
+
+
+@transaction.atomic
+def record_amend[R: RegulatedModel](
+    *,
+    actor: Any | None,
+    record: R,
+    event: str,
+    reason: str,
+    fields: Iterable[str] | None = None,
+    extra: dict[str, Any] | None = None,
+    action: str = Action.AMEND,
+) -> R:
+    """Validate, update and append an `amend` entry (or `sign`, for a signature's effect on its record).
+
+    `fields` limits the UPDATE (and the validation) to the columns the service changed; the entry still
+    holds the whole state, which is what `ledger verify` compares with the row.
+    """
+    if action not in (Action.AMEND, Action.SIGN):
+        raise ValueError(f"record_amend appends amend or sign, not {action!r}")
+    columns = list(fields) if fields is not None else None
+    record_clean(record, columns)
+    _save(record, update_fields=columns)
+    ledger_append(actor=actor, record=record, action=action, event=event, reason=reason, extra=extra)
+    return record
+
+
+@transaction.atomic
+def record_void[R: RegulatedModel](
+    *,
+    actor: Any | None,
+    record: R,
+    event: str,
+    reason: str,
+    at: Any,
+    fields: Iterable[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> R:
+    """Void a record with its reason (X-3: nothing is deleted) and append the `void` entry.
+
+    `fields` names other columns the service changed together with the void (e.g. who voided it).
+    """
+    if not reason.strip():
+        raise ValidationFailed("Give the reason for voiding.", field="reason")
+    record.voided_at, record.void_reason = at, reason
+    _save(record, update_fields=["voided_at", "void_reason", *fields])
+    ledger_append(actor=actor, record=record, action=Action.VOID, event=event, reason=reason, extra=extra)
+    return record
