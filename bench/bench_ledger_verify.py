@@ -47,28 +47,28 @@ def worker(records: int, amends: int, repeat: int) -> dict[str, object]:
     call_command("migrate", verbosity=0)
     from cellchain.accounts.models import Organisation
     from cellchain.ledger.heads import head_issue
-    from cellchain.ledger.services import ledger_append
+    from cellchain.ledger.records import record_amend, record_create
     from cellchain.ledger.verify import verify_ledger
 
     started = time.perf_counter()
     for first in range(0, records, 500):
         with transaction.atomic():
             batch = [
-                Organisation.objects.create(
-                    code=f"org-{n}", name="组织 Organisation", name_en="Org", kind="hospital"
+                record_create(
+                    actor=None,
+                    record=Organisation(
+                        code=f"org-{n}", name="组织 Organisation", name_en="Org", kind="hospital"
+                    ),
+                    event="organisation:create",
                 )
                 for n in range(first, min(first + 500, records))
             ]
-            for organisation in batch:
-                ledger_append(actor=None, record=organisation, action="create", event="organisation:create")
             for step in range(amends):
                 for organisation in batch:
                     organisation.name_en = f"Org amended {step}"
-                    organisation.save()
-                    ledger_append(
+                    record_amend(
                         actor=None,
                         record=organisation,
-                        action="amend",
                         event="organisation:amend",
                         reason=f"bench amendment {step}",
                     )

@@ -17,7 +17,10 @@ class RegulatedQuerySet(models.QuerySet):
     """Bulk writes skip `save()` and so the ledger: each raises (issue 15 item 1). Reads are unchanged."""
 
     def update(self, **kwargs: Any) -> int:
-        raise guard.refuse("QuerySet.update()", self.model)
+        """Only columns the ledger does not hold (`ledger_exclude`: caches, last-used times) update in bulk."""
+        if not set(kwargs) <= self.model.ledger_exclude:
+            raise guard.refuse("QuerySet.update()", self.model)
+        return super().update(**kwargs)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise guard.refuse("QuerySet.delete()", self.model)
@@ -50,8 +53,13 @@ class RegulatedModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save only under the permit of `records.record_*`, which appends the entry in the same transaction."""
-        if not guard.permitted(self):
+        """Save only under the permit of `records.record_*`, which appends the entry in the same transaction.
+
+        A save of columns the ledger does not hold (`ledger_exclude`, e.g. a token's last use) needs no entry.
+        """
+        update_fields = kwargs.get("update_fields")
+        outside_ledger = update_fields is not None and set(update_fields) <= self.ledger_exclude
+        if not (guard.permitted(self) or outside_ledger):
             raise guard.refuse("save()", type(self))
         super().save(*args, **kwargs)
 

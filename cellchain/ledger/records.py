@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 
 from cellchain.core.errors import ValidationFailed
@@ -35,19 +35,42 @@ def _loaded_relations(instance: RegulatedModel) -> list[str]:
     ]
 
 
+def _left_at_default(instance: RegulatedModel) -> set[str]:
+    """Fields still holding the model's own default (an empty list of reasons, say): valid by the model's word.
+
+    `blank=False` on a field with `default=list` would otherwise refuse the default the model itself supplies.
+    """
+    return {
+        f.name
+        for f in instance._meta.concrete_fields
+        if f.has_default() and getattr(instance, f.attname) == f.get_default()
+    }
+
+
 def record_clean(instance: RegulatedModel, fields: Iterable[str] | None = None) -> None:
     """`full_clean()` mapped to the one error shape, the field named where Django names one.
 
     With `fields`, only those fields are checked (an amend that changes two columns does not re-judge the rest).
     """
-    exclude = set(_loaded_relations(instance))
+    exclude = set(_loaded_relations(instance)) | _left_at_default(instance)
     if fields is not None:
         exclude |= {f.name for f in instance._meta.concrete_fields} - set(fields)
     try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        field = next(iter(exc.message_dict), None) if hasattr(exc, "message_dict") else None
-        raise ValidationFailed(" ".join(str(m) for m in exc.messages), field=field) from None
+        raise _refusal(instance, exc) from None
+
+
+def _refusal(instance: RegulatedModel, exc: ValidationError) -> ValidationFailed:
+    """The first field Django names, with its label, so the message says where (STYLE habit 5)."""
+    if not hasattr(exc, "message_dict"):
+        return ValidationFailed(" ".join(str(m) for m in exc.messages))
+    field, messages = next(iter(exc.message_dict.items()))
+    try:
+        label = str(instance._meta.get_field(field).verbose_name)
+    except FieldDoesNotExist:  # NON_FIELD_ERRORS has no field
+        return ValidationFailed(" ".join(messages), field=None)
+    return ValidationFailed(f"{label[:1].upper()}{label[1:]}: {' '.join(messages)}", field=field)
 
 
 def _save(instance: RegulatedModel, **save_kwargs: Any) -> None:
@@ -63,13 +86,14 @@ def record_create[R: RegulatedModel](
     event: str,
     extra: dict[str, Any] | None = None,
     action: str = Action.CREATE,
+    reason: str = "",
 ) -> R:
     """Validate, insert and append the `create` entry for a new regulated record (`sign`: a new signature)."""
     if action not in (Action.CREATE, Action.SIGN):
         raise ValueError(f"record_create appends create or sign, not {action!r}")
     record_clean(record)
     _save(record)
-    ledger_append(actor=actor, record=record, action=action, event=event, extra=extra)
+    ledger_append(actor=actor, record=record, action=action, event=event, reason=reason, extra=extra)
     return record
 
 

@@ -130,6 +130,13 @@ def _insert_nodes(cursor: Any, sql: dict[str, str], nodes: list[merkle.NodeRow])
     )
 
 
+def _records() -> Any:
+    """The record functions, imported late: `records` builds on this module's `ledger_append`."""
+    from cellchain.ledger import records
+
+    return records
+
+
 _ACTIONS = frozenset(Action.values)
 _NEEDS_REASON = frozenset({Action.AMEND.value, Action.VOID.value, Action.MIGRATE.value})
 
@@ -289,7 +296,7 @@ def signing_key_register(*, actor: Any | None, reason: str) -> LedgerSigningKey:
             )
         )
     public = keys.public_key_bytes()
-    key = LedgerSigningKey.objects.create(
+    key = LedgerSigningKey(
         key_id=key_id(public),
         public_key=public,
         state=LedgerSigningKey.State.ACTIVE,
@@ -297,7 +304,7 @@ def signing_key_register(*, actor: Any | None, reason: str) -> LedgerSigningKey:
         activated_by=actor,
         activation_reason=reason,
     )
-    ledger_append(actor=actor, record=key, action="create", event="ledger_key:register", reason=reason)
+    _records().record_create(actor=actor, record=key, event="ledger_key:register", reason=reason)
     return key
 
 
@@ -335,16 +342,14 @@ def signing_key_rotate(*, actor: Any | None, reason: str) -> KeyRotation:
         moment = clock.now().replace(microsecond=0)
         old.state = LedgerSigningKey.State.RETIRED
         old.retired_at, old.retired_by, old.retirement_reason = moment, actor, reason
-        old.save()
-        ledger_append(
+        _records().record_amend(
             actor=actor,
             record=old,
-            action="amend",
             event="ledger_key:retire",
             reason=reason,
             extra={"successor_key_id": new_id},
         )
-        new = LedgerSigningKey.objects.create(
+        new = LedgerSigningKey(
             key_id=new_id,
             public_key=new_public,
             state=LedgerSigningKey.State.ACTIVE,
@@ -353,10 +358,9 @@ def signing_key_rotate(*, actor: Any | None, reason: str) -> KeyRotation:
             activated_by=actor,
             activation_reason=reason,
         )
-        ledger_append(
+        _records().record_create(
             actor=actor,
             record=new,
-            action="create",
             event="ledger_key:activate",
             reason=reason,
             extra={"predecessor_key_id": old.key_id},

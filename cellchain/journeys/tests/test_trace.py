@@ -14,6 +14,7 @@ from cellchain.journeys import services
 from cellchain.journeys.models import CustodyEvent
 from cellchain.journeys.selectors import journey_epcis, journey_get_for, journey_trace
 from cellchain.journeys.tests.test_services import _labelled
+from cellchain.ledger.tests.behind import bulk_create_unledgered
 
 pytestmark = pytest.mark.django_db
 STANDARDS = Path(__file__).resolve().parents[3] / ".." / "shared" / "standards" / "epcis"
@@ -22,20 +23,23 @@ STANDARDS = Path(__file__).resolve().parents[3] / ".." / "shared" / "standards" 
 def _add_observations(journey, unit, actor, count):
     """Bulk scan history (bypassing services: only the read side is under test here)."""
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    CustodyEvent.objects.bulk_create(
-        CustodyEvent(
-            journey=journey,
-            unit=unit,
-            step=CustodyStep.RETRIEVE,
-            site=unit.site,
-            actor=actor,
-            at=start + dt.timedelta(minutes=i),
-            scanned_text=unit.din_keyboard,
-            scanned_din=unit.din,
-            verdict="blocked",
-            reasons=[{"message": "duplicate", "fault": "duplicate_scan"}],
-        )
-        for i in range(count)
+    bulk_create_unledgered(
+        CustodyEvent,
+        [
+            CustodyEvent(
+                journey=journey,
+                unit=unit,
+                step=CustodyStep.RETRIEVE,
+                site=unit.site,
+                actor=actor,
+                at=start + dt.timedelta(minutes=i),
+                scanned_text=unit.din_keyboard,
+                scanned_din=unit.din,
+                verdict="blocked",
+                reasons=[{"message": "duplicate", "fault": "duplicate_scan"}],
+            )
+            for i in range(count)
+        ],
     )
 
 

@@ -14,6 +14,7 @@ from cellchain.accounts import services as accounts
 from cellchain.ledger.grants import grant_statements
 from cellchain.ledger.heads import head_issue
 from cellchain.ledger.models import LedgerEntry
+from cellchain.ledger.tests.behind import create_unledgered
 from cellchain.ledger.triggers import APPEND_ONLY_TABLES
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,8 @@ def every_table_filled(world):
 
     sth = head_issue()
     now, blank = clock.now(), bytes(32)
-    WitnessedHead.objects.create(
+    create_unledgered(
+        WitnessedHead,
         log_id="partner",
         size=1,
         root=blank,
@@ -50,8 +52,13 @@ def every_table_filled(world):
         countersignature=bytes(64),
         countersigned_at=now,
     )
-    HeadCountersignature.objects.create(
-        head=sth, witness_id="partner", public_key=blank, signature=bytes(64), received_at=now
+    create_unledgered(
+        HeadCountersignature,
+        head=sth,
+        witness_id="partner",
+        public_key=blank,
+        signature=bytes(64),
+        received_at=now,
     )
     return LedgerEntry.objects.count()
 

@@ -23,6 +23,7 @@ from cellchain.accounts.models import Organisation
 from cellchain.ledger.heads import head_issue
 from cellchain.ledger.models import LedgerEntry, LedgerHead
 from cellchain.ledger.services import ledger_append
+from cellchain.ledger.tests.behind import create_unledgered
 from cellchain.ledger.verify import verify_ledger
 
 REPO = Path(__file__).resolve().parents[3]
@@ -47,8 +48,8 @@ def _writers(count: int, per_writer: int, *, fast_commit: bool) -> list[BaseExce
                     # Durability of each commit is not what this test is about; the lock order is.
                     cursor.execute("SET synchronous_commit = off")
             with transaction.atomic():
-                organisation = Organisation.objects.create(
-                    code=f"writer-{number}", name=f"Writer {number}", kind="hospital"
+                organisation = create_unledgered(
+                    Organisation, code=f"writer-{number}", name=f"Writer {number}", kind="hospital"
                 )
                 ledger_append(actor=None, record=organisation, action="create", event="organisation:create")
             start.wait(timeout=60)
@@ -205,7 +206,7 @@ def test_writer_killed_mid_transaction_leaves_no_partial_entry(ledger_transactio
     """REGULATORY item 46: SIGKILL inside an open transaction with five appends leaves none of them."""
     _needs_postgresql()
     with transaction.atomic():
-        first = Organisation.objects.create(code="before", name="Before", kind="hospital")
+        first = create_unledgered(Organisation, code="before", name="Before", kind="hospital")
         ledger_append(actor=None, record=first, action="create", event="organisation:create")
     process = _writer_process("hold")
     try:
@@ -217,7 +218,7 @@ def test_writer_killed_mid_transaction_leaves_no_partial_entry(ledger_transactio
     assert not Organisation.objects.filter(code__startswith="partial-").exists()
     # The lock the killed writer held is gone: the next append goes through.
     with transaction.atomic():
-        after = Organisation.objects.create(code="after", name="After", kind="hospital")
+        after = create_unledgered(Organisation, code="after", name="After", kind="hospital")
         ledger_append(actor=None, record=after, action="create", event="organisation:create")
     _assert_contiguous(2)
     assert verify_ledger().ok

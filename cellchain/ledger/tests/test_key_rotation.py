@@ -29,6 +29,7 @@ from cellchain.ledger.heads import active_key, head_issue, to_tree_head
 from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerSigningKey, SignedTreeHead
 from cellchain.ledger.proofs import tree_root
 from cellchain.ledger.services import KeyRotation, signing_key_rotate
+from cellchain.ledger.tests.behind import create_unledgered
 from cellchain.ledger.verify import verify_ledger
 from cellchain.verifier.bundle import verify_bundle
 from cellchain.verifier.cli import main as verify_main
@@ -148,7 +149,8 @@ class TestRotate:
         head_issue()
         other = public_key_bytes(Ed25519PrivateKey.generate())
         with pytest.raises(IntegrityError), transaction.atomic():
-            LedgerSigningKey.objects.create(
+            create_unledgered(
+                LedgerSigningKey,
                 key_id=key_id(other),
                 public_key=other,
                 state="active",

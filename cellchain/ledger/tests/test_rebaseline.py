@@ -34,6 +34,7 @@ from cellchain.ledger.rebaseline import ledger_migration_append, ledger_schema_r
 from cellchain.ledger.replay import record_state
 from cellchain.ledger.schema import SchemaHistory, regulated_tables_reshaped, remind_after_migrate
 from cellchain.ledger.services import append_state
+from cellchain.ledger.tests.behind import update_unledgered
 from cellchain.ledger.verify import verify_ledger
 from cellchain.verifier.bundle import verify_bundle
 from cellchain.verifier.cli import main as verify_main
@@ -330,7 +331,7 @@ class TestDataMigrationHelper:
 
     def test_the_same_change_without_the_helper_is_refused_by_the_rebaseline(self, world):
         org = _organisation("unledgered")
-        Organisation.objects.filter(pk=org.pk).update(name_en="Quiet Ltd")
+        update_unledgered(Organisation.objects.filter(pk=org.pk), name_en="Quiet Ltd")
         result = ledger_schema_rebaseline(actor=None, reason="CC-18")
         assert [record.record_id for record in result.refused] == [str(org.pk)]
         assert not verify_ledger().ok

@@ -17,6 +17,7 @@ from cellchain.ledger import heads, proofs
 from cellchain.ledger.canonical import canonical_bytes
 from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerNode, SignedTreeHead
 from cellchain.ledger.services import LedgerError, ledger_append
+from cellchain.ledger.tests.behind import create_unledgered
 
 JSON = st.recursive(
     st.none()
@@ -50,7 +51,7 @@ class TestCanonicalBytes:
 
 @pytest.fixture
 def organisation(db):
-    return Organisation.objects.create(code="acme", name="Acme", kind="hospital")
+    return create_unledgered(Organisation, code="acme", name="Acme", kind="hospital")
 
 
 class TestLedgerAppend:
@@ -75,7 +76,7 @@ class TestLedgerAppend:
         assert document["state"]["name"] == "Acme" and document["seq"] == stored.seq
 
     def test_outside_a_transaction_is_refused(self, ledger_transactional_db):
-        organisation = Organisation.objects.create(code="acme", name="Acme", kind="hospital")
+        organisation = create_unledgered(Organisation, code="acme", name="Acme", kind="hospital")
         with pytest.raises(LedgerError, match="transaction"):
             ledger_append(actor=None, record=organisation, action="create", event="organisation:create")
 
@@ -162,7 +163,7 @@ class TestAppendQueries:
 
     def test_an_append_is_the_head_update_the_entry_and_at_most_two_tree_statements(self):
         records = [
-            Organisation.objects.create(code=f"q-{n}", name="Q", name_en="Q", kind="hospital")
+            create_unledgered(Organisation, code=f"q-{n}", name="Q", name_en="Q", kind="hospital")
             for n in range(40)
         ]
         self._append_queries(records.pop())  # the very first append creates the head row

@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from cellchain.core import clock
+from cellchain.ledger.tests.behind import create_unledgered
 from cellchain.logistics import demo
 from cellchain.logistics.models import Shipment, StorageLocation
 from conftest import PERSONA_PASSWORD
@@ -88,34 +89,29 @@ def product_batch(
 
     now = clock.now()
     qa, site, xiehe = world["qa_li"], world.sites["shenghe-prod"], world.sites["xiehe-main"]
-    row, _ = Product.objects.get_or_create(
-        code=product,
-        defaults={"name_zh": "CAR-T", "name_en": "CAR-T", "site": site, "isbt_product_code": "S1395V00"},
+    row = Product.objects.filter(code=product).first() or create_unledgered(
+        Product, code=product, name_zh="CAR-T", name_en="CAR-T", site=site, isbt_product_code="S1395V00"
     )
-    version, _ = ProductVersion.objects.get_or_create(
-        product=row,
-        version=1,
-        defaults={
-            "status": ProductVersion.Status.APPROVED, "process": PROCESS, "specification": SPECIFICATION,
-            "information": info or information(), "created_at": now, "created_by": qa, "approved_at": now,
-            "approved_by": qa,
-        },
+    version = ProductVersion.objects.filter(product=row, version=1).first() or create_unledgered(
+        ProductVersion, product=row, version=1,
+        status=ProductVersion.Status.APPROVED, process=PROCESS, specification=SPECIFICATION,
+        information=info or information(), created_at=now, created_by=qa, approved_at=now, approved_by=qa,
     )  # fmt: skip
-    intake = ApheresisIntake.objects.create(
+    intake = create_unledgered(ApheresisIntake,
         din=f"W200126{tag}", coi=coi_of(tag), collection_site=xiehe, collected_at=now - dt.timedelta(days=20),
         received_at=now - dt.timedelta(days=19), received_by=world["logistics_zhao"], starting_material="fresh",
         bag_intact=True, temperature_ok=True,
     )  # fmt: skip
-    batch = Batch.objects.create(
+    batch = create_unledgered(Batch,
         number=f"B26-{tag}", product_version=version, intake=intake, site=site,
         status=STATUS_OF_RELEASE[release], started_at=now - dt.timedelta(days=18), started_by=world["operator_chen"],
         manufactured_at=(manufactured_at or now - dt.timedelta(days=5)) if filled else None,
     )  # fmt: skip
     patient, second, qc_unit = units_of(tag)
     for din, purpose in ((patient, "patient"), (second, "patient"), (qc_unit, "qc")):
-        ProductUnit.objects.create(batch=batch, din=din, purpose=purpose, holder_site=site)
+        create_unledgered(ProductUnit, batch=batch, din=din, purpose=purpose, holder_site=site)
     if release is not None:
-        ReleaseDecision.objects.create(
+        create_unledgered(ReleaseDecision,
             batch=batch, outcome=release, pending=list(pending) if release == CONDITIONAL else [],
             evaluation={"outcome": release}, decided_at=now - dt.timedelta(days=1), decided_by=qa,
         )  # fmt: skip

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from cellchain.accounts.models import LoginEvent
+from cellchain.ledger.tests.behind import update_unledgered
 from cellchain.logistics import demo, services
 from cellchain.logistics.models import ReceiptInspection, Shipment
 from cellchain.logistics.tests import kit
@@ -139,7 +140,9 @@ def test_arrival_by_htmx_goes_on_to_the_receipt_and_a_wrong_scan_says_why(world,
     batch = kit.product_batch(world, "001208", release=kit.CONDITIONAL)
     shipment = demo.ship_and_arrive(world, batch_number=batch, tag="001208", excursion=False,
                                     password=PERSONA_PASSWORD)  # fmt: skip
-    Shipment.objects.filter(pk=shipment.pk).update(status=Shipment.Status.IN_TRANSIT, arrived_at=None)
+    update_unledgered(
+        Shipment.objects.filter(pk=shipment.pk), status=Shipment.Status.IN_TRANSIT, arrived_at=None
+    )
     client = client_for("pharmacist_liu")
     page = client.get(url("shipment", shipment)).content.decode()
     assert (

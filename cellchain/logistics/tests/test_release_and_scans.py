@@ -11,6 +11,7 @@ import pytest
 from cellchain.core.errors import Conflict, IdentityMismatch, ValidationFailed
 from cellchain.domain.identity import LabelPayload, parse_coi, parse_label_payload
 from cellchain.ledger.models import LedgerEntry
+from cellchain.ledger.tests.behind import update_unledgered
 from cellchain.logistics import demo, services
 from cellchain.logistics.models import PackedUnit, ReceiptInspection, Shipment, StockEvent
 from cellchain.logistics.tests import kit
@@ -76,21 +77,21 @@ class TestReleaseGate:
 
     def test_a_batch_rejected_after_its_conditional_release_is_refused(self, world):
         shipment = ready(world, "001102", release=kit.CONDITIONAL)
-        Batch.objects.filter(number=shipment.batch_number).update(status=Batch.Status.REJECTED)
+        update_unledgered(Batch.objects.filter(number=shipment.batch_number), status=Batch.Status.REJECTED)
         with pytest.raises(Conflict, match="batch B26-001102 was rejected by QA"):
             dispatch(world, shipment)
 
     def test_a_batch_on_recall_hold_is_refused(self, world):
         """Q-2.5-c: a held batch does not leave even with a release decision."""
         shipment = ready(world, "001103")
-        Batch.objects.filter(number=shipment.batch_number).update(status=Batch.Status.ON_HOLD)
+        update_unledgered(Batch.objects.filter(number=shipment.batch_number), status=Batch.Status.ON_HOLD)
         with pytest.raises(Conflict, match=r"Q-2\.5-c: batch B26-001103 has an open recall hold"):
             dispatch(world, shipment)
 
     def test_a_quarantined_unit_is_refused(self, world):
         shipment = ready(world, "001104")
-        ProductUnit.objects.filter(din=shipment.expected_units[1]).update(
-            status=ProductUnit.Status.QUARANTINED
+        update_unledgered(
+            ProductUnit.objects.filter(din=shipment.expected_units[1]), status=ProductUnit.Status.QUARANTINED
         )
         with pytest.raises(Conflict, match=rf"unit {shipment.expected_units[1]} .* is quarantined"):
             dispatch(world, shipment)

@@ -184,7 +184,13 @@ def result_record(
         )
     if current is not None:
         current.is_current = False  # first, so the new row can take the "one current result" place
-        current.save(update_fields=["is_current"])
+        record_amend(
+            actor=actor,
+            record=current,
+            event="qc_result:retest",
+            reason=reason.strip() or "replaced by a new result",
+            fields=["is_current"],
+        )
     row = _result_create(
         actor,
         batch,

@@ -13,6 +13,7 @@ from django.test import Client
 
 from cellchain.clinic import upstream
 from cellchain.domain.identity import parse_unit_scan
+from cellchain.ledger.tests.behind import update_unledgered
 from cellchain.manufacturing.models import Product, ProductUnit
 from cellchain.qc import selectors, services
 
@@ -72,7 +73,7 @@ def test_final_label_datamatrix_scans_as_its_unit_at_the_bedside(mfg, dpi) -> No
 def test_final_label_is_refused_without_an_isbt_product_code(mfg) -> None:
     """No product code, no DataMatrix: the label is not printed without its symbol (T-10.6)."""
     batch = _released(mfg)
-    Product.objects.filter(pk=mfg.product.pk).update(isbt_product_code="")
+    update_unledgered(Product.objects.filter(pk=mfg.product.pk), isbt_product_code="")
     qa = _qa(mfg)
     response = qa.get(f"/qc/batches/{batch.pk}/label/?format=pdf", follow=True)
     assert response.redirect_chain[-1][0] == f"/qc/batches/{batch.pk}/label/"

@@ -19,6 +19,7 @@ from cellchain.ledger.actor import actor_json
 from cellchain.ledger.models import LedgerEntry
 from cellchain.ledger.replay import record_state
 from cellchain.ledger.services import append_state, ledger_append
+from cellchain.ledger.tests.behind import create_unledgered, update_unledgered
 from cellchain.ledger.verify import verify_ledger
 from cellchain.signatures import services
 from cellchain.signatures.backfill import backfill_content_fields, signed_fields
@@ -151,7 +152,8 @@ def _legacy_signature(
                 event="organisation:amend",
                 reason="state before the column was added",
             )
-        signature = Signature.objects.create(
+        signature = create_unledgered(
+            Signature,
             record_type=ORG,
             record_id=str(record.pk),
             signer=signer,
@@ -221,7 +223,7 @@ class TestBackfill:
 
     def test_signature_of_a_missing_record_keeps_no_list_but_is_ledgered(self, world, record):
         signature = _legacy_signature(world, record)
-        Signature.objects.filter(pk=signature.pk).update(record_id="999999")
+        update_unledgered(Signature.objects.filter(pk=signature.pk), record_id="999999")
         with transaction.atomic():  # the move itself, ledgered, so only the backfill is under test
             signature.refresh_from_db()
             append_state(
