@@ -318,7 +318,6 @@ def restore_database(path: Path, *, force: bool = False) -> RestoreResult:
             )
             % {"path": path, "engine": engine, "vendor": connection.vendor}
         )
-    _refuse_outside_autocommit(connection, _("restore"))
     tables = _table_names(connection)
     if tables and not force:
         raise OperationRefused(
@@ -328,6 +327,7 @@ def restore_database(path: Path, *, force: bool = False) -> RestoreResult:
             )
             % {"count": len(tables), "example": tables[0]}
         )
+    _refuse_outside_autocommit(connection, _("restore"))
     if engine == "sqlite":
         _restore_sqlite(path)
     else:
@@ -379,7 +379,8 @@ def _target_config(url: str) -> dict[str, Any]:
 @contextmanager
 def _target_connection(config: dict[str, Any]) -> Iterator[BaseDatabaseWrapper]:
     """A connection of its own to the target, outside Django's `connections` (nothing else may use it)."""
-    handler = ConnectionHandler({"move_target": config})
+    # Django insists on a "default" alias; the empty one is its dummy backend and is never opened.
+    handler = ConnectionHandler({"default": {}, "move_target": config})
     target = handler["move_target"]
     try:
         yield target
