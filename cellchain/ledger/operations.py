@@ -188,12 +188,20 @@ def _run(
     return done
 
 
+def _exists(path: Path) -> OperationRefused:
+    return OperationRefused(
+        _("%(path)s already exists: a backup never overwrites a file; choose a new name") % {"path": path}
+    )
+
+
 def _table_names(conn: BaseDatabaseWrapper) -> list[str]:
+    """Every table in the database behind `conn` (an empty list: a new, empty database)."""
     with conn.cursor() as cursor:
         return sorted(conn.introspection.table_names(cursor))
 
 
-def _refuse_outside_autocommit(conn: BaseDatabaseWrapper, what: str) -> None:
+def _refuse_inside_transaction(conn: BaseDatabaseWrapper, what: str) -> None:
+    """VACUUM, the backup API and our snapshot transaction each need the connection outside any transaction."""
     if conn.in_atomic_block:
         raise OperationRefused(
             _("cannot %(what)s inside a transaction: run it as its own command") % {"what": what}
@@ -209,10 +217,7 @@ def backup_database(path: Path) -> dict[str, Any]:
     manifest_file = manifest_path(path)
     for existing in (path, manifest_file):
         if existing.exists():
-            raise OperationRefused(
-                _("%(path)s already exists: a backup never overwrites a file; choose a new name")
-                % {"path": existing}
-            )
+            raise _exists(existing)
     if not path.parent.is_dir():
         raise OperationRefused(_("%(path)s: no such directory") % {"path": path.parent})
     try:
@@ -224,8 +229,11 @@ def backup_database(path: Path) -> dict[str, Any]:
             raise OperationRefused(
                 _("no backup for database engine %(vendor)s") % {"vendor": connection.vendor}
             )
+    except FileExistsError:
+        # Created by someone else since the check above: theirs, so it stays.
+        raise _exists(path) from None
     except BaseException:
-        path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)  # a partial copy must not look like a backup
         raise
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -245,7 +253,7 @@ def backup_database(path: Path) -> dict[str, Any]:
 
 def _backup_sqlite(path: Path) -> LedgerPosition:
     """VACUUM INTO: one read transaction, so the file is a snapshot even while others write (WAL)."""
-    _refuse_outside_autocommit(connection, _("back up SQLite"))
+    _refuse_inside_transaction(connection, _("back up SQLite"))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM INTO %s", [str(path)])
     # The position is read from the copy itself, so it is exactly what the copy holds.
@@ -254,7 +262,7 @@ def _backup_sqlite(path: Path) -> LedgerPosition:
 
 def _backup_postgresql(path: Path) -> LedgerPosition:
     """pg_dump of the snapshot our REPEATABLE READ transaction exported, after reading the ledger in it."""
-    _refuse_outside_autocommit(connection, _("back up PostgreSQL"))
+    _refuse_inside_transaction(connection, _("back up PostgreSQL"))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SELECT pg_export_snapshot()")
@@ -327,7 +335,7 @@ def restore_database(path: Path, *, force: bool = False) -> RestoreResult:
             )
             % {"count": len(tables), "example": tables[0]}
         )
-    _refuse_outside_autocommit(connection, _("restore"))
+    _refuse_inside_transaction(connection, _("restore"))
     if engine == "sqlite":
         _restore_sqlite(path)
     else:
