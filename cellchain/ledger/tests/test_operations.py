@@ -217,3 +217,13 @@ class TestMoveDatabase:
         sqlite3.connect(target).execute("CREATE TABLE t (x)").connection.close()
         with pytest.raises(CommandError, match="not empty"):
             call_command("move_database", "--to", f"sqlite:///{target}", stdout=io.StringIO())
+
+
+def test_the_cli_accepts_move_database_with_a_hyphen(monkeypatch):
+    from cellchain import cli
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(cli, "_django", seen.append)
+    cli.main(["move-database", "--to", "postgres://u@h/db"])
+    cli.main(["ledger", "verify"])
+    assert seen == [["move_database", "--to", "postgres://u@h/db"], ["ledger", "verify"]]
