@@ -1,4 +1,5 @@
-"""The `cellchain` command: `demo`, `serve`, and every Django management command (`cellchain ledger verify`)."""
+"""The `cellchain` command: `demo`, `serve`, and every Django management command (`cellchain ledger verify`,
+`cellchain move-database` for `move_database`)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "serve":
         _django(["runserver", *(args[1:] or ["127.0.0.1:8000"])])
     else:
-        _django(args or ["help"])
+        # `move-database` reads better on a command line; Django's command modules use underscores.
+        _django([command.replace("-", "_"), *args[1:]] if args else ["help"])
 
 
 if __name__ == "__main__":
