@@ -6,6 +6,9 @@ Depends only on the standard library, ``cryptography`` and the pure ``cellchain.
 
 from cellchain.verifier.bundle import (
     BUNDLE_FORMAT,
+    RESULT_FAILED,
+    RESULT_OK,
+    RESULT_UNVERIFIED,
     Bundle,
     BundleError,
     Finding,
@@ -25,6 +28,9 @@ from cellchain.verifier.signing import (
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "RESULT_FAILED",
+    "RESULT_OK",
+    "RESULT_UNVERIFIED",
     "Bundle",
     "BundleError",
     "Finding",

@@ -15,6 +15,10 @@ duplicate or reordering, every signed head's root is recomputed at its size and 
 verified with the key it names, every pair of heads is shown consistent by a consistency proof built from
 the entries, and every witness countersignature is verified against the same tree.
 
+Every entry must be covered by a validly signed head: entries after the newest one are *unverified* (issue 15
+item 3), which fails the run with its own result (``VerifyReport.result`` ``"unverified"``) unless a check
+failed outright (``"failed"``).
+
 The key history (decision 0008) lists the log's signing keys, public halves only, oldest first. Each key id is
 the SHA-256 of the raw key; every key after the first took over by a *handover*, a head signed by the previous
 key whose signed bytes name the next key (``next_key_id``); no head may be signed by a key before its handover
@@ -228,9 +232,18 @@ class Finding:
         return f"entries seq {self.seq}..{self.last_seq}"
 
 
+RESULT_OK, RESULT_FAILED, RESULT_UNVERIFIED = "ok", "failed", "unverified"
+"""``VerifyReport.result``: every check holds; a check failed; or nothing failed but some entries are not
+covered by any signed head, so nothing vouches for them (issue 15 item 3)."""
+
+UNVERIFIED = "unverified"
+"""The check name of entries no validly signed head covers."""
+
+
 @dataclass(frozen=True)
 class VerifyReport:
-    """What was checked, notes for the inspector, and every failed check in the order found."""
+    """What was checked, notes for the inspector, every failed check in the order found, and the entries
+    nothing vouches for (``unverified``: entries after the newest validly signed head, issue 15 item 3)."""
 
     log_id: str
     key_fingerprint: str
@@ -242,11 +255,20 @@ class VerifyReport:
     notes: tuple[str, ...]
     failures: tuple[Finding, ...]
     key_history: tuple[str, ...] = ()
+    unverified: tuple[Finding, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True only when no check failed."""
-        return not self.failures
+        """True only when no check failed and a signed head covers every entry (issue 15 item 3)."""
+        return not self.failures and not self.unverified
+
+    @property
+    def result(self) -> str:
+        """``failed`` when a check failed (whatever else), ``unverified`` when only the coverage by signed
+        heads is missing, else ``ok``."""
+        if self.failures:
+            return RESULT_FAILED
+        return RESULT_UNVERIFIED if self.unverified else RESULT_OK
 
     @property
     def first_failure(self) -> Finding | None:
@@ -255,7 +277,7 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data, with ``ok`` spelled out."""
-        return {"ok": self.ok, **asdict(self)}
+        return {"ok": self.ok, "result": self.result, **asdict(self)}
 
     def lines(self) -> list[str]:
         """The human report: what was checked, counts, the first failure with its entry seq."""
@@ -268,8 +290,15 @@ class VerifyReport:
         lines += ["Checked:", *(f"  - {line}" for line in self.checked)]
         if self.notes:
             lines += ["Notes:", *(f"  - {note}" for note in self.notes)]
+        if self.unverified:
+            lines += ["Not verified:", *(f"  {_describe(finding)}" for finding in self.unverified)]
         if self.ok:
             return [*lines, "Result: OK, every check holds."]
+        if not self.failures:
+            return [
+                *lines,
+                "Result: UNVERIFIED, every check holds but not every entry is covered by a signed head.",
+            ]
         lines.append(f"Result: FAILED, {len(self.failures)} failed check(s).")
         lines += ["First failure:", f"  {_describe(self.failures[0])}"]
         if len(self.failures) > 1:
@@ -577,6 +606,27 @@ def _witnessed_root(
     return [Finding("witness", message)]
 
 
+def _unverified(bundle: Bundle, statuses: Sequence[_HeadStatus]) -> list[Finding]:
+    """Entries after the newest validly signed head: no signature covers them, so a bundle could carry any
+    entries there (issue 15 item 3). A bundle without heads already fails for that."""
+    newest = max((status for status in statuses if status.signed), key=lambda s: s.head.size, default=None)
+    covered = 0 if newest is None else min(newest.head.size, len(bundle.entries))
+    if not bundle.heads or covered >= len(bundle.entries):
+        return []
+    last = len(bundle.entries) - 1
+    covering = (
+        "no head of the bundle is validly signed"
+        if newest is None
+        else f"the newest validly signed head, {newest.label}, covers seq 0..{covered - 1}"
+    )
+    message = (
+        f"{'entry' if covered == last else 'entries'} seq {_span(covered, last)} "
+        f"{'is' if covered == last else 'are'} not covered by any signed tree head: unverified ({covering}); "
+        "ask for a bundle exported with a head covering every entry (`cellchain ledger export` signs one first)"
+    )
+    return [Finding(UNVERIFIED, message, covered, last)]
+
+
 def _notes(
     bundle: Bundle, trusted_log_key: bytes | None, trusted_witnesses: Mapping[str, bytes] | None
 ) -> list[str]:
@@ -586,11 +636,6 @@ def _notes(
         notes.append(
             f"the log {what} taken from the bundle itself: compare the SHA-256 above with the value the "
             "installation published, or pass the trusted key"
-        )
-    newest = max((signed.head.size for signed in bundle.heads), default=0)
-    if newest < len(bundle.entries):
-        notes.append(
-            f"entries seq {_span(newest, len(bundle.entries) - 1)} are newer than the last signed head"
         )
     unknown = sorted({w.countersignature.witness_id for w in bundle.witnesses} - set(trusted_witnesses or {}))
     if unknown:
@@ -850,6 +895,7 @@ def verify_bundle(
         notes=tuple(notes),
         failures=tuple(findings),
         key_history=history,
+        unverified=tuple(_unverified(bundle, statuses)),
     )
 
 
@@ -865,7 +911,7 @@ def _checked(bundle: Bundle, pairs: int, rebaselines: int = 0) -> tuple[str, ...
         f"{len(bundle.entries)} entries rehashed as RFC 9162 leaves (SHA-256 of 0x00 || entry); each read as "
         f"JSON with {', '.join(ENTRY_FIELDS)}, and seq i at position i (no gap, duplicate or reordering)",
         f"{len(bundle.heads)} signed tree heads: root recomputed from the entries at the head's size, "
-        "Ed25519 signature verified with the key the head names",
+        "Ed25519 signature verified with the key the head names; every entry covered by a validly signed head",
         *keys,
         f"{pairs} pairs of validly signed heads (every pair up to {ALL_PAIRS_UP_TO} heads, else each with "
         "the next and with the newest): consistency proof built from the entries and verified (RFC 9162 §2.1.4)",

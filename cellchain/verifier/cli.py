@@ -1,7 +1,11 @@
 """``cellchain-verify``: check an exported ledger bundle offline (REGULATORY.md #9 and #45, T-6.3).
 
-Exit status: 0 when every check holds, 1 when a check fails, 2 when the bundle cannot be read or is
-malformed (the message names the field).
+Exit status (issue 15 item 3):
+
+- 0: every check holds and a validly signed head covers every entry;
+- 1: a check failed (tampering, a forged or forked head, a wrong key); this wins over 3;
+- 2: the bundle cannot be read or is malformed (the message names the field), or an option is malformed;
+- 3: every check holds but some entries are not covered by any signed tree head: they are unverified.
 """
 
 from __future__ import annotations
@@ -14,16 +18,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cellchain.domain.treehead import decode_base64
-from cellchain.verifier.bundle import BundleError, verify_bundle
+from cellchain.verifier.bundle import RESULT_FAILED, RESULT_OK, BundleError, verify_bundle
 from cellchain.verifier.signing import PUBLIC_KEY_SIZE
 
-EXIT_OK, EXIT_FAILED, EXIT_MALFORMED = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_MALFORMED, EXIT_UNVERIFIED = 0, 1, 2, 3
+EXIT_STATUS_HELP = (
+    "exit status: 0 every check holds and a signed head covers every entry; 1 a check failed (tampered, "
+    "forged, forked or wrongly signed; wins over 3); 2 the bundle or an option is unreadable or malformed; "
+    "3 no check failed but entries after the newest signed head are covered by none: unverified"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cellchain-verify",
         description="Check a CellChain ledger bundle offline: entries, signed heads, consistency, witnesses.",
+        epilog=EXIT_STATUS_HELP,
     )
     parser.add_argument("bundle", help="bundle JSON file, or - for standard input")
     parser.add_argument("--log-key", metavar="BASE64", help="trusted raw Ed25519 public key of the log")
@@ -72,7 +82,8 @@ def _read(path: str, stdin: TextIO) -> Any:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
-    """Run the verifier; return the exit status (0 all checks hold, 1 a check failed, 2 unreadable)."""
+    """Run the verifier; return the exit status (0 all checks hold, 1 a check failed, 2 unreadable or
+    malformed, 3 entries not covered by a signed head)."""
     arguments = _parser().parse_args(argv)
     try:
         trusted_log_key = None if arguments.log_key is None else _key(arguments.log_key, "--log-key")
@@ -91,7 +102,14 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print("\n".join(report.lines()))
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return _exit_status(report.result)
+
+
+def _exit_status(result: str) -> int:
+    """The exit status of a report's result: a failed check wins over unverified entries (issue 15 item 3)."""
+    if result == RESULT_OK:
+        return EXIT_OK
+    return EXIT_FAILED if result == RESULT_FAILED else EXIT_UNVERIFIED
 
 
 if __name__ == "__main__":
