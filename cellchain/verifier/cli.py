@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from cellchain.domain.merkle import HASH_SIZE
 from cellchain.domain.treehead import decode_base64
-from cellchain.verifier.bundle import RESULT_FAILED, RESULT_OK, BundleError, verify_bundle
+from cellchain.verifier.bundle import (
+    RESULT_FAILED,
+    RESULT_OK,
+    BundleError,
+    TrustedHead,
+    trusted_head_from_json,
+    verify_bundle,
+)
 from cellchain.verifier.signing import PUBLIC_KEY_SIZE
 
 EXIT_OK, EXIT_FAILED, EXIT_MALFORMED, EXIT_UNVERIFIED = 0, 1, 2, 3
@@ -44,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="trusted raw Ed25519 public key of a witness (repeatable)",
     )
+    parser.add_argument(
+        "--trusted-head",
+        metavar="SIZE:ROOT|FILE",
+        action="append",
+        default=[],
+        help="a head obtained earlier, pinned: SIZE:ROOT with the root as 64 hex digits (as `ledger head` "
+        "prints it) or base64, or a head JSON file (`ledger head --json`, an item of a bundle's heads); the "
+        "bundle's first SIZE entries must hash to ROOT, so a rewritten history fails even if re-signed "
+        "(repeatable)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
@@ -67,6 +86,45 @@ def _witness_keys(values: Sequence[str]) -> dict[str, bytes] | None:
     return keys
 
 
+_INLINE_HEAD = re.compile(r"([0-9]+):(.*)", re.DOTALL)
+
+
+def _root(text: str, field: str) -> bytes:
+    """A SHA-256 root as 64 hex digits or as standard base64 (the two ways the log shows one)."""
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        return bytes.fromhex(text)
+    try:
+        root = decode_base64(text, field)
+    except ValueError:
+        root = b""
+    if len(root) != HASH_SIZE:
+        raise ValueError(f"{field}: root {text!r} is neither 64 hex digits nor base64 of {HASH_SIZE} bytes")
+    return root
+
+
+def _trusted_head(value: str) -> TrustedHead:
+    """``--trusted-head SIZE:ROOT`` or ``--trusted-head FILE`` (a head JSON document); ``ValueError`` says
+    what is wrong with it (issue 15 item 3)."""
+    field = f"--trusted-head {value!r}"
+    inline = _INLINE_HEAD.fullmatch(value)
+    if inline is not None:
+        size, root = int(inline.group(1)), _root(inline.group(2), field)
+        try:
+            return TrustedHead(size=size, root=root, source="from --trusted-head")
+        except ValueError as error:
+            raise ValueError(f"{field}: {error}") from None
+    if not Path(value).is_file():
+        raise ValueError(f"{field}: expected SIZE:ROOT (e.g. 1200:<64 hex digits>) or a head JSON file")
+    try:
+        data = _read(value, sys.stdin)
+    except BundleError as error:
+        raise ValueError(f"--trusted-head {error}") from None
+    try:
+        return trusted_head_from_json(data, f"from {value}")
+    except ValueError as error:
+        raise ValueError(f"--trusted-head {value}: {error}") from None
+
+
 def _read(path: str, stdin: TextIO) -> Any:
     source = "standard input" if path == "-" else path
     try:
@@ -86,11 +144,15 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     malformed, 3 entries not covered by a signed head)."""
     arguments = _parser().parse_args(argv)
     try:
+        # Options first: a malformed option is named before the bundle is read.
         trusted_log_key = None if arguments.log_key is None else _key(arguments.log_key, "--log-key")
+        trusted_witness_keys = _witness_keys(arguments.witness_key)
+        trusted_heads = [_trusted_head(value) for value in arguments.trusted_head]
         report = verify_bundle(
             _read(arguments.bundle, stdin or sys.stdin),
             trusted_log_key=trusted_log_key,
-            trusted_witness_keys=_witness_keys(arguments.witness_key),
+            trusted_witness_keys=trusted_witness_keys,
+            trusted_heads=trusted_heads,
         )
     except BundleError as error:
         print(f"cellchain-verify: unreadable or malformed bundle: {error}", file=sys.stderr)
