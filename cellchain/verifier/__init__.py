@@ -6,11 +6,16 @@ Depends only on the standard library, ``cryptography`` and the pure ``cellchain.
 
 from cellchain.verifier.bundle import (
     BUNDLE_FORMAT,
+    RESULT_FAILED,
+    RESULT_OK,
+    RESULT_UNVERIFIED,
     Bundle,
     BundleError,
     Finding,
+    TrustedHead,
     VerifyReport,
     parse_bundle,
+    trusted_head_from_json,
     verify_bundle,
 )
 from cellchain.verifier.signing import (
@@ -25,16 +30,21 @@ from cellchain.verifier.signing import (
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "RESULT_FAILED",
+    "RESULT_OK",
+    "RESULT_UNVERIFIED",
     "Bundle",
     "BundleError",
     "Finding",
     "SignatureError",
+    "TrustedHead",
     "VerifyReport",
     "countersign",
     "key_fingerprint",
     "parse_bundle",
     "public_key_bytes",
     "sign_head",
+    "trusted_head_from_json",
     "verify_bundle",
     "verify_countersignature",
     "verify_head_signature",

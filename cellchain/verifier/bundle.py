@@ -15,6 +15,14 @@ duplicate or reordering, every signed head's root is recomputed at its size and 
 verified with the key it names, every pair of heads is shown consistent by a consistency proof built from
 the entries, and every witness countersignature is verified against the same tree.
 
+Every entry must be covered by a validly signed head: entries after the newest one are *unverified* (issue 15
+item 3), which fails the run with its own result (``VerifyReport.result`` ``"unverified"``) unless a check
+failed outright (``"failed"``).
+
+An inspector may pin heads obtained earlier (``TrustedHead``: a size and a root, from ``ledger head`` or a head
+JSON document): the bundle's first ``size`` entries must then hash to the pinned root, so a history rewritten
+and re-signed by the operator fails even though every signature in the bundle verifies (issue 15 item 3).
+
 The key history (decision 0008) lists the log's signing keys, public halves only, oldest first. Each key id is
 the SHA-256 of the raw key; every key after the first took over by a *handover*, a head signed by the previous
 key whose signed bytes name the next key (``next_key_id``); no head may be signed by a key before its handover
@@ -40,10 +48,17 @@ from cellchain.domain.ledger_schema import (
     rebaseline_continues_problems,
     rebaseline_entry_problems,
 )
-from cellchain.domain.merkle import MemoryNodeStore, ProofError, consistency_proof, verify_consistency
+from cellchain.domain.merkle import (
+    HASH_SIZE,
+    MemoryNodeStore,
+    ProofError,
+    consistency_proof,
+    verify_consistency,
+)
 from cellchain.domain.treehead import (
     HEAD_KEY,
     KEY_HISTORY,
+    MAX_SIZE,
     Countersignature,
     HeadKeyUse,
     KeyChain,
@@ -76,6 +91,40 @@ ENTRY_FIELDS = ("seq", "time", "actor", "record", "action", "state", "reason")
 
 class BundleError(ValueError):
     """The bundle cannot be read or does not have the bundle's shape; the message names the field."""
+
+
+TRUSTED_HEAD = "trusted head"
+"""The check name of a head the inspector pinned."""
+
+
+@dataclass(frozen=True)
+class TrustedHead:
+    """A head the inspector obtained before the bundle and trusts (issue 15 item 3): the log held ``size``
+    entries with Merkle root ``root``. ``source`` says where it came from (``from head.json``); ``log_id`` is set
+    when the pin named its log (a head document), and must then be the bundle's."""
+
+    size: int
+    root: bytes
+    source: str
+    log_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.size, bool) or not 1 <= self.size <= MAX_SIZE:
+            raise ValueError(f"trusted head: size {self.size!r} must be an integer from 1 to {MAX_SIZE}")
+        if len(self.root) != HASH_SIZE:
+            raise ValueError(f"trusted head: root is {len(self.root)} bytes; a SHA-256 root is {HASH_SIZE}")
+
+    @property
+    def label(self) -> str:
+        return f"the trusted head of size {self.size} (root {self.root.hex()[:16]}..., {self.source})"
+
+
+def trusted_head_from_json(data: object, source: str) -> TrustedHead:
+    """A pinned head from a head document as the log writes it (a bundle's ``heads`` item, ``ledger head
+    --json``, ``GET /api/ledger/heads/{size}``); only its log, size and root are used. ``ValueError`` names
+    the field."""
+    head = tree_head_from_json(data, "head")
+    return TrustedHead(size=head.size, root=head.root, source=source, log_id=head.log_id)
 
 
 @dataclass(frozen=True)
@@ -228,9 +277,18 @@ class Finding:
         return f"entries seq {self.seq}..{self.last_seq}"
 
 
+RESULT_OK, RESULT_FAILED, RESULT_UNVERIFIED = "ok", "failed", "unverified"
+"""``VerifyReport.result``: every check holds; a check failed; or nothing failed but some entries are not
+covered by any signed head, so nothing vouches for them (issue 15 item 3)."""
+
+UNVERIFIED = "unverified"
+"""The check name of entries no validly signed head covers."""
+
+
 @dataclass(frozen=True)
 class VerifyReport:
-    """What was checked, notes for the inspector, and every failed check in the order found."""
+    """What was checked, notes for the inspector, every failed check in the order found, and the entries
+    nothing vouches for (``unverified``: entries after the newest validly signed head, issue 15 item 3)."""
 
     log_id: str
     key_fingerprint: str
@@ -242,11 +300,20 @@ class VerifyReport:
     notes: tuple[str, ...]
     failures: tuple[Finding, ...]
     key_history: tuple[str, ...] = ()
+    unverified: tuple[Finding, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True only when no check failed."""
-        return not self.failures
+        """True only when no check failed and a signed head covers every entry (issue 15 item 3)."""
+        return not self.failures and not self.unverified
+
+    @property
+    def result(self) -> str:
+        """``failed`` when a check failed (whatever else), ``unverified`` when only the coverage by signed
+        heads is missing, else ``ok``."""
+        if self.failures:
+            return RESULT_FAILED
+        return RESULT_UNVERIFIED if self.unverified else RESULT_OK
 
     @property
     def first_failure(self) -> Finding | None:
@@ -255,7 +322,7 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data, with ``ok`` spelled out."""
-        return {"ok": self.ok, **asdict(self)}
+        return {"ok": self.ok, "result": self.result, **asdict(self)}
 
     def lines(self) -> list[str]:
         """The human report: what was checked, counts, the first failure with its entry seq."""
@@ -268,8 +335,15 @@ class VerifyReport:
         lines += ["Checked:", *(f"  - {line}" for line in self.checked)]
         if self.notes:
             lines += ["Notes:", *(f"  - {note}" for note in self.notes)]
+        if self.unverified:
+            lines += ["Not verified:", *(f"  {_describe(finding)}" for finding in self.unverified)]
         if self.ok:
             return [*lines, "Result: OK, every check holds."]
+        if not self.failures:
+            return [
+                *lines,
+                "Result: UNVERIFIED, every check holds but not every entry is covered by a signed head.",
+            ]
         lines.append(f"Result: FAILED, {len(self.failures)} failed check(s).")
         lines += ["First failure:", f"  {_describe(self.failures[0])}"]
         if len(self.failures) > 1:
@@ -577,6 +651,55 @@ def _witnessed_root(
     return [Finding("witness", message)]
 
 
+def _unverified(bundle: Bundle, statuses: Sequence[_HeadStatus]) -> list[Finding]:
+    """Entries after the newest validly signed head: no signature covers them, so a bundle could carry any
+    entries there (issue 15 item 3). A bundle without heads already fails for that."""
+    newest = max((status for status in statuses if status.signed), key=lambda s: s.head.size, default=None)
+    covered = 0 if newest is None else min(newest.head.size, len(bundle.entries))
+    if not bundle.heads or covered >= len(bundle.entries):
+        return []
+    last = len(bundle.entries) - 1
+    covering = (
+        "no head of the bundle is validly signed"
+        if newest is None
+        else f"the newest validly signed head, {newest.label}, covers seq 0..{covered - 1}"
+    )
+    message = (
+        f"{'entry' if covered == last else 'entries'} seq {_span(covered, last)} "
+        f"{'is' if covered == last else 'are'} not covered by any signed tree head: unverified ({covering}); "
+        "ask for a bundle exported with a head covering every entry (`cellchain ledger export` signs one first)"
+    )
+    return [Finding(UNVERIFIED, message, covered, last)]
+
+
+def _trusted_head_findings(
+    bundle: Bundle, trusted: Sequence[TrustedHead], store: MemoryNodeStore
+) -> list[Finding]:
+    """Each pinned head: its log is the bundle's, and the bundle's first ``size`` entries hash to its root
+    (RFC 9162 root of the first ``size`` leaves). Signatures cannot show a rewrite the log re-signed; only a
+    root obtained before can (issue 15 item 3)."""
+    findings = []
+    for pin in trusted:
+        if pin.log_id is not None and pin.log_id != bundle.log_id:
+            message = f"{pin.label} is of log {pin.log_id!r}, not of the bundle's log {bundle.log_id!r}"
+            findings.append(Finding(TRUSTED_HEAD, message))
+        elif pin.size > store.size:
+            message = (
+                f"{pin.label} covers {pin.size} entries but the bundle holds only {store.size}: the bundle cannot "
+                "show the history the trusted head vouches for (an older export, or entries removed); ask for a "
+                f"bundle of at least {pin.size} entries"
+            )
+            findings.append(Finding(TRUSTED_HEAD, message, store.size, pin.size - 1))
+        elif store.root(pin.size) != pin.root:
+            message = (
+                f"the bundle's first {pin.size} entries do not hash to the root of {pin.label}: the history up to "
+                "that size was rewritten since the trusted head, even where the bundle's heads are validly signed "
+                "over the rewrite (unless the pinned root was mistyped)"
+            )
+            findings.append(Finding(TRUSTED_HEAD, message, 0, pin.size - 1))
+    return findings
+
+
 def _notes(
     bundle: Bundle, trusted_log_key: bytes | None, trusted_witnesses: Mapping[str, bytes] | None
 ) -> list[str]:
@@ -586,11 +709,6 @@ def _notes(
         notes.append(
             f"the log {what} taken from the bundle itself: compare the SHA-256 above with the value the "
             "installation published, or pass the trusted key"
-        )
-    newest = max((signed.head.size for signed in bundle.heads), default=0)
-    if newest < len(bundle.entries):
-        notes.append(
-            f"entries seq {_span(newest, len(bundle.entries) - 1)} are newer than the last signed head"
         )
     unknown = sorted({w.countersignature.witness_id for w in bundle.witnesses} - set(trusted_witnesses or {}))
     if unknown:
@@ -795,6 +913,7 @@ def verify_bundle(
     *,
     trusted_log_key: bytes | None = None,
     trusted_witness_keys: Mapping[str, bytes] | None = None,
+    trusted_heads: Sequence[TrustedHead] = (),
 ) -> VerifyReport:
     """Verify a ledger bundle (parsed JSON, ``/2`` or ``/1``) and report every check and failure.
 
@@ -802,7 +921,8 @@ def verify_bundle(
     Ed25519 key the log published) must be a key of the bundle's key history: it and the keys it handed over
     to are then trusted, not just taken from the bundle (in a ``/1`` bundle it replaces the bundle's key).
     ``trusted_witness_keys`` replace the witness keys the bundle carries. A bundle re-signed with another key
-    is caught either way.
+    is caught either way. ``trusted_heads`` are heads the inspector pinned: the bundle's entries must reproduce
+    each one's root at its size, so a history rewritten and re-signed is caught too (issue 15 item 3).
     """
     bundle = parse_bundle(data)
     store, seqs, findings = MemoryNodeStore(), [], []
@@ -833,6 +953,7 @@ def verify_bundle(
     consistency, pairs, unchecked = _consistency_findings(statuses, store)
     findings += consistency
     findings += _witness_findings(bundle, statuses, store, trusted_witness_keys)
+    findings += _trusted_head_findings(bundle, trusted_heads, store)
     notes = _notes(bundle, trusted_log_key, trusted_witness_keys) + key_notes
     if unchecked:
         notes.append(
@@ -846,14 +967,15 @@ def verify_bundle(
         heads=len(bundle.heads),
         consistency_pairs=pairs,
         witnesses=len(bundle.witnesses),
-        checked=_checked(bundle, pairs, records.rebaselines),
+        checked=_checked(bundle, pairs, records.rebaselines, len(trusted_heads)),
         notes=tuple(notes),
         failures=tuple(findings),
         key_history=history,
+        unverified=tuple(_unverified(bundle, statuses)),
     )
 
 
-def _checked(bundle: Bundle, pairs: int, rebaselines: int = 0) -> tuple[str, ...]:
+def _checked(bundle: Bundle, pairs: int, rebaselines: int = 0, pinned: int = 0) -> tuple[str, ...]:
     keys: tuple[str, ...] = ()
     if bundle.format != BUNDLE_FORMAT_V1:
         keys = (
@@ -865,7 +987,7 @@ def _checked(bundle: Bundle, pairs: int, rebaselines: int = 0) -> tuple[str, ...
         f"{len(bundle.entries)} entries rehashed as RFC 9162 leaves (SHA-256 of 0x00 || entry); each read as "
         f"JSON with {', '.join(ENTRY_FIELDS)}, and seq i at position i (no gap, duplicate or reordering)",
         f"{len(bundle.heads)} signed tree heads: root recomputed from the entries at the head's size, "
-        "Ed25519 signature verified with the key the head names",
+        "Ed25519 signature verified with the key the head names; every entry covered by a validly signed head",
         *keys,
         f"{pairs} pairs of validly signed heads (every pair up to {ALL_PAIRS_UP_TO} heads, else each with "
         "the next and with the newest): consistency proof built from the entries and verified (RFC 9162 §2.1.4)",
@@ -876,6 +998,14 @@ def _checked(bundle: Bundle, pairs: int, rebaselines: int = 0) -> tuple[str, ...
                 "state, names them, and changes no value (decision 0010)",
             )
             if rebaselines
+            else ()
+        ),
+        *(
+            (
+                f"{pinned} trusted heads given by the inspector: the root of the bundle's first entries at each "
+                "head's size recomputed and compared with the pinned root",
+            )
+            if pinned
             else ()
         ),
     )

@@ -143,10 +143,11 @@ class TestIntactBundle:
         report = json.loads(capsys.readouterr().out)
         assert report["ok"] is True and report["entries"] == 10 and report["failures"] == []
 
-    def test_entries_newer_than_the_last_head_are_noted_not_failed(self) -> None:
+    def test_entries_newer_than_the_last_head_are_unverified_not_ok(self) -> None:
+        """Issue 15 item 3: entries no signed head covers fail the run (details in test_coverage_and_pins)."""
         report = verify_bundle(build_bundle(size=12, head_sizes=(3, 10)))
-        assert report.ok
-        assert any("seq 10..11 are newer than the last signed head" in note for note in report.notes)
+        assert not report.ok and report.result == "unverified" and report.failures == ()
+        assert [(f.seq, f.last_seq) for f in report.unverified] == [(10, 11)]
 
 
 class TestTamperedEntries:
