@@ -36,14 +36,16 @@ def _loaded_relations(instance: RegulatedModel) -> list[str]:
 
 
 def _left_at_default(instance: RegulatedModel) -> set[str]:
-    """Fields still holding the model's own default (an empty list of reasons, say): valid by the model's word.
+    """Fields holding the model's own default (an empty list of reasons) or a NULL the column allows.
 
-    `blank=False` on a field with `default=list` would otherwise refuse the default the model itself supplies.
+    `blank=False` on a field with `default=list`, or on a nullable "sent by" that a system job leaves empty,
+    would otherwise refuse a value the model itself declares valid.
     """
     return {
         f.name
         for f in instance._meta.concrete_fields
-        if f.has_default() and getattr(instance, f.attname) == f.get_default()
+        if (f.has_default() and getattr(instance, f.attname) == f.get_default())
+        or (f.null and getattr(instance, f.attname) is None)
     }
 
 

@@ -6,6 +6,7 @@ put a row in the state an attacker with database access (or an old release) woul
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import models
@@ -38,3 +39,11 @@ def delete_unledgered(queryset: Any) -> Any:
 def bulk_create_unledgered(model: type, rows: list[Any]) -> list[Any]:
     """A bulk INSERT with no ledger entries."""
     return models.QuerySet(model).bulk_create(rows)
+
+
+@functools.cache
+def migration_apps() -> Any:
+    """The historical models `migrate` hands a RunPython function (the latest state; no database read)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(None, ignore_no_migrations=True).project_state().apps

@@ -343,7 +343,7 @@ class TestMigrationOfOldHeads:
     def _migrate() -> None:
         import importlib
 
-        from django.apps import apps
+        from cellchain.ledger.tests.behind import migration_apps
 
         migration = importlib.import_module("cellchain.ledger.migrations.0006_heads_name_their_key")
 
@@ -353,7 +353,7 @@ class TestMigrationOfOldHeads:
         editor = Editor()
         editor.connection = connection  # type: ignore[attr-defined]
         with transaction.atomic():
-            migration.forwards(apps, editor)
+            migration.forwards(migration_apps(), editor)
 
     def test_old_heads_are_migrated_to_the_current_key_and_verify(self, world, settings):
         current = keys.signing_key()

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.db import transaction
 
 from cellchain.core import clock
@@ -19,7 +18,7 @@ from cellchain.ledger.actor import actor_json
 from cellchain.ledger.models import LedgerEntry
 from cellchain.ledger.replay import record_state
 from cellchain.ledger.services import append_state, ledger_append
-from cellchain.ledger.tests.behind import create_unledgered, update_unledgered
+from cellchain.ledger.tests.behind import create_unledgered, migration_apps, update_unledgered
 from cellchain.ledger.verify import verify_ledger
 from cellchain.signatures import services
 from cellchain.signatures.backfill import backfill_content_fields, signed_fields
@@ -193,11 +192,16 @@ class TestBackfill:
             .latest("seq")
             .seq
         )
-        covered = signed_fields(apps, signature)
+        covered = signed_fields(migration_apps(), signature)
         expected = sorted(name for name in content_of(record) if name != "name_en")
         assert (covered.fields, covered.source, covered.seq) == (expected, "ledger", before_sign)
 
-        assert backfill_content_fields(apps) == {"ledger": 1, "record": 0, "unknown": 0, "unvouched": 0}
+        assert backfill_content_fields(migration_apps()) == {
+            "ledger": 1,
+            "record": 0,
+            "unknown": 0,
+            "unvouched": 0,
+        }
         signature.refresh_from_db()
         assert signature.content_fields == expected
         assert signature_is_current(signature, record)
@@ -211,11 +215,11 @@ class TestBackfill:
         assert entry["extra"]["content_fields"] == {"source": "ledger", "seq": before_sign}
         assert entry["extra"]["migration"] == "signatures.0002_signature_content_fields"
         assert verify_ledger().ok
-        assert backfill_content_fields(apps)["ledger"] == 0  # a second run finds nothing to do
+        assert backfill_content_fields(migration_apps())["ledger"] == 0  # a second run finds nothing to do
 
     def test_unreproducible_hash_falls_back_to_the_current_fields(self, world, record):
         signature = _legacy_signature(world, record, content_hash="0" * 64)
-        assert backfill_content_fields(apps)["record"] == 1
+        assert backfill_content_fields(migration_apps())["record"] == 1
         signature.refresh_from_db()
         assert signature.content_fields == sorted(content_of(record))
         assert not signature_verify(signature).valid  # still not the content signed, as before
@@ -235,7 +239,7 @@ class TestBackfill:
                 event="signature:test",
                 reason="test",
             )
-        assert backfill_content_fields(apps)["unknown"] == 1
+        assert backfill_content_fields(migration_apps())["unknown"] == 1
         signature.refresh_from_db()
         assert signature.content_fields is None
         assert verify_ledger().ok
@@ -245,7 +249,7 @@ class TestBackfill:
         with tamper() as cursor:
             cursor.execute("UPDATE signatures_signature SET printed_name = 'x' WHERE id = %s", [signature.pk])
         seq = LedgerEntry.objects.latest("seq").seq
-        assert backfill_content_fields(apps)["unvouched"] == 1
+        assert backfill_content_fields(migration_apps())["unvouched"] == 1
         signature.refresh_from_db()
         assert signature.content_fields is None
         assert LedgerEntry.objects.latest("seq").seq == seq
