@@ -13,6 +13,11 @@ class LedgerConfig(AppConfig):
         register_menu(MenuItem(_("Audit trail"), "ledger:trail", "ledger.view_trail", 800))
         register_menu(MenuItem(_("Ledger status"), "ledger:status", "ledger.view_trail", 810))
 
+        from cellchain.ledger import heads, services
+
+        # A head every N entries or T seconds, checked after each committed append (issue 3 item 3).
+        services.after_append_committed(heads.issue_head_if_due)
+
         from django.db.models.signals import post_migrate
 
         from cellchain.ledger.schema import remind_after_migrate

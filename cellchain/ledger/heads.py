@@ -14,9 +14,9 @@ from django.db import transaction
 
 from cellchain.core import clock
 from cellchain.domain.treehead import TreeHead, tree_head_bytes
-from cellchain.ledger import keys
 from cellchain.ledger.models import LedgerHead, LedgerSigningKey, SignedTreeHead
 from cellchain.ledger.proofs import tree_root
+from cellchain.ledger.signing_keys import active_key, active_signer
 
 __all__ = [
     "active_key",
@@ -59,22 +59,6 @@ def to_tree_head(sth: SignedTreeHead) -> TreeHead:
         time=sth.time,
         next_key_id=sth.next_key_id or None,
     )
-
-
-def active_key() -> LedgerSigningKey | None:
-    """The key history's active key, or None before the log's first key was registered."""
-    return LedgerSigningKey.objects.filter(state=LedgerSigningKey.State.ACTIVE).first()
-
-
-def active_signer() -> tuple[LedgerSigningKey, Ed25519PrivateKey]:
-    """The active key and its private key; registers the key file's key as the first key when the history is
-    empty (a ledgered event). Call inside the transaction that signs."""
-    key = active_key()
-    if key is None:
-        from cellchain.ledger.services import signing_key_register
-
-        key = signing_key_register(actor=None, reason="first signing key of this log")
-    return key, keys.private_key_for(key.key_id)
 
 
 def sign_head(

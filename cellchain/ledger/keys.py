@@ -2,7 +2,7 @@
 
 The active key's private key lives at `CELLCHAIN_LEDGER_KEY_PATH` (default `var/ledger-ed25519.key`, PEM
 PKCS#8, mode 0600). It is created on first use, when the key history is still empty. A rotation
-(`services.signing_key_rotate`) first writes the successor next to it (`<path>.next-<key id>`), commits the
+(`rotation.signing_key_rotate`) first writes the successor next to it (`<path>.next-<key id>`), commits the
 handover, then moves the successor over the old file; a process that finds the history naming a key the file
 does not hold completes that move itself, so a crash between the commit and the move loses nothing.
 

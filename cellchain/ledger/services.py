@@ -13,30 +13,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import connection, transaction
-from django.utils.translation import gettext as _
 
 from cellchain.core import clock
-from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.domain import merkle
-from cellchain.domain.treehead import key_id
-from cellchain.ledger import keys
 from cellchain.ledger.actor import actor_json
 from cellchain.ledger.canonical import canonical_bytes
 from cellchain.ledger.models import (
     LedgerEntry,
     LedgerHead,
     LedgerNode,
-    LedgerSigningKey,
     RegulatedModel,
-    SignedTreeHead,
 )
 from cellchain.ledger.state import utc_time
-from cellchain.verifier.signing import public_key_bytes
 
 Action = LedgerEntry.Action
 
@@ -128,13 +120,6 @@ def _insert_nodes(cursor: Any, sql: dict[str, str], nodes: list[merkle.NodeRow])
         sql["insert_nodes"] + ", ".join(["(%s, %s, %s)"] * len(nodes)),
         [value for node in nodes for value in node],
     )
-
-
-def _records() -> Any:
-    """The record functions, imported late: `records` builds on this module's `ledger_append`."""
-    from cellchain.ledger import records
-
-    return records
 
 
 _ACTIONS = frozenset(Action.values)
@@ -262,11 +247,23 @@ def _append(
     return row
 
 
-def _maybe_issue_head(size: int) -> None:
-    """Issue a signed tree head every N entries or T seconds; a failure here never loses an entry."""
-    from cellchain.ledger.heads import issue_head_if_due
+_after_commit: list[Callable[[int], None]] = []
 
-    issue_head_if_due(size_hint=size)
+
+def after_append_committed(hook: Callable[[int], None]) -> None:
+    """Call `hook(size)` after each committed append (the heads module issues a head when one is due).
+
+    A registry rather than an import: the heads module signs with keys whose history is written through
+    this module, so the dependency points one way (issue 15 item 1).
+    """
+    if hook not in _after_commit:
+        _after_commit.append(hook)
+
+
+def _maybe_issue_head(size: int) -> None:
+    """Run the after-commit hooks; `robust=True` on the on_commit call means a failure never loses an entry."""
+    for hook in _after_commit:
+        hook(size)
 
 
 def record_history(record: RegulatedModel) -> list[LedgerEntry]:
@@ -276,100 +273,3 @@ def record_history(record: RegulatedModel) -> list[LedgerEntry]:
             record_type=record.ledger_record_type(), record_id=str(record.pk)
         ).order_by("seq")
     )
-
-
-# --- The log's signing keys (decision 0008) -----------------------------------------------------------------
-
-
-@transaction.atomic
-def signing_key_register(*, actor: Any | None, reason: str) -> LedgerSigningKey:
-    """Register the key file's key (created when there is none) as the log's first signing key.
-
-    Runs once per installation, when the first head is signed (`heads.active_signer`); migration 0006 does it
-    for installations that signed heads before the key history existed. Refused once a key is registered:
-    a new key comes only through `signing_key_rotate`, whose handover the old key signs.
-    """
-    if LedgerSigningKey.objects.exists():
-        raise Conflict(
-            _(
-                "This log already has a signing key history; a new key comes only by rotation (ledger rotate-key)."
-            )
-        )
-    public = keys.public_key_bytes()
-    key = LedgerSigningKey(
-        key_id=key_id(public),
-        public_key=public,
-        state=LedgerSigningKey.State.ACTIVE,
-        activated_at=clock.now().replace(microsecond=0),
-        activated_by=actor,
-        activation_reason=reason,
-    )
-    _records().record_create(actor=actor, record=key, event="ledger_key:register", reason=reason)
-    return key
-
-
-@dataclass(frozen=True)
-class KeyRotation:
-    """What a rotation did: the key retired, the key activated, and the handover head the old key signed."""
-
-    retired: LedgerSigningKey
-    activated: LedgerSigningKey
-    handover: SignedTreeHead
-
-
-@transaction.atomic
-def signing_key_rotate(*, actor: Any | None, reason: str) -> KeyRotation:
-    """Replace the log's signing key: a new Ed25519 key, a handover head signed by the old key, old retired.
-
-    In one transaction, holding the head row lock (so no head is signed meanwhile): the old key is retired and
-    the new one activated, each with a ledger entry giving `reason`; then the OLD key signs a head over the
-    tree including both entries whose signed bytes name the new key id (`next_key_id`), so whoever trusts the
-    old key can follow the trust to the new one. The new private key is written next to the key file (mode
-    0600) before the transaction and moved over it after the commit; the old private key is then gone from the
-    key path. Heads after this one are signed with the new key; `ledger verify` refuses any the old key signs.
-    """
-    from cellchain.ledger import heads
-
-    if not reason.strip():
-        raise ValidationFailed(_("Give the reason for rotating the ledger's signing key."), field="reason")
-    LedgerHead.objects.select_for_update().get_or_create(pk=1)
-    old, old_private = heads.active_signer()
-    new_private = Ed25519PrivateKey.generate()
-    new_public = public_key_bytes(new_private)
-    new_id = key_id(new_public)
-    keys.write_private_key(keys.pending_path(new_id), new_private)
-    try:
-        moment = clock.now().replace(microsecond=0)
-        old.state = LedgerSigningKey.State.RETIRED
-        old.retired_at, old.retired_by, old.retirement_reason = moment, actor, reason
-        _records().record_amend(
-            actor=actor,
-            record=old,
-            event="ledger_key:retire",
-            reason=reason,
-            extra={"successor_key_id": new_id},
-        )
-        new = LedgerSigningKey(
-            key_id=new_id,
-            public_key=new_public,
-            state=LedgerSigningKey.State.ACTIVE,
-            predecessor=old,
-            activated_at=moment,
-            activated_by=actor,
-            activation_reason=reason,
-        )
-        _records().record_create(
-            actor=actor,
-            record=new,
-            event="ledger_key:activate",
-            reason=reason,
-            extra={"predecessor_key_id": old.key_id},
-        )
-        handover = heads.sign_head(
-            size=heads.current_size(), key=old, private_key=old_private, moment=moment, next_key_id=new_id
-        )
-    except BaseException:
-        keys.discard_pending(new_id)
-        raise
-    transaction.on_commit(functools.partial(keys.install_pending, new_id))
-    return KeyRotation(retired=old, activated=new, handover=handover)

@@ -28,7 +28,7 @@ from cellchain.ledger.export import bundle_data
 from cellchain.ledger.heads import active_key, head_issue, to_tree_head
 from cellchain.ledger.models import LedgerEntry, LedgerHead, LedgerSigningKey, SignedTreeHead
 from cellchain.ledger.proofs import tree_root
-from cellchain.ledger.services import KeyRotation, signing_key_rotate
+from cellchain.ledger.rotation import KeyRotation, signing_key_rotate
 from cellchain.ledger.tests.behind import create_unledgered
 from cellchain.ledger.verify import verify_ledger
 from cellchain.verifier.bundle import verify_bundle

@@ -233,7 +233,7 @@ class Command(BaseCommand):
 
     def _rotate_key(self, options: dict[str, Any]) -> None:
         from cellchain.ledger.export import b64
-        from cellchain.ledger.services import signing_key_rotate
+        from cellchain.ledger.rotation import signing_key_rotate
 
         rotation = signing_key_rotate(actor=self._actor(options["actor"]), reason=options["reason"])
         handover = rotation.handover
