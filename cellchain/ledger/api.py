@@ -63,7 +63,7 @@ class ConsistencyOut(Schema):
     proof: list[str]
 
 
-class EntryOut(Schema):
+class LedgerEntryOut(Schema):
     seq: int
     leaf_hash: str
     canonical: str
@@ -164,7 +164,7 @@ def consistency(request: HttpRequest, old_size: int, new_size: int) -> dict[str,
     }
 
 
-@router.get("/entries/{seq}", response=EntryOut, summary="Stored bytes of one entry")
+@router.get("/entries/{seq}", response=LedgerEntryOut, summary="Stored bytes of one entry")
 @requires("ledger.view_trail")
 def entry_bytes(request: HttpRequest, seq: int) -> dict[str, Any]:
     entry = selectors.entries_visible_to(request.user).filter(seq=seq).first()
