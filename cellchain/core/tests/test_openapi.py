@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+import json
 import typing
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
+
+from cellchain.core.tests.openapi_responses import OpenAPIMismatch, validate_response
 
 
 def _types_in(annotation: Any) -> Iterator[type]:
@@ -73,3 +77,47 @@ def test_the_document_lists_every_schema_class() -> None:
 
 def _json_names(cls: type[BaseModel]) -> set[str]:
     return {field.alias or name for name, field in cls.model_fields.items()}
+
+
+class TestResponseValidation:
+    """The autouse check of conftest.py really catches a body that breaks its schema (issue 15 item 3)."""
+
+    def test_a_body_missing_a_declared_field_names_the_operation_and_the_field(self, world, client_for):
+        from cellchain.ledger.heads import head_issue
+
+        head_issue()
+        response = client_for("qa_li").get("/api/ledger/heads/latest")
+        body = response.json()
+        del body["root"]
+        response.content = json.dumps(body).encode()
+        with pytest.raises(OpenAPIMismatch, match=r"GET /api/ledger/heads/latest -> 200: .*'root'"):
+            validate_response(response)
+
+    def test_an_undocumented_error_must_have_the_error_shape(self, world, client_for):
+        response = client_for("qa_li").get("/api/ledger/heads/999999")
+        assert response.status_code == 404
+        response.content = b'{"error": "gone"}'
+        with pytest.raises(OpenAPIMismatch, match="not the error shape"):
+            validate_response(response)
+
+
+# One successful read per router, each validated against the document by the autouse check of conftest.py.
+ROUTER_READS = [
+    ("qa_li", "/api/accounts/me"),
+    ("qa_li", "/api/core/worklist"),
+    ("qa_li", "/api/quality/deviations"),
+    ("qa_li", "/api/quality/notifications"),
+    ("qa_li", "/api/manufacturing/versions"),
+    ("qa_li", "/api/manufacturing/batches"),
+    ("logistics_zhao", "/api/logistics/shipments"),
+    ("logistics_zhao", "/api/logistics/receipt-checks"),
+    ("qa_li", "/api/ledger/keys"),
+    ("coordinator_zhou", "/api/journeys/"),
+    ("physician_wang", "/api/clinic/product-versions"),
+]
+
+
+@pytest.mark.parametrize(("persona", "path"), ROUTER_READS)
+def test_a_read_of_every_router_matches_the_document(world, client_for, persona, path):
+    response = client_for(persona).get(path)
+    assert response.status_code == 200, response.content
