@@ -82,3 +82,21 @@ def _ledger_triggers_present(request: pytest.FixtureRequest, django_db_blocker: 
     with django_db_blocker.unblock():
         if not triggers.installed(connection):
             triggers.install(connection)
+
+
+@pytest.fixture(autouse=True)
+def _api_responses_match_the_openapi_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every JSON response under /api/ a test client receives is validated against the OpenAPI document.
+
+    A mismatch fails the test at the request, naming the operation and the field (issue 15 item 3).
+    """
+    from cellchain.core.tests.openapi_responses import validate_response
+
+    original = Client.request
+
+    def request(self: Client, **kwargs: Any) -> Any:
+        response = original(self, **kwargs)
+        validate_response(response)
+        return response
+
+    monkeypatch.setattr(Client, "request", request)

@@ -65,7 +65,7 @@ def course_get(request: HttpRequest, course_id: int) -> CourseOut:
     return _course_out(course, selectors.course_stage(course, clock.now().date()))
 
 
-class ScanIn(Schema):
+class BedsideScanIn(Schema):
     wristband: str
     unit: str
     manual_reason: str = ""
@@ -80,7 +80,7 @@ class ReasonOut(Schema):
     consequence: str
 
 
-class CheckOut(Schema):
+class BedsideCheckOut(Schema):
     id: int
     verdict: str
     reasons: list[ReasonOut]
@@ -88,8 +88,8 @@ class CheckOut(Schema):
     checked_at: dt.datetime
 
 
-def _check_out(check: BedsideCheck) -> CheckOut:
-    return CheckOut(
+def _check_out(check: BedsideCheck) -> BedsideCheckOut:
+    return BedsideCheckOut(
         id=check.pk,
         verdict=check.verdict,
         reasons=check.reasons,  # type: ignore[arg-type]
@@ -98,9 +98,9 @@ def _check_out(check: BedsideCheck) -> CheckOut:
     )
 
 
-@router.post("/courses/{course_id}/bedside-scan", response={200: CheckOut, 409: ErrorOut})
+@router.post("/courses/{course_id}/bedside-scan", response={200: BedsideCheckOut, 409: ErrorOut})
 @requires("clinic.bedside")
-def bedside_scan(request: HttpRequest, course_id: int, payload: ScanIn) -> Any:
+def bedside_scan(request: HttpRequest, course_id: int, payload: BedsideScanIn) -> Any:
     """The first person's two scans to a verdict; 409 when blocked (the check is recorded either way)."""
     course = selectors.course_get(request.user, course_id)
     entry = BedsideCheck.Entry.MANUAL if payload.manual_reason.strip() else BedsideCheck.Entry.SCANNED
@@ -245,7 +245,7 @@ class ThawIn(Schema):
     interrupted: bool = False
 
 
-class UnitOut(Schema):
+class ThawedUnitOut(Schema):
     id: int
     unit_id: str
     release: str
@@ -253,13 +253,13 @@ class UnitOut(Schema):
     use_by: dt.datetime | None
 
 
-@router.post("/units/{unit_id}/thaw", response=UnitOut)
+@router.post("/units/{unit_id}/thaw", response=ThawedUnitOut)
 @requires("clinic.prepare")
-def thaw(request: HttpRequest, unit_id: int, payload: ThawIn) -> UnitOut:
+def thaw(request: HttpRequest, unit_id: int, payload: ThawIn) -> ThawedUnitOut:
     unit = selectors.unit_get(request.user, unit_id)
     services.thaw_record(actor=request.user, unit=unit, **payload.dict())
     unit.refresh_from_db()
-    return UnitOut(
+    return ThawedUnitOut(
         id=unit.pk, unit_id=unit.unit_id, release=unit.release, state=unit.state, use_by=unit.use_by
     )
 
@@ -340,7 +340,7 @@ def product_list(request: HttpRequest) -> list[ProfileOut]:
     return [_profile_out(s) for s in services.profiles_status(selectors.products_all())]
 
 
-class PackageOut(Schema):
+class ProductVersionOut(Schema):
     id: int
     version: str  # "CODE vN"
     product_name: str
@@ -352,12 +352,12 @@ class PackageOut(Schema):
     values: list[ValueOut]
 
 
-@router.get("/product-versions", response=list[PackageOut])
+@router.get("/product-versions", response=list[ProductVersionOut])
 @requires("clinic.view")
-def product_versions(request: HttpRequest) -> list[PackageOut]:
+def product_versions(request: HttpRequest) -> list[ProductVersionOut]:
     """Every manufacturer's currently approved product version with the values its package carries (T-7.4)."""
     return [
-        PackageOut(
+        ProductVersionOut(
             id=package.version_id,
             version=package.label,
             product_name=package.product_name,

@@ -50,7 +50,7 @@ class TraceOut(Schema):
     signatures: list[str]
 
 
-class UnitOut(Schema):
+class CustodyUnitOut(Schema):
     din: str
     din_check: str
     coi: str
@@ -59,7 +59,7 @@ class UnitOut(Schema):
     volume_ml: int
 
 
-class ScanIn(Schema):
+class CustodyScanIn(Schema):
     step: CustodyStep
     scanned: str
     shipper_code: str = ""
@@ -111,7 +111,7 @@ def journey_patient(request: HttpRequest, coi: str) -> dict[str, Any]:
     return {"coi": journey.coi, **{f: getattr(identity, f) for f in list(PatientOut.model_fields)[1:]}}
 
 
-@router.get("/units/{din}", response=UnitOut)
+@router.get("/units/{din}", response=CustodyUnitOut)
 @requires("journeys.view")
 def unit_detail(request: HttpRequest, din: str) -> dict[str, Any]:
     unit = selectors.unit_get_for(request.user, din)
@@ -127,7 +127,7 @@ def unit_detail(request: HttpRequest, din: str) -> dict[str, Any]:
 
 @router.post("/units/{din}/scan", response=ScanOut)
 @requires("journeys.scan")
-def unit_scan(request: HttpRequest, din: str, payload: ScanIn) -> dict[str, Any]:
+def unit_scan(request: HttpRequest, din: str, payload: CustodyScanIn) -> dict[str, Any]:
     """Scan the unit expected at a step; 409 `identity_mismatch` when blocked (the event is recorded)."""
     unit = selectors.unit_get_for(request.user, din)
     position = (

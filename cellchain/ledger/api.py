@@ -13,18 +13,44 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Path, Query, Router, Schema
 
 from cellchain.core.errors import NotFound, ValidationFailed
 from cellchain.core.permissions import requires
 from cellchain.domain.merkle import ProofError
 from cellchain.ledger import proofs, selectors
 from cellchain.ledger.export import b64, bundle_chunks, bundle_size, key_history
-from cellchain.ledger.heads import head_issue, latest_head
+from cellchain.ledger.heads import current_size, head_issue, latest_head
 from cellchain.ledger.models import SignedTreeHead, VerifyRun
 from cellchain.verifier.signing import key_fingerprint
 
 router = Router(tags=["ledger"])
+
+# Sizes and sequence numbers are 64-bit signed columns: a larger or negative number is refused as input (422)
+# before it reaches the database, where it overflowed into a 500 (issue 15 item 3).
+MAX_COUNT = 2**63 - 1
+
+
+def _count_path() -> Any:
+    return Path(..., ge=0, le=MAX_COUNT)
+
+
+def _count_query(default: Any) -> Any:
+    return Query(default, ge=0, le=MAX_COUNT)
+
+
+def _within_tree(**sizes: int) -> None:
+    """Refuse a proof size past the tree: its nodes do not exist yet, so the proof cannot be built."""
+    tree = current_size()
+    for field, size in sizes.items():
+        if size > tree:
+            raise ValidationFailed(
+                _("%(field)s %(size)d is beyond the ledger tree, which has %(tree)d entries.")
+                % {"field": field, "size": size, "tree": tree},
+                field=field,
+                detail={"check": "size_beyond_tree", "tree_size": tree},
+            )
 
 
 class HeadOut(Schema):
@@ -63,7 +89,7 @@ class ConsistencyOut(Schema):
     proof: list[str]
 
 
-class EntryOut(Schema):
+class LedgerEntryOut(Schema):
     seq: int
     leaf_hash: str
     canonical: str
@@ -105,7 +131,7 @@ def head_create(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/heads/{size}", response=HeadOut, summary="Signed tree head of a given size")
 @requires("ledger.view_proofs")
-def head_at_size(request: HttpRequest, size: int) -> dict[str, Any]:
+def head_at_size(request: HttpRequest, size: int = _count_path()) -> dict[str, Any]:
     sth = SignedTreeHead.objects.filter(log_id=settings.CELLCHAIN_LEDGER_LOG_ID, size=size).first()
     if sth is None:
         raise NotFound(
@@ -124,9 +150,12 @@ def keys(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.get("/proofs/inclusion/{seq}", response=InclusionOut, summary="Inclusion proof of an entry")
 @requires("ledger.view_proofs")
-def inclusion(request: HttpRequest, seq: int, size: int | None = None) -> dict[str, Any]:
+def inclusion(
+    request: HttpRequest, seq: int = _count_path(), size: int | None = _count_query(None)
+) -> dict[str, Any]:
     """PATH(seq, D[0:size]) per RFC 9162 §2.1.3; `size` defaults to the newest signed head."""
     size = bundle_size() if size is None else size
+    _within_tree(size=size)
     try:
         path = proofs.inclusion_proof(seq, size)
         root = proofs.tree_root(size)
@@ -146,8 +175,11 @@ def inclusion(request: HttpRequest, seq: int, size: int | None = None) -> dict[s
 
 @router.get("/proofs/consistency", response=ConsistencyOut, summary="Consistency proof between two sizes")
 @requires("ledger.view_proofs")
-def consistency(request: HttpRequest, old_size: int, new_size: int) -> dict[str, Any]:
+def consistency(
+    request: HttpRequest, old_size: int = _count_query(...), new_size: int = _count_query(...)
+) -> dict[str, Any]:
     """PROOF(old_size, D[0:new_size]) per RFC 9162 §2.1.4."""
+    _within_tree(old_size=old_size, new_size=new_size)
     try:
         path = proofs.consistency_proof(old_size, new_size)
         old_root, new_root = proofs.tree_root(old_size), proofs.tree_root(new_size)
@@ -164,9 +196,9 @@ def consistency(request: HttpRequest, old_size: int, new_size: int) -> dict[str,
     }
 
 
-@router.get("/entries/{seq}", response=EntryOut, summary="Stored bytes of one entry")
+@router.get("/entries/{seq}", response=LedgerEntryOut, summary="Stored bytes of one entry")
 @requires("ledger.view_trail")
-def entry_bytes(request: HttpRequest, seq: int) -> dict[str, Any]:
+def entry_bytes(request: HttpRequest, seq: int = _count_path()) -> dict[str, Any]:
     entry = selectors.entries_visible_to(request.user).filter(seq=seq).first()
     if entry is None:
         raise NotFound(f"No entry {seq} visible to you.")
@@ -181,7 +213,7 @@ def entry_bytes(request: HttpRequest, seq: int) -> dict[str, Any]:
 
 @router.get("/export", summary="Ledger bundle for cellchain-verify (cellchain-ledger-bundle/1)")
 @requires("ledger.export_bundle")
-def export(request: HttpRequest, size: int | None = None) -> StreamingHttpResponse:
+def export(request: HttpRequest, size: int | None = _count_query(None)) -> StreamingHttpResponse:
     """Entries up to the newest signed head (or `size`), the heads and partners' countersignatures."""
     newest = bundle_size()
     if size is not None and not 0 <= size <= newest:
@@ -223,7 +255,7 @@ def verify(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/verify/{run_id}", summary="A ledger verification run: progress, then the report")
 @requires("ledger.verify")
-def verify_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def verify_run(request: HttpRequest, run_id: int = _count_path()) -> dict[str, Any]:
     run = VerifyRun.objects.filter(pk=run_id).first()
     if run is None:
         raise NotFound(f"No verification run {run_id}.")

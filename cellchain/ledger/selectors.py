@@ -53,7 +53,8 @@ def trail_search(params: Mapping[str, str], viewer: Any) -> QuerySet[LedgerEntry
     start, end = _day(params.get("from", "")), _day(params.get("to", ""))
     if start:
         entries = entries.filter(recorded_at__gte=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC))
-    if end:
+    # The last representable day has no next day to stop before: it bounds nothing (issue 15 item 3).
+    if end and end < dt.date.max:
         entries = entries.filter(
             recorded_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         )
@@ -83,9 +84,9 @@ class TrailPage:
 
 
 def _seq_bound(value: str | None) -> int | None:
-    # A bound that is not a whole number is ignored (first page), never a 500.
+    # A bound that is not a whole number, or is past the 64-bit seq column, is ignored (first page), never a 500.
     text = (value or "").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdigit() and int(text) < 2**63 else None
 
 
 def trail_page(entries: QuerySet[LedgerEntry], params: Mapping[str, str], size: int) -> TrailPage:

@@ -101,7 +101,7 @@ class LoggerVerdictOut(Schema):
     mkt_note: str
 
 
-class CheckOut(Schema):
+class ReceiptCheckOut(Schema):
     id: str
     question_en: str
     question_zh: str
@@ -139,7 +139,7 @@ class ReceiptOut(Schema):
     scanned_units: list[str]
 
 
-class ScanIn(Schema):
+class ShipmentScanIn(Schema):
     scanned: str
 
 
@@ -302,7 +302,7 @@ def logger_file_upload(request: HttpRequest, number: str, serial: str, file: Fil
 
 @router.post("/shipments/{number}/pack", response={201: PackedOut})
 @requires("logistics.ship")
-def shipment_pack(request: HttpRequest, number: str, payload: ScanIn) -> Any:
+def shipment_pack(request: HttpRequest, number: str, payload: ShipmentScanIn) -> Any:
     """Scan a unit into the shipper by its label DataMatrix or typed DIN; a unit not on the order, or a label
     of another chain of identity (recorded as an identity incident), gives 409 (T-8.1.3-a, G-4)."""
     shipment = selectors.shipment_get_for(request.user, number)
@@ -351,14 +351,14 @@ def shipment_dispatch(request: HttpRequest, number: str, payload: DispatchIn) ->
 
 @router.post("/shipments/{number}/arrival", response=ShipmentOut)
 @requires("logistics.receive")
-def shipment_arrival(request: HttpRequest, number: str, payload: ScanIn) -> dict[str, Any]:
+def shipment_arrival(request: HttpRequest, number: str, payload: ShipmentScanIn) -> dict[str, Any]:
     shipment = selectors.shipment_get_for(request.user, number)
     return _shipment_out(
         services.shipment_arrive(actor=request.user, shipment=shipment, scanned_text=payload.scanned)
     )
 
 
-@router.get("/receipt-checks", response=list[CheckOut])
+@router.get("/receipt-checks", response=list[ReceiptCheckOut])
 @requires("logistics.view")
 def receipt_checks(request: HttpRequest) -> list[dict[str, Any]]:
     """The receipt form: T-8.1.3..T-8.1.6 checks with both languages and their consequence."""

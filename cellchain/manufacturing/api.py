@@ -22,7 +22,7 @@ class VersionOut(Schema):
     approved_at: dt.datetime | None
 
 
-class EntryOut(Schema):
+class ParameterEntryOut(Schema):
     code: str
     value: str
     outcome: str
@@ -38,7 +38,7 @@ class StepOut(Schema):
     area: str
     started_at: dt.datetime
     completed_at: dt.datetime | None
-    entries: list[EntryOut]
+    entries: list[ParameterEntryOut]
 
 
 class BatchOut(Schema):
@@ -128,7 +128,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> dict[str, Any]:
     return _batch_out(selectors.batch_get(request.user, batch_id), with_steps=True)
 
 
-@router.post("/steps/{step_id}/parameters", response=EntryOut)
+@router.post("/steps/{step_id}/parameters", response=ParameterEntryOut)
 @requires("manufacturing.execute")
 def parameter_record(request: HttpRequest, step_id: int, payload: ParameterIn) -> dict[str, Any]:
     query = BatchStep.objects.filter(batch__site__organisation_id=request.user.organisation_id)

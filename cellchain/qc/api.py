@@ -79,7 +79,7 @@ class ReleaseOut(Schema):
     decided_at: dt.datetime
 
 
-class PackageOut(Schema):
+class ReleasePackageOut(Schema):
     id: int
     batch: str
     version: int
@@ -166,7 +166,7 @@ def release(request: HttpRequest, batch_id: int, payload: ReleaseIn) -> dict[str
     }
 
 
-@router.get("/packages/{issue_id}", response=PackageOut)
+@router.get("/packages/{issue_id}", response=ReleasePackageOut)
 @requires("qc.view_package")
 def package(request: HttpRequest, issue_id: int) -> dict[str, Any]:
     visible = PackageIssue.objects.filter(
