@@ -18,7 +18,7 @@ from cellchain.domain.coldchain import (
 )
 from cellchain.instruments import loggers
 from cellchain.instruments.errors import InstrumentFileError
-from cellchain.instruments.loggers import LoggerCsvFormat, TemperatureUnit, read_logger_csv
+from cellchain.instruments.loggers import LoggerCsvFormat, TemperatureUnit, _shape, read_logger_csv
 
 UTC_C = LoggerCsvFormat(unit=TemperatureUnit.CELSIUS, timezone="UTC")
 T0 = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
@@ -44,7 +44,7 @@ def read_slowly(data, fmt=UTC_C, **kw):
     original = loggers._fast_columns
 
     def refuse(*_args):
-        raise loggers._NotFast
+        raise _shape._NotFast
 
     loggers._fast_columns = refuse
     try:

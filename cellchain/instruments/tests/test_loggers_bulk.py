@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from cellchain.instruments import loggers
 from cellchain.instruments.errors import InstrumentFileError
-from cellchain.instruments.loggers import LoggerCsvFormat, TemperatureUnit, read_logger_csv
+from cellchain.instruments.loggers import LoggerCsvFormat, TemperatureUnit, _fast, _shape, read_logger_csv
 
 C = TemperatureUnit.CELSIUS
 FORMATS = {
@@ -136,8 +136,8 @@ def read_slowly(data: bytes, fmt: LoggerCsvFormat, monkeypatch: pytest.MonkeyPat
         return read(data, fmt)
 
 
-def _refuse(*_args: object) -> loggers._Columns:
-    raise loggers._NotFast
+def _refuse(*_args: object) -> _shape._Columns:
+    raise _shape._NotFast
 
 
 def outcome(read_it: object) -> tuple[object, ...]:
@@ -220,7 +220,7 @@ def test_usual_exports_take_the_bulk_path(case: str, monkeypatch) -> None:
     data = text.encode("utf-8")
     slow = outcome(lambda: read_slowly(data, fmt, monkeypatch))
 
-    def no_slow_path(*_args: object) -> loggers._Columns:
+    def no_slow_path(*_args: object) -> _shape._Columns:
         raise AssertionError("the row-by-row reader was used")
 
     monkeypatch.setattr(loggers, "_slow_columns", no_slow_path)
@@ -267,7 +267,7 @@ def test_a_day_offset_is_only_given_for_a_day_without_a_clock_change(zone: str, 
         for k in range(96)
         for fold in (0, 1)
     } | {(start + timedelta(seconds=86_399)).replace(tzinfo=tz, fold=fold).utcoffset() for fold in (0, 1)}
-    offset = loggers._day_offset(day, tz)
+    offset = _fast._day_offset(day, tz)
     if len(seen) == 1:
         assert offset == next(iter(seen)).total_seconds()  # type: ignore[union-attr]
     else:
@@ -286,7 +286,7 @@ def test_dates_convert_and_are_refused_as_the_calendar_does(keys: list[int]) -> 
 
     expected = [days(k) for k in keys]
     if None in expected:
-        with pytest.raises(loggers._NotFast):
-            loggers._epoch_days(np.array(keys, dtype=np.int32))
+        with pytest.raises(_shape._NotFast):
+            _fast._epoch_days(np.array(keys, dtype=np.int32))
     else:
-        assert loggers._epoch_days(np.array(keys, dtype=np.int32)).tolist() == expected
+        assert _fast._epoch_days(np.array(keys, dtype=np.int32)).tolist() == expected
