@@ -164,6 +164,9 @@ def _base_env(tmp: str) -> dict[str, str]:
         CELLCHAIN_VAR_DIR=tmp,
         CELLCHAIN_LEDGER_KEY_PATH=str(Path(tmp) / "bench.key"),
         CELLCHAIN_LOG_LEVEL="WARNING",
+        # Production settings: with DEBUG on, Django logs every query, which taxes the ledger's extra queries.
+        CELLCHAIN_DEBUG="false",
+        SECRET_KEY="bench-only-" + "x" * 40,
         CELLCHAIN_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     )
     return env

@@ -21,6 +21,8 @@ from cellchain.ledger.models import LedgerEntry, RegulatedModel
 from cellchain.ledger.services import ledger_append
 
 Action = LedgerEntry.Action
+# Plain strings, not the enum members: the canonical encoder's fast path takes only exact `str` (canonical.py).
+CREATE, AMEND, SIGN, VOID = (str(a.value) for a in (Action.CREATE, Action.AMEND, Action.SIGN, Action.VOID))
 
 
 def _loaded_relations(instance: RegulatedModel) -> list[str]:
@@ -87,11 +89,11 @@ def record_create[R: RegulatedModel](
     record: R,
     event: str,
     extra: dict[str, Any] | None = None,
-    action: str = Action.CREATE,
+    action: str = CREATE,
     reason: str = "",
 ) -> R:
     """Validate, insert and append the `create` entry for a new regulated record (`sign`: a new signature)."""
-    if action not in (Action.CREATE, Action.SIGN):
+    if action not in (CREATE, SIGN):
         raise ValueError(f"record_create appends create or sign, not {action!r}")
     record_clean(record)
     _save(record)
@@ -108,14 +110,14 @@ def record_amend[R: RegulatedModel](
     reason: str,
     fields: Iterable[str] | None = None,
     extra: dict[str, Any] | None = None,
-    action: str = Action.AMEND,
+    action: str = AMEND,
 ) -> R:
     """Validate, update and append an `amend` entry (or `sign`, for a signature's effect on its record).
 
     `fields` limits the UPDATE (and the validation) to the columns the service changed; the entry still
     holds the whole state, which is what `ledger verify` compares with the row.
     """
-    if action not in (Action.AMEND, Action.SIGN):
+    if action not in (AMEND, SIGN):
         raise ValueError(f"record_amend appends amend or sign, not {action!r}")
     columns = list(fields) if fields is not None else None
     record_clean(record, columns)
@@ -143,5 +145,5 @@ def record_void[R: RegulatedModel](
         raise ValidationFailed("Give the reason for voiding.", field="reason")
     record.voided_at, record.void_reason = at, reason
     _save(record, update_fields=["voided_at", "void_reason", *fields])
-    ledger_append(actor=actor, record=record, action=Action.VOID, event=event, reason=reason, extra=extra)
+    ledger_append(actor=actor, record=record, action=VOID, event=event, reason=reason, extra=extra)
     return record

@@ -150,7 +150,7 @@ def ledger_append(
         record_type=record.ledger_record_type(),
         record_id=str(record.pk),
         state=record.ledger_state(),
-        action=action,
+        action=str(action),  # an enum member would miss the canonical encoder's fast path
         event=event,
         reason=reason,
         extra=extra,
@@ -180,7 +180,7 @@ def append_state(
         record_type=record_type,
         record_id=record_id,
         state=state,
-        action=action,
+        action=str(action),  # an enum member would miss the canonical encoder's fast path
         event=event,
         reason=reason,
         extra=extra,

@@ -146,7 +146,8 @@ class TestSqliteBackupAndRestore:
         fresh = tmp_path / "restored.sqlite3"
         done = _cellchain(["restore", str(backup)], f"sqlite:///{fresh}", tmp_path)
         assert done.returncode != 0
-        assert "does not match the SHA-256" in done.stderr
+        # The command speaks the installation's language (LANGUAGE_CODE zh-hans), as an operator sees it.
+        assert "与其清单中的 SHA-256 不符" in done.stderr
 
 
 @on_postgresql
@@ -162,7 +163,7 @@ def test_postgresql_backup_restores_into_a_new_database(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Result: OK, every check holds." in done.stdout
     again = _cellchain(["restore", str(backup)], scratch_database, tmp_path)
-    assert again.returncode != 0 and "not empty" in again.stderr
+    assert again.returncode != 0 and "目标数据库不为空" in again.stderr
 
 
 class TestMoveDatabase:

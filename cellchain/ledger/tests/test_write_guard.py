@@ -134,3 +134,25 @@ def test_migrations_keep_their_own_path() -> None:
     historical = state.apps.get_model("logistics", "MonitoringDevice")
     assert historical.save is not apps.get_model("logistics", "MonitoringDevice").save
     assert not issubclass(historical, RegulatedModel)
+
+
+@pytest.mark.django_db
+def test_the_record_functions_take_the_canonical_encoders_fast_path(world: Any, monkeypatch: Any) -> None:
+    """An entry of plain strings never needs the pure-Python RFC 8785 reference (an enum member once did)."""
+    from cellchain.ledger import canonical
+
+    def reference(_value: Any) -> bytes:
+        raise AssertionError("the entry went to rfc8785.dumps")
+
+    monkeypatch.setattr(canonical.rfc8785, "dumps", reference)
+    device = record_create(
+        actor=world["nurse_wang"], record=_device(world), event="monitoring_device:register"
+    )
+    device.in_service = False
+    record_amend(
+        actor=None, record=device, event="monitoring_device:out", reason="defrost", fields=["in_service"]
+    )
+    assert (
+        LedgerEntry.objects.filter(record_type=device.ledger_record_type(), record_id=str(device.pk)).count()
+        == 2
+    )
