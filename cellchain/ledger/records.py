@@ -77,12 +77,14 @@ def _refusal(instance: RegulatedModel, exc: ValidationError) -> ValidationFailed
     return ValidationFailed(f"{label[:1].upper()}{label[1:]}: {' '.join(messages)}", field=field)
 
 
+# Each function runs in the caller's transaction (or opens one) without a savepoint of its own: a failure
+# fails the whole service, as it must, and a write does not pay a SAVEPOINT and RELEASE round trip.
 def _save(instance: RegulatedModel, **save_kwargs: Any) -> None:
     with guard.permit(instance):
         instance.save(**save_kwargs)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def record_create[R: RegulatedModel](
     *,
     actor: Any | None,
@@ -101,7 +103,7 @@ def record_create[R: RegulatedModel](
     return record
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def record_amend[R: RegulatedModel](
     *,
     actor: Any | None,
@@ -126,7 +128,7 @@ def record_amend[R: RegulatedModel](
     return record
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def record_void[R: RegulatedModel](
     *,
     actor: Any | None,
