@@ -1,8 +1,4 @@
-"""Clinic pages: the bedside identity check, the infusion, vital signs, observation and monitoring days.
-
-Thin handlers that parse a form, call one service and show its message (STYLE habit 5); built for a bedside
-tablet with a keyboard-wedge scanner: scan fields take Enter, htmx swaps the verdict.
-"""
+"""Clinic pages: the bedside identity check, the infusion, vital signs, observation and monitoring days."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Clinic pages: the home overview, treatment courses, lymphodepletion and the unit admitted for a course.
-
-Thin handlers that parse a form, call one service and show its message (STYLE habit 5); built for a bedside
-tablet with a keyboard-wedge scanner: scan fields take Enter, htmx swaps the verdict.
-"""
+"""Clinic pages: the home overview, treatment courses, lymphodepletion and the unit admitted for a course."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Clinic pages: protocol deviations, risk plans, agreements, unit overtime and the products adopted.
-
-Thin handlers that parse a form, call one service and show its message (STYLE habit 5); built for a bedside
-tablet with a keyboard-wedge scanner: scan fields take Enter, htmx swaps the verdict.
-"""
+"""Clinic pages: protocol deviations, risk plans, agreements, unit overtime and the products adopted."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Clinic pages: a unit held at the hospital, its thaw, dilution and acknowledgement.
-
-Thin handlers that parse a form, call one service and show its message (STYLE habit 5); built for a bedside
-tablet with a keyboard-wedge scanner: scan fields take Enter, htmx swaps the verdict.
-"""
+"""Clinic pages: a unit held at the hospital, its thaw, dilution and acknowledgement."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Clinic pages: adverse events and their grading, reporting duties and follow-up visits.
-
-Thin handlers that parse a form, call one service and show its message (STYLE habit 5); built for a bedside
-tablet with a keyboard-wedge scanner: scan fields take Enter, htmx swaps the verdict.
-"""
+"""Clinic pages: adverse events and their grading, reporting duties and follow-up visits."""
 
 from __future__ import annotations
 
