@@ -3,7 +3,7 @@
 `record_create`, `record_amend` and `record_void` are what every service calls. Each runs `full_clean()` (field
 rules; uniqueness and constraints are the database's, checked at save without another query), saves the row
 under the write guard's permit for that one instance, and appends the ledger entry, all in
-`transaction.atomic()`: a save that fails leaves no entry, an entry that fails leaves no row (X-3, REGULATORY
+`transaction.atomic()` (no savepoint; validation first): a save that fails leaves no entry, an entry that fails leaves no row (X-3, REGULATORY
 items 46-47). A direct `save()`, `delete()` or bulk write of a regulated model raises `UnledgeredWrite`.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cellchain.core.errors import ValidationFailed
 from cellchain.ledger import guard
@@ -77,14 +78,21 @@ def _refusal(instance: RegulatedModel, exc: ValidationError) -> ValidationFailed
     return ValidationFailed(f"{label[:1].upper()}{label[1:]}: {' '.join(messages)}", field=field)
 
 
-# Each function runs in the caller's transaction (or opens one) without a savepoint of its own: a failure
-# fails the whole service, as it must, and a write does not pay a SAVEPOINT and RELEASE round trip.
-def _save(instance: RegulatedModel, **save_kwargs: Any) -> None:
-    with guard.permit(instance):
-        instance.save(**save_kwargs)
+def _needs_reason(reason: str, message: str) -> None:
+    if not reason.strip():
+        raise ValidationFailed(message, field="reason")
 
 
+# The write joins the caller's transaction (or opens one) without a savepoint of its own: a failure of the
+# INSERT/UPDATE or the append fails the whole service, as it must, and a write does not pay a SAVEPOINT and
+# RELEASE round trip. Validation comes before it, so a refused input leaves the caller's transaction usable.
 @transaction.atomic(savepoint=False)
+def _write(record: RegulatedModel, save_kwargs: dict[str, Any], **entry: Any) -> None:
+    with guard.permit(record):
+        record.save(**save_kwargs)
+    ledger_append(record=record, **entry)
+
+
 def record_create[R: RegulatedModel](
     *,
     actor: Any | None,
@@ -98,12 +106,10 @@ def record_create[R: RegulatedModel](
     if action not in (CREATE, SIGN):
         raise ValueError(f"record_create appends create or sign, not {action!r}")
     record_clean(record)
-    _save(record)
-    ledger_append(actor=actor, record=record, action=action, event=event, reason=reason, extra=extra)
+    _write(record, {}, actor=actor, action=action, event=event, reason=reason, extra=extra)
     return record
 
 
-@transaction.atomic(savepoint=False)
 def record_amend[R: RegulatedModel](
     *,
     actor: Any | None,
@@ -121,14 +127,21 @@ def record_amend[R: RegulatedModel](
     """
     if action not in (AMEND, SIGN):
         raise ValueError(f"record_amend appends amend or sign, not {action!r}")
+    _needs_reason(reason, _("Give the reason for the change."))
     columns = list(fields) if fields is not None else None
     record_clean(record, columns)
-    _save(record, update_fields=columns)
-    ledger_append(actor=actor, record=record, action=action, event=event, reason=reason, extra=extra)
+    _write(
+        record,
+        {"update_fields": columns},
+        actor=actor,
+        action=action,
+        event=event,
+        reason=reason,
+        extra=extra,
+    )
     return record
 
 
-@transaction.atomic(savepoint=False)
 def record_void[R: RegulatedModel](
     *,
     actor: Any | None,
@@ -143,9 +156,8 @@ def record_void[R: RegulatedModel](
 
     `fields` names other columns the service changed together with the void (e.g. who voided it).
     """
-    if not reason.strip():
-        raise ValidationFailed("Give the reason for voiding.", field="reason")
+    _needs_reason(reason, _("Give the reason for voiding."))
     record.voided_at, record.void_reason = at, reason
-    _save(record, update_fields=["voided_at", "void_reason", *fields])
-    ledger_append(actor=actor, record=record, action=VOID, event=event, reason=reason, extra=extra)
+    save_kwargs = {"update_fields": ["voided_at", "void_reason", *fields]}
+    _write(record, save_kwargs, actor=actor, action=VOID, event=event, reason=reason, extra=extra)
     return record
