@@ -31,6 +31,7 @@ from cellchain.manufacturing.models import (
     ProductUnit,
     ProductVersion,
 )
+from cellchain.qc.methods import method_catalogue
 from cellchain.quality.models import Deviation
 
 
@@ -45,13 +46,6 @@ class ProductDefinition:
     step_titles: dict[str, Bilingual]
     parameter_labels: dict[tuple[str, str], Bilingual]
     item_labels: dict[str, Bilingual]
-
-
-def method_catalogue() -> dict[str, Any]:
-    """The QC method master as domain methods (read through the QC context's selector)."""
-    from cellchain.qc.selectors import method_catalogue as catalogue
-
-    return catalogue()
 
 
 def product_definition(version: ProductVersion) -> ProductDefinition:

@@ -42,22 +42,11 @@ from cellchain.domain.product_information import (
 from cellchain.domain.specification import ReleaseEvaluation, ReleaseOutcome
 from cellchain.manufacturing.models import Batch, ParameterEntry, ProductUnit
 from cellchain.manufacturing.selectors import ProductDefinition, product_definition
-from cellchain.qc.models import AnalyticalMethod, AuditTrailReview, QcResult, ReleaseDecision, RetainedSample
+from cellchain.qc.methods import method_to_domain
+from cellchain.qc.models import AuditTrailReview, QcResult, ReleaseDecision, RetainedSample
 from cellchain.quality.models import Deviation
 from cellchain.signatures.models import Signature
 from cellchain.signatures.services import signature_is_current, signatures_of
-
-
-def method_to_domain(method: AnalyticalMethod, standing: str | None = None) -> specs.Method:
-    """A method master row as the domain method; `standing` is the one recorded with a result."""
-    return specs.Method(
-        method.code, method.name_en, specs.MethodStatus(standing or method.standing), method.rapid
-    )
-
-
-def method_catalogue() -> dict[str, specs.Method]:
-    """Every method of the method master by code (Q-2-c)."""
-    return {m.code: method_to_domain(m) for m in AnalyticalMethod.objects.filter(voided_at__isnull=True)}
 
 
 def batches_for_qc(viewer: Any) -> QuerySet[Batch]:
