@@ -495,12 +495,12 @@ def _location_out(row: Any) -> dict[str, Any]:
         "code": row.code, "name": row.name, "storage_mode": row.storage_mode,
         "monitoring_reference": row.monitoring_reference,
         "monitoring_device": None if row.monitoring_device is None else row.monitoring_device.code,
-        "capacity": row.capacity, "occupied": services.location_occupied(row),
+        "capacity": row.capacity, "occupied": selectors.location_occupied(row),
     }  # fmt: skip
 
 
 def _device_out(device: Any) -> dict[str, Any]:
-    gate = services.device_gate(device, clock.now().date())
+    gate = selectors.device_gate(device, clock.now().date())
     return {
         "code": device.code, "kind": device.kind, "name": device.name, "in_service": device.in_service,
         "calibrated_on": device.calibrated_on, "calibration_due": device.calibration_due,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from django.db.models import Q, QuerySet
 
 from cellchain.core.errors import NotFound
+from cellchain.domain import facility
 from cellchain.domain.coldchain import (
     ColdChainSpec,
     ColdChainVerdict,
@@ -21,6 +22,7 @@ from cellchain.domain.coldchain import (
     analyse_cold_chain,
     trace_of,
 )
+from cellchain.domain.findings import Gate
 from cellchain.logistics.models import (
     LoggerLink,
     MonitoringDevice,
@@ -32,10 +34,8 @@ from cellchain.logistics.models import (
     StorageReservation,
     TemperatureReading,
 )
+from cellchain.logistics.scans import UnitScan, read_unit_scan
 from cellchain.logistics.storage_rules import WatchEntry, watch_entry
-
-if TYPE_CHECKING:
-    from cellchain.logistics.services._common import UnitScan
 
 
 def shipments_visible_to(viewer: Any) -> QuerySet[Shipment]:
@@ -203,8 +203,6 @@ def storage_location_get_for(viewer: Any, code: str) -> StorageLocation:
 def shipment_of_unit(site_id: Any, scanned_text: str) -> tuple[Shipment, UnitScan] | None:
     """The latest shipment to the site carrying the scanned unit (typed DIN or label barcode), and the scan as
     read against that shipment's units."""
-    from cellchain.logistics.services._common import read_unit_scan
-
     for shipment in Shipment.objects.filter(to_site_id=site_id).order_by("-created_at", "-pk"):
         scan = read_unit_scan(scanned_text, shipment.expected_units)
         if scan.din is not None:
@@ -354,7 +352,6 @@ def reservation_get_for(viewer: Any, pk: int) -> StorageReservation:
 def locations_for_shipment(viewer: Any, shipment: Shipment) -> list[tuple[StorageLocation, int | None]]:
     """The viewer's locations of the shipment's storage mode (T-7.7-d) with their free positions (None: the
     capacity is not recorded)."""
-    from cellchain.logistics.services import location_occupied
     from cellchain.logistics.storage_rules import shipment_storage_mode
 
     mode = shipment_storage_mode(shipment.storage_mode, shipment.kind)
@@ -371,8 +368,6 @@ def monitoring_devices_for(viewer: Any) -> QuerySet[MonitoringDevice]:
 
 def usable_devices_for(viewer: Any, on: dt.date) -> list[MonitoringDevice]:
     """Devices that may be selected in a record today: in service, calibrated, not overdue (T-10.12)."""
-    from cellchain.logistics.services import device_gate
-
     return [d for d in monitoring_devices_for(viewer) if device_gate(d, on).allowed]
 
 
@@ -393,3 +388,51 @@ def last_receiving_area(viewer: Any) -> str:
         .first()
         or ""
     )
+
+
+# --- reads the commands share (reservations T-8.1.2-e, devices T-10.12) ---------------------------------
+
+
+def stocked_dins(shipment: Shipment) -> set[str]:
+    """Units of the shipment stocked in at its destination (ever: a later stock-out does not undo it)."""
+    return set(
+        StockEvent.objects.filter(
+            shipment=shipment, kind=StockEvent.Kind.IN, location__site_id=shipment.to_site_id
+        ).values_list("din", flat=True)
+    )
+
+
+def held_positions(reservation: StorageReservation) -> int:
+    """Positions an active reservation still holds: one per unit of its shipment not yet stocked in."""
+    if reservation.status != StorageReservation.Status.ACTIVE:
+        return 0
+    return max(reservation.positions - len(stocked_dins(reservation.shipment)), 0)
+
+
+def location_occupied(location: StorageLocation, excluding: Shipment | None = None) -> int:
+    """Units in stock at the location plus positions held there by active reservations (T-8.1.2-e)."""
+    in_stock = StockEvent.objects.filter(location=location, kind=StockEvent.Kind.IN, stock_out=None).count()
+    reservations = location.reservations.filter(status=StorageReservation.Status.ACTIVE).select_related(
+        "shipment"
+    )
+    if excluding is not None:
+        reservations = reservations.exclude(shipment=excluding)
+    return in_stock + sum(held_positions(r) for r in reservations)
+
+
+def active_reservation(shipment: Shipment) -> StorageReservation | None:
+    return (
+        shipment.reservations.filter(status=StorageReservation.Status.ACTIVE)
+        .select_related("location")
+        .first()
+    )
+
+
+def device_to_domain(device: MonitoringDevice) -> facility.Equipment:
+    """The device as the facility domain's equipment register entry (T-10.12)."""
+    return facility.Equipment(device.code, device.kind, device.in_service, device.calibration_due)
+
+
+def device_gate(device: MonitoringDevice, on: dt.date) -> Gate:
+    """May the device be selected in a record today (T-10.12)?"""
+    return facility.equipment_use_check(device_to_domain(device), on)

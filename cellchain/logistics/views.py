@@ -492,7 +492,7 @@ def storage(request: HttpRequest) -> HttpResponse:
         "can_admin": has_permission(request.user, "logistics.storage_admin"),
         "devices": selectors.usable_devices_for(request.user, now.date()),
         # Evaluates `locations` once: the location select and the table read the same rows.
-        "location_rows": [(loc, services.location_occupied(loc)) for loc in locations],
+        "location_rows": [(loc, selectors.location_occupied(loc)) for loc in locations],
     }
     return render(request, "logistics/storage.html", context)
 
@@ -593,7 +593,7 @@ def _date(raw: str, field: str) -> dt.date | None:
 def devices(request: HttpRequest) -> HttpResponse:
     """The site's temperature-monitoring devices with their calibration status (T-8.1.2-c, T-10.12)."""
     today = clock.now().date()
-    rows = [(d, services.device_gate(d, today)) for d in selectors.monitoring_devices_for(request.user)]
+    rows = [(d, selectors.device_gate(d, today)) for d in selectors.monitoring_devices_for(request.user)]
     context = {
         "rows": rows,
         "kinds": MonitoringDevice.Kind.choices,

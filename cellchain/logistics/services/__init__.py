@@ -5,10 +5,9 @@ Each regulated write is one transaction with its ledger entry. Bulk readings are
 live MQTT data); a logger file's SHA-256 is kept on its regulated import record.
 """
 
-from cellchain.logistics.services._common import RETENTION_YEARS, UnitScan, read_unit_scan
-from cellchain.logistics.services._common import din_of as _din_of
+from cellchain.logistics.scans import din_of as _din_of
+from cellchain.logistics.services._common import RETENTION_YEARS
 from cellchain.logistics.services.devices import (
-    device_gate,
     monitoring_device_calibrate,
     monitoring_device_register,
     monitoring_device_set_in_service,
@@ -30,8 +29,6 @@ from cellchain.logistics.services.shipping import (
 )
 from cellchain.logistics.services.storage import (
     OPEN_FOR_RESERVATION,
-    held_positions,
-    location_occupied,
     stock_in,
     stock_out,
     storage_location_create,
@@ -44,11 +41,7 @@ __all__ = [
     "RETENTION_YEARS",
     "ProductShipmentPlan",
     "ShipmentInput",
-    "UnitScan",
     "_din_of",
-    "device_gate",
-    "held_positions",
-    "location_occupied",
     "logger_file_import",
     "logger_link",
     "monitoring_device_calibrate",
@@ -56,7 +49,6 @@ __all__ = [
     "monitoring_device_set_in_service",
     "needs_reservation",
     "product_shipment_plan",
-    "read_unit_scan",
     "readings_store_live",
     "receipt_facts",
     "receipt_inspect",

@@ -3,17 +3,16 @@ incident of a label that names another chain of identity (G-4, T-10.4, T-10.6)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.db import transaction
 
 from cellchain.core.errors import IdentityMismatch, NotAllowed
-from cellchain.domain.identity import IdentifierError, compact, parse_coi, parse_unit_scan
+from cellchain.domain.identity import IdentifierError, compact, parse_coi
 from cellchain.ledger.records import record_amend
 from cellchain.ledger.services import ledger_append
 from cellchain.logistics.models import Shipment
+from cellchain.logistics.scans import UnitScan
 
 RETENTION_YEARS = 15  # X-6 default: records kept 15 years (T-8.1.7-h)
 
@@ -26,53 +25,6 @@ def require_site(actor: Any, site: Any, what: str) -> None:
 def set_status(actor: Any, shipment: Shipment, status: str, event: str, reason: str) -> None:
     shipment.status = status
     record_amend(actor=actor, record=shipment, event=event, reason=reason)
-
-
-@dataclass(frozen=True)
-class UnitScan:
-    """What one logistics scan read (G-4).
-
-    ``din`` is the unit of the order the scan names (None: none of them); ``read`` the DIN data the scan
-    carries ("" when unreadable); ``coi`` the chain of identity a label barcode carries (None for a typed or
-    DIN-only scan); ``problem`` why the scan could not be read.
-    """
-
-    text: str
-    din: str | None
-    read: str
-    coi: str | None
-    problem: str = ""
-
-    @property
-    def shown(self) -> str:
-        """The unit as a person reads it back: the DIN read, else what was scanned."""
-        return self.read or self.text
-
-
-def read_unit_scan(scanned_text: str, expected: Iterable[str]) -> UnitScan:
-    """Read a scan as the label DataMatrix ("COI DIN productcode [expiry]"), a DIN barcode or a typed DIN with
-    its check character (`parse_unit_scan`), and find the unit of `expected` it names.
-
-    A typed entry that is not a verifiable DIN (the 13 characters without the check character, or an
-    apheresis unit's identifier as the order lists it) counts only when it equals a unit of the order exactly:
-    the short order list is then the check. A wrong check character is never accepted (T-10.6).
-    """
-    text = scanned_text.strip()
-    by_data = {compact(din): din for din in expected}
-    try:
-        scanned = parse_unit_scan(text)
-    except IdentifierError as error:
-        typed = by_data.get(compact(text)) if text else None
-        if typed is not None:
-            return UnitScan(text, typed, compact(typed), None)
-        return UnitScan(text, None, "", None, error.problem.message)
-    data = scanned.din.data
-    return UnitScan(text, by_data.get(data), data, None if scanned.coi is None else scanned.coi.data)
-
-
-def din_of(scanned_text: str, expected: Iterable[str]) -> str | None:
-    """The DIN among `expected` that a scan names (typed DIN or label barcode), or None."""
-    return read_unit_scan(scanned_text, expected).din
 
 
 def coi_data(text: str) -> str:

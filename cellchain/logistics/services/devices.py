@@ -14,20 +14,9 @@ from django.db import transaction
 
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
-from cellchain.domain import facility
-from cellchain.domain.findings import Gate
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.logistics.models import MonitoringDevice
-
-
-def device_to_domain(device: MonitoringDevice) -> facility.Equipment:
-    """The device as the facility domain's equipment register entry (T-10.12)."""
-    return facility.Equipment(device.code, device.kind, device.in_service, device.calibration_due)
-
-
-def device_gate(device: MonitoringDevice, on: dt.date) -> Gate:
-    """May the device be selected in a record today (T-10.12)?"""
-    return facility.equipment_use_check(device_to_domain(device), on)
+from cellchain.logistics.selectors import device_gate
 
 
 def require_usable_device(device: MonitoringDevice, what: str) -> None:

@@ -16,14 +16,8 @@ from cellchain.domain import receipt as rules
 from cellchain.domain.coldchain import ColdChainVerdict
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.logistics.models import LoggerLink, MonitoringDevice, ReceiptInspection, Shipment
-from cellchain.logistics.services._common import (
-    RETENTION_YEARS,
-    UnitScan,
-    guard_label_coi,
-    read_unit_scan,
-    require_site,
-    set_status,
-)
+from cellchain.logistics.scans import UnitScan, read_unit_scan
+from cellchain.logistics.services._common import RETENTION_YEARS, guard_label_coi, require_site, set_status
 from cellchain.logistics.services.devices import require_usable_device
 from cellchain.logistics.services.release import shipment_release_check
 from cellchain.quality.models import Deviation

@@ -24,14 +24,8 @@ from cellchain.domain.shipping_limits import (
 from cellchain.ledger.records import record_create
 from cellchain.logistics import storage_rules
 from cellchain.logistics.models import LoggerLink, PackedUnit, PackingCheck, Shipment, StorageReservation
-from cellchain.logistics.services._common import (
-    UnitScan,
-    din_of,
-    guard_label_coi,
-    read_unit_scan,
-    require_site,
-    set_status,
-)
+from cellchain.logistics.scans import UnitScan, din_of, read_unit_scan
+from cellchain.logistics.services._common import guard_label_coi, require_site, set_status
 from cellchain.logistics.services.release import mark_units_shipped, require_release
 from cellchain.signatures.services import SignerCredentials, two_person_check
 

@@ -22,6 +22,7 @@ from cellchain.logistics.models import (
     StorageLocation,
     StorageReservation,
 )
+from cellchain.logistics.selectors import active_reservation, location_occupied, stocked_dins
 from cellchain.logistics.services._common import guard_label_coi, require_site
 from cellchain.logistics.services.devices import require_usable_device
 from cellchain.signatures.models import Meaning
@@ -75,41 +76,6 @@ def storage_location_create(
 
 
 # --- reservations (T-8.1.2-e) -------------------------------------------------------------------------
-
-
-def _stocked_dins(shipment: Shipment) -> set[str]:
-    """Units of the shipment stocked in at its destination (ever: a later stock-out does not undo it)."""
-    return set(
-        StockEvent.objects.filter(
-            shipment=shipment, kind=StockEvent.Kind.IN, location__site_id=shipment.to_site_id
-        ).values_list("din", flat=True)
-    )
-
-
-def held_positions(reservation: StorageReservation) -> int:
-    """Positions an active reservation still holds: one per unit of its shipment not yet stocked in."""
-    if reservation.status != StorageReservation.Status.ACTIVE:
-        return 0
-    return max(reservation.positions - len(_stocked_dins(reservation.shipment)), 0)
-
-
-def location_occupied(location: StorageLocation, excluding: Shipment | None = None) -> int:
-    """Units in stock at the location plus positions held there by active reservations (T-8.1.2-e)."""
-    in_stock = StockEvent.objects.filter(location=location, kind=StockEvent.Kind.IN, stock_out=None).count()
-    reservations = location.reservations.filter(status=StorageReservation.Status.ACTIVE).select_related(
-        "shipment"
-    )
-    if excluding is not None:
-        reservations = reservations.exclude(shipment=excluding)
-    return in_stock + sum(held_positions(r) for r in reservations)
-
-
-def active_reservation(shipment: Shipment) -> StorageReservation | None:
-    return (
-        shipment.reservations.filter(status=StorageReservation.Status.ACTIVE)
-        .select_related("location")
-        .first()
-    )
 
 
 @transaction.atomic
@@ -183,7 +149,7 @@ def storage_reservation_cancel(
 
 def _fulfil(actor: Any, reservation: StorageReservation | None, shipment: Shipment) -> None:
     """Once every unit of the shipment is in stock at the site, its reservation is fulfilled (T-8.1.2-e)."""
-    if reservation is None or not set(shipment.expected_units) <= _stocked_dins(shipment):
+    if reservation is None or not set(shipment.expected_units) <= stocked_dins(shipment):
         return
     reservation.status = StorageReservation.Status.FULFILLED
     reservation.closed_at, reservation.closed_by = clock.now(), actor

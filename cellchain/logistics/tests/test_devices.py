@@ -10,7 +10,7 @@ import pytest
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.ledger.models import LedgerEntry
-from cellchain.logistics import demo, services
+from cellchain.logistics import demo, selectors, services
 from cellchain.logistics.models import MonitoringDevice, ReceiptInspection
 from cellchain.logistics.tests import kit
 
@@ -30,7 +30,7 @@ class TestDeviceRegister:
         device = register(world)
         assert device.site == world.sites["xiehe-main"] and device.in_service
         assert LedgerEntry.objects.filter(event="monitoring_device:register").count() == 1
-        assert services.device_gate(device, TODAY).allowed
+        assert selectors.device_gate(device, TODAY).allowed
 
     def test_manufacturer_staff_and_duplicates_are_refused(self, world):
         register(world)
@@ -45,9 +45,9 @@ class TestDeviceRegister:
     def test_the_facility_rule_decides_whether_a_device_may_be_selected(self, world):
         """T-10.12 via cellchain.domain.facility.equipment_use_check: never calibrated, overdue, out of service."""
         never = register(world, "T-N", calibrated_on=None, calibration_due=None)
-        assert services.device_gate(never, TODAY).checks == ("calibration_unknown",)
+        assert selectors.device_gate(never, TODAY).checks == ("calibration_unknown",)
         due = register(world)
-        assert services.device_gate(due, due.calibration_due + dt.timedelta(days=1)).checks == (
+        assert selectors.device_gate(due, due.calibration_due + dt.timedelta(days=1)).checks == (
             "calibration_overdue",
         )
 
@@ -56,12 +56,12 @@ class TestDeviceCalibrateAndService:
     def test_calibration_moves_the_due_date_and_keeps_the_old_one_in_the_ledger(self, world):
         device = register(world, calibration_due=TODAY - dt.timedelta(days=1))
         with clock.frozen(dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)):
-            assert not services.device_gate(device, TODAY).allowed
+            assert not selectors.device_gate(device, TODAY).allowed
             services.monitoring_device_calibrate(actor=world["pharmacist_liu"], device=device, calibrated_on=TODAY,
                                                  calibration_due=TODAY + dt.timedelta(days=365),
                                                  certificate="JL-26-001")  # fmt: skip
         device.refresh_from_db()
-        assert services.device_gate(device, TODAY).allowed and device.calibration_certificate == "JL-26-001"
+        assert selectors.device_gate(device, TODAY).allowed and device.calibration_certificate == "JL-26-001"
         assert LedgerEntry.objects.filter(event="monitoring_device:calibrate").count() == 1
 
     def test_bad_calibrations_are_refused(self, world):
@@ -88,7 +88,7 @@ class TestDeviceCalibrateAndService:
             actor=liu, device=device, in_service=False, reason="probe broken"
         )
         device.refresh_from_db()
-        assert services.device_gate(device, TODAY).checks == ("equipment_out_of_service",)
+        assert selectors.device_gate(device, TODAY).checks == ("equipment_out_of_service",)
         with pytest.raises(Conflict, match="out of service already"):
             services.monitoring_device_set_in_service(
                 actor=liu, device=device, in_service=False, reason="again"

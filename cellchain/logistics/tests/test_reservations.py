@@ -7,7 +7,7 @@ import pytest
 
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.ledger.models import LedgerEntry
-from cellchain.logistics import demo, services
+from cellchain.logistics import demo, selectors, services
 from cellchain.logistics.models import Shipment, StorageReservation
 from cellchain.logistics.tests import kit
 from cellchain.logistics.tests.test_services import new_shipment, product_shipment, ready_to_dispatch
@@ -65,7 +65,7 @@ class TestReservationCreate:
         row = services.storage_reservation_create(actor=world["pharmacist_liu"], shipment=shipment,
                                                   location=demo.xiehe_storage(world))  # fmt: skip
         assert (row.positions, row.status, row.location.code) == (2, "active", "LN2-01")
-        assert services.location_occupied(row.location) == 2
+        assert selectors.location_occupied(row.location) == 2
         entry = LedgerEntry.objects.get(event="storage:reserve")
         assert entry.record_id == str(row.pk)
 
@@ -137,11 +137,11 @@ class TestFulfilment:
         services.stock_in(actor=liu, location=tank, scanned_text=shipment.expected_units[0])
         reservation.refresh_from_db()
         assert reservation.status == StorageReservation.Status.ACTIVE
-        assert services.held_positions(reservation) == 1 and services.location_occupied(tank) == 2
+        assert selectors.held_positions(reservation) == 1 and selectors.location_occupied(tank) == 2
         services.stock_in(actor=liu, location=tank, scanned_text=shipment.expected_units[1])
         reservation.refresh_from_db()
         assert reservation.status == StorageReservation.Status.FULFILLED and reservation.closed_by == liu
-        assert services.location_occupied(tank) == 2
+        assert selectors.location_occupied(tank) == 2
 
     def test_another_location_needs_a_reason_which_the_ledger_keeps(self, world):
         shipment = kit.received(world, "000540")
