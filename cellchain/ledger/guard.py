@@ -1,7 +1,7 @@
 """The write guard: a regulated row is saved only by the ledger's record functions (issue 15 item 1).
 
-`RegulatedModel.save()` asks `permitted(self)`; only `records.record_create/amend/void` (and, for the ledger's
-own rebaseline, `rebaseline.py`) open a permit for the one instance they are about to save and ledger. A permit
+`RegulatedModel.save()` asks `permitted(self)`; only `records.record_create/amend/void` open a permit, for the
+one instance they are about to save and ledger. A permit
 names an instance, not a model or a thread-wide switch, so a save of any other row inside the same service
 still raises. Data migrations use historical models, which do not inherit this `save()`, and keep their own
 path (decision 0010).

@@ -2,9 +2,9 @@
 
 `record_create`, `record_amend` and `record_void` are what every service calls. Each runs `full_clean()` (field
 rules; uniqueness and constraints are the database's, checked at save without another query), saves the row
-under the write guard's permit for that one instance, and appends the ledger entry, all in
-`transaction.atomic()` (no savepoint; validation first): a save that fails leaves no entry, an entry that fails leaves no row (X-3, REGULATORY
-items 46-47). A direct `save()`, `delete()` or bulk write of a regulated model raises `UnledgeredWrite`.
+under the write guard's permit for that one instance, and appends the ledger entry, in one
+`transaction.atomic()` (validation first, no savepoint): a save that fails leaves no entry, an entry that fails
+leaves no row (X-3, REGULATORY items 46-47). A direct `save()`, `delete()` or bulk write of a regulated model raises `UnledgeredWrite`.
 """
 
 from __future__ import annotations

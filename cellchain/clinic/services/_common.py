@@ -9,12 +9,7 @@ from cellchain.core.errors import ValidationFailed
 from cellchain.domain.bedside import Verifier
 from cellchain.domain.clinical_verdict import Reason, Verdict
 from cellchain.ledger.models import RegulatedModel
-from cellchain.ledger.records import record_amend, record_clean, record_create
-
-
-def clean(instance: Any) -> None:
-    """full_clean() mapped to the one error shape (field named where Django names one)."""
-    record_clean(instance)
+from cellchain.ledger.records import record_amend, record_create
 
 
 def create(
