@@ -66,6 +66,10 @@ VICELL_BLU = "Beckman Coulter Vi-CELL BLU"
 VICELL_METHOD = "trypan blue exclusion, bright-field image analysis"
 NUCLEOCOUNTER = "ChemoMetec NucleoCounter"
 NUCLEOCOUNTER_METHOD = "AO/DAPI fluorescence image analysis"
+XLSX_HINT = (
+    "a Vi-CELL XR .xlsx workbook is read by the Vi-CELL XR workbook reader "
+    "(cellchain.instruments.vicell_xr.parse_vicell_xr_xlsx), which QC import picks by itself"
+)
 VIABILITY_TOLERANCE_COUNTS = 0.1
 """Percentage points allowed between Vi-CELL's reported viability (2 decimals) and the raw-count one."""
 VIABILITY_TOLERANCE_ROUNDED = 1.0
@@ -108,7 +112,8 @@ class CellCounterExport:
     """A whole export: file name, SHA-256 of the raw bytes (ALCOA), encoding, readings in file order.
 
     ``flagged`` lists samples of the file that carry no usable number (issue 16: one sample with an
-    ``ERROR`` count must not block the others); they are never in ``readings``.
+    ``ERROR`` count must not block the others); they are never in ``readings``. ``serial_number`` is the
+    instrument's, where the export names it (Vi-CELL XR ``Unit S/N``, NC-View ``INSTRUMENT``).
     """
 
     source: str
@@ -117,6 +122,7 @@ class CellCounterExport:
     instrument: str
     readings: tuple[CellCountReading, ...]
     flagged: tuple[FlaggedSample, ...] = ()
+    serial_number: str | None = None
 
 
 # ---------------------------------------------------------------- Vi-CELL BLU
@@ -139,7 +145,7 @@ def read_vicell_blu(path: str | Path) -> CellCounterExport:
 
 def parse_vicell_blu(raw: bytes, *, source: str = "<bytes>") -> CellCounterExport:
     """Parse a Vi-CELL BLU CSV export (see the module docstring for the accepted columns)."""
-    decoded = decode_export(raw, source)
+    decoded = decode_export(raw, source, workbook_hint=XLSX_HINT)
     if not decoded.text.strip():
         raise InstrumentFileError(source, "the export is empty", line=1)
     delimiter = detect_delimiter(decoded.text, source)
