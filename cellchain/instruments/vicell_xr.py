@@ -216,6 +216,11 @@ def _text(value: _Value | None) -> str | None:
 # ---------------------------------------------------------------- TXT
 
 
+def is_xr_report_line(line: str) -> bool:
+    """True for the first line of a Vi-CELL XR TXT report (``Vi-CELL XR 2.06.3``)."""
+    return _MODEL.match(line) is not None
+
+
 def read_vicell_xr_txt(path: str | Path) -> CellCounterExport:
     """Read a Vi-CELL XR TXT report from disk."""
     file_path = Path(path)
