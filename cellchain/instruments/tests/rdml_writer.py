@@ -1,4 +1,4 @@
-"""Build RDML files for tests (no public RDML file was reachable as text; see tests/data/SOURCES.md).
+"""Build RDML files for tests (no public RDML file was reachable as text; see data/SOURCES.md).
 
 The committed ``qpcr_run.rdml`` is :func:`rdml_from_csv` of ``qpcr_run.csv`` (the same standards, unknowns
 and NTC, target CAR) in RDML 1.3, and it validates against ``RDML_v1_3_REC.xsd``. Rebuild with
