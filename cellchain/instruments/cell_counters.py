@@ -350,10 +350,10 @@ def _split_key_value(line: str) -> tuple[str | None, str]:
 
 def _field_number(fields: dict[str, tuple[str, int]], key: str, source: str) -> float:
     value, line = fields[key]
-    return parse_number(_value_and_note(value)[0], source, line, key, decimal_comma=True)
+    return parse_number(value_and_note(value)[0], source, line, key, decimal_comma=True)
 
 
-def _value_and_note(value: str) -> tuple[str, str | None]:
+def value_and_note(value: str) -> tuple[str, str | None]:
     """Split ``3.58E3 (Out of optimal range)`` into the number's text and the note; else (value, None)."""
     match = _VALUE_WITH_NOTE.match(value)
     return (match.group("value"), match.group("note").strip()) if match else (value, None)
@@ -364,7 +364,7 @@ def _notes(fields: dict[str, tuple[str, int]]) -> tuple[str, ...]:
     used = ("viability (%)", "total (cells/ml)", "live (cells/ml)", "dead (cells/ml)")
     notes = []
     for key in used:
-        note = _value_and_note(fields[key][0])[1] if key in fields else None
+        note = value_and_note(fields[key][0])[1] if key in fields else None
         if note:
             notes.append(f"{key}: {note}")
     return tuple(notes)

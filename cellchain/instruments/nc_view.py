@@ -21,7 +21,8 @@ column                required meaning
 
 As in the single-measurement reader (:mod:`cellchain.instruments.cell_counters`), concentrations are
 rounded to three significant figures, so the viability is the instrument's, checked against live/total
-within 1 percentage point. A measurement whose status is not OK, or with an instrument error token in a
+within 1 percentage point. A value followed by the instrument's remark (``3.58E3 (Out of optimal
+range)``) is read with the remark kept in ``notes``. A measurement whose status is not OK, or with an instrument error token in a
 value used, is flagged and the others are read; any other bad value refuses the file (what, where, why).
 """
 
@@ -47,6 +48,7 @@ from cellchain.instruments.cell_counters import (
     CellCounterExport,
     CellCountReading,
     FlaggedSample,
+    value_and_note,
 )
 from cellchain.instruments.errors import InstrumentFileError
 
@@ -175,8 +177,13 @@ def _flag(row: list[str], line: int, cols: _Columns, header: list[str]) -> Flagg
 def _reading(
     row: list[str], line: int, cols: _Columns, header: list[str], source: str, decimal_comma: bool
 ) -> CellCountReading:
+    notes: list[str] = []
+
     def number(i: int) -> float:
-        return parse_number(row[i], source, line, header[i], decimal_comma=decimal_comma)
+        text, note = value_and_note(row[i])  # "3.58E3 (Out of optimal range)": the number and its remark
+        if note:
+            notes.append(f"{header[i]}: {note}")
+        return parse_number(text, source, line, header[i], decimal_comma=decimal_comma)
 
     sample_id = row[cols.index["sample id"]].strip()
     if not sample_id:
@@ -205,6 +212,7 @@ def _reading(
         reported_viability_percent=viability,
         dilution=number(cols.index["dilution factor"]) if _optional(row, cols, "dilution factor") else None,
         line=line,
+        notes=tuple(notes),
     )
 
 

@@ -129,3 +129,12 @@ def test_mutated_table_exports_are_refused_or_read(data: st.DataObject) -> None:
     for reading in export.readings:
         assert 0.0 <= reading.viability_percent <= 100.0
         assert reading.viable_cells_per_ml <= reading.total_cells_per_ml * 1.01
+
+
+def test_a_value_with_the_instruments_remark_is_read_and_the_remark_kept() -> None:
+    """Issue 16: "3.58E3 (Out of optimal range)" is a number with a note, in the table export too."""
+    export = parse_nc_view_table(_table(",OK,274 000,", ",OK,274 000 (Out of optimal range),"))
+    first = export.readings[0]
+    assert first.total_cells_per_ml == 274e3 and first.notes == ("TOTAL (cells/ml): Out of optimal range",)
+    with pytest.raises(InstrumentFileError, match="not a number"):
+        parse_nc_view_table(_table(",OK,274 000,", ",OK,27x4 000 (ok),"))
