@@ -39,6 +39,9 @@ ChemoMetec NucleoCounter NC-200 / NC-202 (NucleoView; AO/DAPI fluorescence imagi
     ``Status`` other than ``OK`` is rejected. The ``//[...]`` checksum is kept but cannot be verified
     (its algorithm is not public).
 
+Other formats of the same instruments (issue 16): Vi-CELL XR TXT and XLSX in :mod:`.vicell_xr`, the NC-View
+table export in :mod:`.nc_view`; :mod:`.formats` picks the reader by the file's content.
+
 Concentration units accepted (anything else is rejected): ``cells/mL``, ``x10^N cells/mL`` (also written
 ``10^N``, ``x10ⁿ``, ``1eN``) and ``cells/µL``; values are returned in cells/mL.
 """

@@ -20,7 +20,7 @@ target       no       ``Target``, ``Target Name``
 
 ``ERROR`` or other non-numbers in Quantity/Cq, a standard without a quantity, or a missing required
 column raise :class:`InstrumentFileError` naming the line and column. With a semicolon or tab delimiter
-a decimal comma is accepted.
+a decimal comma is accepted. RDML files give the same :class:`QpcrExport` through :mod:`.rdml`.
 """
 
 from __future__ import annotations
