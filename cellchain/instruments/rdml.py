@@ -9,8 +9,9 @@ its ``version`` (1.0 to 1.3; the XSDs of the RDML consortium, MIT licence, shipp
   when ``targetId`` is given, default ``unkn``) and, for standards, ``<quantity>`` with unit ``cop``
   (copies); a standard without a positive quantity in copies is refused.
 * ``<experiment>/<run>/<react id=n>``: the sample and, per ``<data>``, the target ``<tar id=..>`` and
-  ``<cq>``. A ``cq`` of ``-1`` (RDML's "not available") or none is "no Cq", like ``Undetermined`` in a
-  CSV; any other negative or non-finite Cq is refused. ``<excl>`` keeps the well with its reason in
+  ``<cq>``. A ``cq`` of ``-1`` (RDML's "not available") is "no Cq", like ``Undetermined`` in a CSV; a
+  well with no ``<cq>`` at all was not analysed and is refused (unless excluded); any other negative or
+  non-finite Cq is refused. ``<excl>`` keeps the well with its reason in
   ``excluded``, and it is used neither in the curve nor as an unknown.
 * The well name comes from the run's ``pcrFormat`` (react 13 of a 96-well plate ``ABC``/``123`` is
   ``B1``); with several runs it is prefixed ``<run id>:``.
@@ -237,6 +238,16 @@ def _well(samples: _Samples, well: str, sample: str, target: str, data: Any, sou
     well_type = samples.well_type(sample, target)
     quantity = samples.quantity(sample, target, source, data.sourceline) if well_type == STANDARD else None
     cq_text = _child_text(data, "cq")
+    excluded = _child_text(data, "excl")
+    if data.find(f"{_Q}excl") is not None and not excluded:
+        excluded = "excluded in the RDML file (no reason given)"
+    if cq_text is None and not excluded:
+        # A data element without <cq> holds curves the software never analysed: reading that as "no
+        # amplification" would turn a missing result into a negative one, in silence (issue 16).
+        raise InstrumentFileError(
+            source, f"well {well} ({target}) has no <cq>: the run was not analysed for it; analyse the run "
+            "and export the RDML again (a Cq of -1 states 'no Cq')", line=data.sourceline,
+        )  # fmt: skip
     cq = None if cq_text is None else float(cq_text)
     if cq is not None and (not math.isfinite(cq) or (cq < 0 and cq != NOT_AVAILABLE_CQ)):
         raise InstrumentFileError(
@@ -245,9 +256,6 @@ def _well(samples: _Samples, well: str, sample: str, target: str, data: Any, sou
         )  # fmt: skip
     if cq == NOT_AVAILABLE_CQ:
         cq = None
-    excluded = _child_text(data, "excl")
-    if data.find(f"{_Q}excl") is not None and not excluded:
-        excluded = "excluded in the RDML file (no reason given)"
     return QpcrWell(well, sample, target, well_type, quantity, cq, data.sourceline, excluded=excluded)
 
 

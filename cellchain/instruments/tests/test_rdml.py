@@ -163,3 +163,12 @@ def test_mutated_rdml_is_refused_or_read_never_crashes(data: st.DataObject) -> N
     for well in export.wells:
         assert well.well_type != STANDARD or (well.quantity or 0) > 0
         assert well.cq is None or well.cq >= 0
+
+
+def test_a_well_without_cq_is_refused_but_minus_one_reads_as_no_cq() -> None:
+    """Issue 16: a data element with no <cq> was not analysed; only RDML's -1 says "no Cq" (a negative)."""
+    with pytest.raises(InstrumentFileError, match=r"well B7 \(CAR\) has no <cq>") as caught:
+        parse_rdml(_rdml("<cq>23.458</cq>", ""), source="run.rdml")
+    assert caught.value.line is not None
+    unknown = next(w for w in parse_rdml(_rdml("<cq>23.458</cq>", "<cq>-1</cq>")).wells if w.well == "B7")
+    assert unknown.cq is None
