@@ -20,6 +20,8 @@ MICRO = "\u00b5"
 _MICRO_VARIANTS = ("\u00c2\u00b5", "\u00ce\u00bc", "\u03bc")
 """``Âµ`` and ``Î¼`` (UTF-8 bytes of µ and μ read as Latin-1) and Greek mu, all mapped to U+00B5."""
 
+_SPACES = re.compile("[ \u00a0\u2009\u202f]")
+_GROUPED = re.compile("[+-]?\\d{1,3}(?:[ \u00a0\u2009\u202f]\\d{3})+(?:[.,]\\d*)?(?:[eE][+-]?\\d+)?")
 _ERROR_TOKENS = {"ERROR", "#ERROR", "#VALUE!", "#DIV/0!", "NAN", "N/A", "NA", "#N/A", "INF", "-INF"}
 
 
@@ -32,15 +34,20 @@ class DecodedText:
     sha256: str
 
 
-def decode_export(raw: bytes, source: str) -> DecodedText:
-    """Decode by BOM (UTF-8, UTF-16 LE/BE), else UTF-16 by NUL pattern, else UTF-8, else Windows-1252."""
+def decode_export(raw: bytes, source: str, *, workbook_hint: str = "") -> DecodedText:
+    """Decode by BOM (UTF-8, UTF-16 LE/BE), else UTF-16 by NUL pattern, else UTF-8, else Windows-1252.
+
+    A workbook, PDF or other binary container is refused by what it is; ``workbook_hint`` names the reader
+    that does read a workbook of this instrument (issue 16: an XLSX was refused as "undecodable text").
+    """
     sha256 = hashlib.sha256(raw).hexdigest()
     container = _binary_container(raw)
     if container is not None:
+        hint = f"; {workbook_hint}" if workbook_hint and raw.startswith(b"PK") else ""
         raise InstrumentFileError(
             source,
             f"this is {container}, not a text export: export the results as CSV or TXT from the "
-            "instrument software",
+            f"instrument software{hint}",
             offset=0,
         )
     try:
@@ -135,8 +142,16 @@ def is_error_token(cell: str) -> bool:
 
 
 def parse_number(cell: str, source: str, line: int, column: str, *, decimal_comma: bool = False) -> float:
-    """A finite number; empty cells, ``ERROR`` and other non-numbers raise naming line and column."""
-    text = cell.strip().replace("\u00a0", "").replace(" ", "")
+    """A finite number; empty cells, ``ERROR`` and other non-numbers raise naming line and column.
+
+    Spaces (also no-break and thin spaces) are accepted only as thousands separators in groups of three
+    (NC-View writes ``274 000``); ``1 35`` is refused rather than read as 135.
+    """
+    text = cell.strip()
+    if _SPACES.search(text):
+        if not _GROUPED.fullmatch(text):
+            raise InstrumentFileError(source, f"{text!r} is not a number", line=line, column=column)
+        text = _SPACES.sub("", text)
     if not text:
         raise InstrumentFileError(source, "empty cell where a number is required", line=line, column=column)
     if text.upper() in _ERROR_TOKENS:

@@ -39,6 +39,9 @@ ChemoMetec NucleoCounter NC-200 / NC-202 (NucleoView; AO/DAPI fluorescence imagi
     ``Status`` other than ``OK`` is rejected. The ``//[...]`` checksum is kept but cannot be verified
     (its algorithm is not public).
 
+Other formats of the same instruments (issue 16): Vi-CELL XR TXT and XLSX in :mod:`.vicell_xr`, the NC-View
+table export in :mod:`.nc_view`; :mod:`.formats` picks the reader by the file's content.
+
 Concentration units accepted (anything else is rejected): ``cells/mL``, ``x10^N cells/mL`` (also written
 ``10^N``, ``x10ⁿ``, ``1eN``) and ``cells/µL``; values are returned in cells/mL.
 """
@@ -66,6 +69,10 @@ VICELL_BLU = "Beckman Coulter Vi-CELL BLU"
 VICELL_METHOD = "trypan blue exclusion, bright-field image analysis"
 NUCLEOCOUNTER = "ChemoMetec NucleoCounter"
 NUCLEOCOUNTER_METHOD = "AO/DAPI fluorescence image analysis"
+XLSX_HINT = (
+    "a Vi-CELL XR .xlsx workbook is read by the Vi-CELL XR workbook reader "
+    "(cellchain.instruments.vicell_xr.parse_vicell_xr_xlsx), which QC import picks by itself"
+)
 VIABILITY_TOLERANCE_COUNTS = 0.1
 """Percentage points allowed between Vi-CELL's reported viability (2 decimals) and the raw-count one."""
 VIABILITY_TOLERANCE_ROUNDED = 1.0
@@ -108,7 +115,8 @@ class CellCounterExport:
     """A whole export: file name, SHA-256 of the raw bytes (ALCOA), encoding, readings in file order.
 
     ``flagged`` lists samples of the file that carry no usable number (issue 16: one sample with an
-    ``ERROR`` count must not block the others); they are never in ``readings``.
+    ``ERROR`` count must not block the others); they are never in ``readings``. ``serial_number`` is the
+    instrument's, where the export names it (Vi-CELL XR ``Unit S/N``, NC-View ``INSTRUMENT``).
     """
 
     source: str
@@ -117,6 +125,7 @@ class CellCounterExport:
     instrument: str
     readings: tuple[CellCountReading, ...]
     flagged: tuple[FlaggedSample, ...] = ()
+    serial_number: str | None = None
 
 
 # ---------------------------------------------------------------- Vi-CELL BLU
@@ -139,7 +148,7 @@ def read_vicell_blu(path: str | Path) -> CellCounterExport:
 
 def parse_vicell_blu(raw: bytes, *, source: str = "<bytes>") -> CellCounterExport:
     """Parse a Vi-CELL BLU CSV export (see the module docstring for the accepted columns)."""
-    decoded = decode_export(raw, source)
+    decoded = decode_export(raw, source, workbook_hint=XLSX_HINT)
     if not decoded.text.strip():
         raise InstrumentFileError(source, "the export is empty", line=1)
     delimiter = detect_delimiter(decoded.text, source)
@@ -344,10 +353,10 @@ def _split_key_value(line: str) -> tuple[str | None, str]:
 
 def _field_number(fields: dict[str, tuple[str, int]], key: str, source: str) -> float:
     value, line = fields[key]
-    return parse_number(_value_and_note(value)[0], source, line, key, decimal_comma=True)
+    return parse_number(value_and_note(value)[0], source, line, key, decimal_comma=True)
 
 
-def _value_and_note(value: str) -> tuple[str, str | None]:
+def value_and_note(value: str) -> tuple[str, str | None]:
     """Split ``3.58E3 (Out of optimal range)`` into the number's text and the note; else (value, None)."""
     match = _VALUE_WITH_NOTE.match(value)
     return (match.group("value"), match.group("note").strip()) if match else (value, None)
@@ -358,7 +367,7 @@ def _notes(fields: dict[str, tuple[str, int]]) -> tuple[str, ...]:
     used = ("viability (%)", "total (cells/ml)", "live (cells/ml)", "dead (cells/ml)")
     notes = []
     for key in used:
-        note = _value_and_note(fields[key][0])[1] if key in fields else None
+        note = value_and_note(fields[key][0])[1] if key in fields else None
         if note:
             notes.append(f"{key}: {note}")
     return tuple(notes)

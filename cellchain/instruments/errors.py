@@ -13,7 +13,8 @@ class InstrumentFileError(ValueError):
 
     ``file`` is the name the caller gave the data (usually the file name), ``reason`` says what is wrong
     and, where it helps, what to do. Exactly one of ``offset`` (byte offset from the start of the file) or
-    ``line`` (1-based text line) is normally set; ``column`` names the CSV column when one is at fault.
+    ``line`` (1-based text line, or the row of a workbook) is normally set; ``column`` names the CSV or
+    sheet column when one is at fault, ``cell`` the workbook cell (``Sheet1!H7``).
     """
 
     def __init__(
@@ -24,12 +25,14 @@ class InstrumentFileError(ValueError):
         offset: int | None = None,
         line: int | None = None,
         column: str | None = None,
+        cell: str | None = None,
     ) -> None:
         self.file = file
         self.reason = reason
         self.offset = offset
         self.line = line
         self.column = column
+        self.cell = cell
         super().__init__(self._message())
 
     def _message(self) -> str:
@@ -40,15 +43,22 @@ class InstrumentFileError(ValueError):
             where.append(f"line {self.line}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
+        if self.cell is not None:
+            where.append(f"cell {self.cell}")
         location = f" ({', '.join(where)})" if where else ""
         return f"{self.file}{location}: {self.reason}"
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keeps the error picklable (hypothesis and multiprocessing re-raise copies of it).
-        return (_rebuild, (self.file, self.reason, self.offset, self.line, self.column))
+        return (_rebuild, (self.file, self.reason, self.offset, self.line, self.column, self.cell))
 
 
 def _rebuild(
-    file: str, reason: str, offset: int | None, line: int | None, column: str | None
+    file: str,
+    reason: str,
+    offset: int | None,
+    line: int | None,
+    column: str | None,
+    cell: str | None = None,
 ) -> InstrumentFileError:
-    return InstrumentFileError(file, reason, offset=offset, line=line, column=column)
+    return InstrumentFileError(file, reason, offset=offset, line=line, column=column, cell=cell)

@@ -20,7 +20,7 @@ target       no       ``Target``, ``Target Name``
 
 ``ERROR`` or other non-numbers in Quantity/Cq, a standard without a quantity, or a missing required
 column raise :class:`InstrumentFileError` naming the line and column. With a semicolon or tab delimiter
-a decimal comma is accepted.
+a decimal comma is accepted. RDML files give the same :class:`QpcrExport` through :mod:`.rdml`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,11 @@ _NO_CQ = {"", "UNDETERMINED", "NO CT", "NO CQ", "N/A", "NA", "-"}
 
 @dataclass(frozen=True)
 class QpcrWell:
-    """One well: sample, normalised type (standard/unknown/ntc or as written), quantity, Cq (None: none)."""
+    """One well: sample, normalised type (standard/unknown/ntc or as written), quantity, Cq (None: none).
+
+    ``excluded`` is the reason the run's software excluded the well (RDML ``<excl>``); an excluded well is
+    kept for the record but is neither a standard nor an unknown.
+    """
 
     well: str
     sample: str
@@ -65,6 +69,7 @@ class QpcrWell:
     quantity: float | None
     cq: float | None
     line: int
+    excluded: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +89,17 @@ class QpcrExport:
         return tuple(
             StandardPoint(w.quantity, w.cq, w.well)
             for w in self.wells
-            if w.well_type == STANDARD and w.quantity is not None and (target is None or w.target == target)
+            if w.well_type == STANDARD
+            and w.quantity is not None
+            and w.excluded is None
+            and (target is None or w.target == target)
         )
 
     def unknowns(self, target: str | None = None) -> tuple[QpcrWell, ...]:
         return tuple(
-            w for w in self.wells if w.well_type == UNKNOWN and (target is None or w.target == target)
+            w
+            for w in self.wells
+            if w.well_type == UNKNOWN and w.excluded is None and (target is None or w.target == target)
         )
 
     def standard_curve(self, target: str | None = None) -> StandardCurve:

@@ -68,9 +68,11 @@ def _pick(readings: tuple[Any, ...], name: str, label: str) -> Any:
 def _cell_count(
     batch: Batch, item: specs.SpecItem, reader: str, content: bytes, name: str, sample: str
 ) -> Reading:
-    from cellchain.instruments import cell_counters
+    from cellchain.instruments import formats
 
-    parse = cell_counters.parse_nucleocounter if reader == "nucleoview" else cell_counters.parse_vicell_blu
+    # Within the specification's instrument, the reader follows the file's content (issue 16): Vi-CELL BLU
+    # CSV or XR TXT/XLSX; NucleoView single measurement or NC-View table export.
+    parse = formats.parse_nucleoview_export if reader == "nucleoview" else formats.parse_vicell_export
     export = parse(content, source=name)
     flagged = {f.sample_id: f for f in export.flagged}
     if sample in flagged:
@@ -94,6 +96,8 @@ def _cell_count(
         "viable_cells_per_ml": reading.viable_cells_per_ml,
         "line": reading.line,
     }
+    if export.serial_number:
+        details["instrument_serial"] = export.serial_number
     if reading.notes:
         details["instrument_notes"] = list(reading.notes)  # kept with the result for the reviewer (ALCOA)
     if item.assay is specs.Assay.VIABILITY:
@@ -212,11 +216,11 @@ def _qpcr_quantities(export: Any, target: str, sample: str, settings: dict[str, 
 
 def _qpcr(item: specs.SpecItem, settings: dict[str, Any], content: bytes, name: str, sample: str) -> Reading:
     from cellchain.domain.vcn import vcn_from_concentrations
-    from cellchain.instruments.qpcr import parse_qpcr
+    from cellchain.instruments.formats import parse_qpcr_export
 
     if not sample:
         raise ValidationFailed("Give the sample name as written in the run.", field="sample_name")
-    export = parse_qpcr(content, source=name)
+    export = parse_qpcr_export(content, source=name)  # the qPCR CSV or RDML (issue 16)
     target = _qpcr_quantities(export, settings["target"], sample, settings, name)
     curve = target[0][1].curve
     details: dict[str, Any] = {

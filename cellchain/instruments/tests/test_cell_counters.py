@@ -305,3 +305,26 @@ def test_a_workbook_given_to_a_csv_reader_is_named_as_such(magic: bytes, what: s
     """Issue 16: an XLSX export was refused with only "undecodable text"."""
     with pytest.raises(InstrumentFileError, match=f"{what}.*export the results as CSV or TXT"):
         parse_vicell_blu(magic + bytes(range(256)), source="vicell.xlsx")
+
+
+def test_real_public_vicell_blu_export_is_read_from_raw_counts() -> None:
+    """allotropy's Beckman_Vi-Cell-BLU_example01.csv (MIT; see data/SOURCES.md)."""
+    export = read_vicell_blu(DATA / "vicell_blu_allotropy_example01.csv")
+    assert len(export.readings) == 10 and not export.flagged
+    first = export.readings[0]
+    assert (first.sample_id, first.total_cells_counted, first.viable_cells_counted) == ("CLB001", 2191, 2123)
+    assert (
+        first.viability_percent == pytest.approx(100 * 2123 / 2191)
+        and first.reported_viability_percent == 96.9
+    )
+    assert first.total_cells_per_ml == pytest.approx(0.78e6) and first.analysed_at == "3/21/2022 16:56"
+
+
+def test_real_public_nucleoview_nc200_export_is_read() -> None:
+    """allotropy's chemometec_nucleoview_example01.csv (MIT; see data/SOURCES.md)."""
+    (reading,) = read_nucleocounter(DATA / "nucleoview_allotropy_example01.csv").readings
+    assert reading.instrument == f"{NUCLEOCOUNTER} NC-200" and reading.stain == "acridine orange / DAPI"
+    assert (reading.viability_percent, reading.total_cells_per_ml, reading.viable_cells_per_ml) == (
+        68.2, 3.58e6, 2.45e6,
+    )  # fmt: skip
+    assert reading.sample_id == "20231120-0012-c-cellsABCD" and reading.analysed_at == "20231120 163016"

@@ -171,3 +171,69 @@ def test_a_vicell_sample_the_instrument_flagged_is_refused_and_the_others_import
     assert not QcResult.objects.exists()
     row = viability("CT-0002-HARVEST")
     assert abs(float(row.value) - 100 * 1577 / 2188) < 0.01 and row.details["sample"] == "CT-0002-HARVEST"
+
+
+@pytest.mark.parametrize(
+    ("file", "sample", "viability"),
+    [
+        ("vicell_xr_example07.txt", "CLB001", 100 * 4133 / 4263),
+        ("vicell_xr_workbook.xlsx", "CLB003", 100 * 254 / 636),
+        ("vicell_blu_utf8.csv", "CT-0002-HARVEST", 100 * 1577 / 2188),
+    ],
+)
+def test_viability_from_every_vicell_format_through_the_qc_import(
+    mfg, monkeypatch, file: str, sample: str, viability: float
+) -> None:
+    """Issue 16: Vi-CELL XR TXT and XLSX exports import like the BLU CSV, from raw counts."""
+    from cellchain.manufacturing import master
+
+    monkeypatch.setattr(master, "import_settings", lambda spec: {"viability": {"reader": "vicell"}})
+    batch = mfg.start(mfg.intake())
+    content = (DATA / file).read_bytes()
+    row = result_import(actor=mfg.analyst, batch=batch, item_code="viability", content=content, name=file,
+                        sample_name=sample)  # fmt: skip
+    assert abs(float(row.value) - viability) < 1e-5 and row.details["sample"] == sample
+    assert row.raw_file.sha256 == hashlib.sha256(content).hexdigest()
+    if "vicell_xr" in file:
+        assert "Vi-CELL XR" in row.instrument and row.details["instrument_serial"] == "AW123456789"
+
+
+def test_nc_view_table_export_imports_one_sample_and_refuses_a_flagged_one(mfg) -> None:
+    """Issue 16: the NC-View table export holds many samples; the one NucleoView marked is never a number."""
+    batch = mfg.start(mfg.intake())
+    content = (DATA / "nc_view_table.csv").read_bytes()
+
+    def viability(sample: str) -> QcResult:
+        return result_import(actor=mfg.analyst, batch=batch, item_code="viability", content=content,
+                             name="ncview.csv", sample_name=sample)  # fmt: skip
+
+    with pytest.raises(ValidationFailed, match=r"'8' \(line 9\) has no result.*Foreign object"):
+        viability("8")
+    assert not QcResult.objects.exists()
+    row = viability("12")
+    assert row.value == Decimal("96.2") and "NC-202" in row.instrument
+    assert row.details["instrument_serial"] == "9002020102201902"
+
+
+@pytest.mark.parametrize(("cq", "outcome"), [("Undetermined", "negative"), ("30.2", "positive")])
+def test_rcl_by_qpcr_from_an_rdml_file(mfg, cq: str, outcome: str) -> None:
+    """Issue 16: an RDML run feeds the same standard-curve gate as the CSV."""
+    from cellchain.instruments.tests.rdml_writer import rdml_from_csv
+
+    batch = mfg.start(mfg.intake())
+    content = rdml_from_csv(qpcr_csv(cq).decode()).encode()
+    row = result_import(actor=mfg.analyst, batch=batch, item_code="rcl", content=content, name="rcl.rdml",
+                        sample_name="PROD-1")  # fmt: skip
+    assert row.outcome == outcome and -3.6 <= row.details["slope"] <= -3.1
+    assert row.raw_file.sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_schema_invalid_rdml_is_refused_through_the_qc_import_and_nothing_recorded(mfg) -> None:
+    from cellchain.instruments.tests.rdml_writer import rdml_from_csv
+
+    batch = mfg.start(mfg.intake())
+    content = rdml_from_csv(qpcr_csv("30.2").decode()).replace("<cq>30.2</cq>", "<cq>late</cq>").encode()
+    with pytest.raises(ValidationFailed, match=r"rcl\.rdml \(line \d+\): not valid RDML 1\.3"):
+        result_import(actor=mfg.analyst, batch=batch, item_code="rcl", content=content, name="rcl.rdml",
+                      sample_name="PROD-1")  # fmt: skip
+    assert not QcResult.objects.exists() and not RawDataFile.objects.exists()
