@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TARGET_RATIO = 1.5
 REPO = Path(__file__).resolve().parents[1]
@@ -60,41 +62,46 @@ def worker(writes: int, rounds: int) -> dict[str, object]:
     user_roles(actor)  # what the permission check of a request leaves on the user
 
     counter = iter(range(10**9))
+    audit_row = _audit_row_writer(connection)
 
-    def create(with_ledger: bool) -> Organisation:
-        with transaction.atomic():
-            record = Organisation(
-                code=f"org-{next(counter)}", name="组织 Organisation", name_en="Org", kind="hospital"
-            )
-            if with_ledger:
+    def write(record: Organisation, mode: str, action: str) -> None:
+        if mode == "ledger":
+            if action == "create":
                 record_create(actor=actor, record=record, event="organisation:create")
-            else:  # the same validation and INSERT, under the permit the record functions take
-                record_clean(record)
-                with guard.permit(record):
-                    record.save()
-        return record
-
-    def amend(record: Organisation, with_ledger: bool) -> None:
-        with transaction.atomic():
-            record.name_en = f"Org {next(counter)}"
-            if with_ledger:
-                record_amend(actor=actor, record=record, event="organisation:amend", reason="bench amendment")
             else:
-                record_clean(record)
-                with guard.permit(record):
-                    record.save()
+                record_amend(actor=actor, record=record, event="organisation:amend", reason="bench amendment")
+            return
+        record_clean(record)  # the same validation and write, under the permit the record functions take
+        with guard.permit(record):
+            record.save()
+        if mode == "audit_row":
+            audit_row(record, action)
 
-    def batch(with_ledger: bool) -> float:
+    def batch(mode: str) -> float:
         started = time.perf_counter()
         for _ in range(writes // 2):
-            amend(create(with_ledger), with_ledger)
+            with transaction.atomic():
+                record = Organisation(
+                    code=f"org-{next(counter)}", name="组织 Organisation", name_en="Org", kind="hospital"
+                )
+                write(record, mode, "create")
+            with transaction.atomic():
+                record.name_en = f"Org {next(counter)}"
+                write(record, mode, "amend")
         return (time.perf_counter() - started) / (2 * (writes // 2))
 
-    batch(True), batch(False)  # warm caches, the head row, the key file
-    timings: dict[str, list[float]] = {"ledger": [], "plain": [], "service_ledger": [], "service_plain": []}
+    batch("ledger"), batch("plain"), batch("audit_row")  # warm caches, the head row, the key file
+    timings: dict[str, list[float]] = {
+        "ledger": [],
+        "plain": [],
+        "audit_row": [],
+        "service_ledger": [],
+        "service_plain": [],
+    }
     for _ in range(rounds):
-        timings["plain"].append(batch(False))
-        timings["ledger"].append(batch(True))
+        timings["plain"].append(batch("plain"))
+        timings["audit_row"].append(batch("audit_row"))
+        timings["ledger"].append(batch("ledger"))
         timings["service_plain"].append(service_batch(site, actor, writes // 4, with_ledger=False))
         timings["service_ledger"].append(service_batch(site, actor, writes // 4, with_ledger=True))
     best = {key: min(values) * 1e6 for key, values in timings.items()}
@@ -102,11 +109,48 @@ def worker(writes: int, rounds: int) -> dict[str, object]:
         "vendor": connection.vendor,
         "plain_us": best["plain"],
         "ledger_us": best["ledger"],
+        "audit_row_us": best["audit_row"],
         "service_plain_us": best["service_plain"],
         "service_ledger_us": best["service_ledger"],
         "writes": writes,
         "rounds": rounds,
     }
+
+
+def _audit_row_writer(connection: Any) -> Callable[[Any, str], None]:
+    """The floor any audit trail pays: one more INSERT of the record's state (JSON) in the same transaction.
+
+    No hash, no tree, no sequence lock: what a plain history table (django-simple-history and the like) adds.
+    It is printed beside the ledger so the ratio reads against what an unsigned audit trail costs here.
+    """
+    from cellchain.ledger.canonical import canonical_bytes
+
+    blob = "bytea" if connection.vendor == "postgresql" else "blob"
+    key = (
+        "bigserial PRIMARY KEY" if connection.vendor == "postgresql" else "integer PRIMARY KEY AUTOINCREMENT"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE bench_audit_row (id {key}, recorded_at varchar(32), record_type varchar(80), "
+            f"record_id varchar(64), action varchar(10), state {blob})"
+        )
+
+    def write(record: Any, action: str) -> None:
+        state = canonical_bytes(record.ledger_state())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO bench_audit_row (recorded_at, record_type, record_id, action, state) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    record.ledger_record_type(),
+                    str(record.pk),
+                    action,
+                    state,
+                ],
+            )
+
+    return write
 
 
 def service_batch(site: object, actor: object, count: int, *, with_ledger: bool) -> float:
@@ -227,6 +271,7 @@ def main() -> None:
     )
     print("              the baseline)")
     print(f"    {'database':12} {'workload':9} {'plain us/write':>15} {'ledger us/write':>16} {'ratio':>7}")
+    floors = []
     for result in results:
         for label, plain, ledger in (
             ("minimal", "plain_us", "ledger_us"),
@@ -238,6 +283,13 @@ def main() -> None:
                 f"    {result['vendor']:12} {label:9} {result[plain]:15.0f} {result[ledger]:16.0f} {ratio:7.2f}  "
                 f"({verdict} the target of {TARGET_RATIO:g})"
             )
+        audit = float(result["audit_row_us"])
+        floors.append(
+            f"    {result['vendor']:12} plain + audit row {audit:.0f} us/write = {audit / float(result['plain_us']):.2f}"
+            f" x plain; ledger = {float(result['ledger_us']) / audit:.2f} x that"
+        )
+    print("the floor of any audit trail (an unhashed history row of the same state, same transaction):")
+    print("\n".join(floors))
     print(f"total {time.perf_counter() - started:.1f} s")
 
 
