@@ -194,6 +194,24 @@ def _stored_nodes(first: int, end: int) -> dict[tuple[int, int], bytes]:
         }
 
 
+def _empty_tables(sources: list[ReplaySource]) -> set[str]:
+    """The tables of `sources` that hold no row, in one query (most record types of a young ledger have none).
+
+    A replay of such a table would be one query each to learn it is empty; at 80 record types that fixed cost
+    was a fifth of a full verify of 20,000 entries."""
+    tables = sorted({source.model._meta.db_table for source in sources})
+    empty: set[str] = set()
+    for start in range(0, len(tables), 200):  # SQLite allows 500 terms in one compound SELECT
+        probes = " UNION ALL ".join(
+            f"SELECT {number} WHERE NOT EXISTS (SELECT 1 FROM {_q(tables[number])})"  # noqa: S608
+            for number in range(start, min(start + 200, len(tables)))
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(probes)
+            empty.update(tables[row[0]] for row in cursor.fetchall())
+    return empty
+
+
 class _Frontier:
     """The right edge of the tree being rebuilt: one perfect subtree per set bit of the size."""
 
@@ -549,8 +567,11 @@ class _Verifier:
             )
         # For the progress only: the records the ledger holds, what the rows should number (no COUNT per table).
         total = sum(len(by_id) for by_id in self.last_states.values())
+        empty = _empty_tables([source for source in sources if source.record_type not in self.last_states])
         for source in sources:
             self.report.record_types += 1
+            if source.model._meta.db_table in empty:
+                continue  # no entry and no row: nothing to replay, known without a query of its own
             self._replay_source(source, total, self.last_states.pop(source.record_type, {}))
 
     def _replay_source(

@@ -9,11 +9,13 @@ import random
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from cellchain.accounts import services as accounts
 from cellchain.accounts.models import Organisation
 from cellchain.ledger.heads import head_issue
 from cellchain.ledger.models import LedgerEntry, LedgerHead, SignedTreeHead
+from cellchain.ledger.tests.behind import create_unledgered
 from cellchain.ledger.verify import verify_ledger
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +85,29 @@ class TestRowsBehindTheBack:
         report = verify_ledger()
         finding = next(f for f in report.findings if f.check == "replay")
         assert finding.record_id == str(ghost.pk) and "no ledger entry" in finding.message
+
+    def test_row_in_a_table_the_ledger_never_wrote_to_is_named(self, world, tamper):
+        """Issue 15 item 2: tables with no entry are probed for rows in one query, not skipped unread."""
+        from cellchain.quality.models import Deviation
+
+        assert not LedgerEntry.objects.filter(record_type=Deviation.ledger_record_type()).exists()
+        with tamper() as cursor:
+            cursor.execute("SELECT id FROM accounts_site ORDER BY id LIMIT 1")
+            site_id = cursor.fetchone()[0]
+        create_unledgered(
+            Deviation,
+            site_id=site_id,
+            number="DEV-GHOST",
+            kind="process",
+            title="ghost",
+            description="x",
+            opened_at=timezone.now(),
+        )
+        report = verify_ledger()
+        findings = [f for f in report.findings if f.check == "replay"]
+        assert [f.record_type for f in findings] == [Deviation.ledger_record_type()]
+        assert "no ledger entry" in findings[0].message
+        assert verify_ledger(replay=False).ok
 
     def test_deleted_row_is_named(self, world, tamper):
         org = _organisation()
