@@ -29,7 +29,7 @@ PREPARATION_AND_QC_ROLES = (Role.PRODUCTION_OPERATOR, Role.QC_ANALYST)
 
 
 def _ref(record: Any, label: str) -> sa.RecordRef:
-    return sa.RecordRef(record.ledger_record_type(), str(record.pk), label)
+    return sa.RecordRef(record._meta.label_lower, str(record.pk), label)
 
 
 def agreement_facts(site: Site) -> list[sa.AgreementFact]:
