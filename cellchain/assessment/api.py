@@ -112,7 +112,7 @@ def _item_out(row: selectors.ChecklistRow) -> dict[str, Any]:
 
 def _rows(request: HttpRequest, site: Any, only: str | None = None) -> list[selectors.ChecklistRow]:
     language = translation.get_language() or "en"
-    return selectors.checklist(site, clock.today(site.time_zone), language, only=only)
+    return selectors.checklist(site, clock.today(site.time_zone), language, only=only, viewer=request.user)
 
 
 @router.get("/sites/{site_code}/items", response=AssessmentChecklistOut)

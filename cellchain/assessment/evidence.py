@@ -141,14 +141,19 @@ def reason_text(reason: sa.Reason) -> str:
     return text % {"subject": reason.subject, "value": reason.value}
 
 
+# The page that shows each kind of record, and the permission that opens it.
 _RECORD_PAGES = {
-    "clinic.agreement": "clinic:products",
-    "manufacturing.equipment": "manufacturing:equipment",
-    "accounts.user": "accounts:people",
+    "clinic.agreement": ("clinic:products", "clinic.view"),
+    "manufacturing.equipment": ("manufacturing:equipment", "manufacturing.view"),
+    "accounts.user": ("accounts:people", "accounts.view_people"),
 }
 
 
-def record_path(ref: sa.RecordRef) -> str:
-    """The page where the record a suggestion rests on is shown ("" when it has none)."""
-    name = _RECORD_PAGES.get(ref.record_type)
-    return reverse(name) if name else ""
+def record_path(ref: sa.RecordRef, viewer: Any | None = None) -> str:
+    """The page where the record a suggestion rests on is shown, if `viewer` may open it ("" otherwise)."""
+    from cellchain.core.permissions import has_permission
+
+    page = _RECORD_PAGES.get(ref.record_type)
+    if page is None or (viewer is not None and not has_permission(viewer, page[1])):
+        return ""
+    return reverse(page[0])

@@ -76,11 +76,12 @@ class ChecklistRow:
         )
 
 
-def suggestion_view(suggestion: sa.Suggestion) -> SuggestionView:
+def suggestion_view(suggestion: sa.Suggestion, viewer: Any | None = None) -> SuggestionView:
+    """The suggestion for the page: reasons as sentences, records with the page `viewer` may open."""
     return SuggestionView(
         suggestion.answer.value if suggestion.answer else "",
         tuple(evidence.reason_text(r) for r in suggestion.reasons),
-        tuple((ref.label, evidence.record_path(ref)) for ref in suggestion.records),
+        tuple((ref.label, evidence.record_path(ref, viewer)) for ref in suggestion.records),
     )
 
 
@@ -89,11 +90,11 @@ def _text(item: sa.ChecklistItem, language: str) -> str:
 
 
 def checklist(
-    site: Site, today: dt.date, language: str = "en", only: str | None = None
+    site: Site, today: dt.date, language: str = "en", only: str | None = None, viewer: Any | None = None
 ) -> list[ChecklistRow]:
     """Every item the site answers, in catalogue order, with its answer, state and the records' suggestion.
 
-    `only` picks one item code (the item page).
+    `only` picks one item code (the item page); `viewer` limits the record links to pages they may open.
     """
     items = [i for i in sa.items_for(site_kind(site)) if only is None or i.code == only]
     answers = {a.item_code: a for a in answers_of(site).filter(item_code__in=[i.code for i in items])}
@@ -111,7 +112,7 @@ def checklist(
                 answer,
                 state,
                 bool(next_review and state != sa.ItemState.OVERDUE and next_review <= today + REVIEW_NOTICE),
-                suggestion_view(suggestion) if suggestion else None,
+                suggestion_view(suggestion, viewer) if suggestion else None,
             )
         )
     return rows

@@ -48,7 +48,9 @@ def _site(request: HttpRequest, code: str) -> Any:
 @require_GET
 def checklist(request: HttpRequest, site_code: str) -> HttpResponse:
     site = _site(request, site_code)
-    rows = selectors.checklist(site, clock.today(site.time_zone), translation.get_language() or "en")
+    rows = selectors.checklist(
+        site, clock.today(site.time_zone), translation.get_language() or "en", viewer=request.user
+    )
     state = request.GET.get("state", "")
     shown = [r for r in rows if r.state.value == state or (state == "due" and r.due_soon)] if state else rows
     context = {
@@ -70,7 +72,9 @@ def checklist(request: HttpRequest, site_code: str) -> HttpResponse:
 def item(request: HttpRequest, site_code: str, item_code: str) -> HttpResponse:
     site = _site(request, site_code)
     today = clock.today(site.time_zone)
-    rows = selectors.checklist(site, today, translation.get_language() or "en", only=item_code)
+    rows = selectors.checklist(
+        site, today, translation.get_language() or "en", only=item_code, viewer=request.user
+    )
     if not rows:
         raise Http404(item_code)
     row = rows[0]

@@ -114,3 +114,12 @@ def test_items_without_a_register_have_no_suggestion(world: Any) -> None:
     rows = selectors.checklist(world.sites["xiehe-main"], today(world.sites["xiehe-main"]))
     auto = {row.item.code for row in rows if row.suggestion is not None}
     assert auto == {"T-5.2.7-a", "T-5.2.7-b", "T-5.2.7-c", "T-5.2.7-d", "T-8.2.2-h"}
+
+
+def test_record_links_only_to_pages_the_viewer_may_open(world: Any) -> None:
+    """A hospital coordinator sees the equipment item named but not linked: the register's page is the
+    manufacturer's."""
+    site = world.sites["xiehe-main"]
+    register(world, "xiehe-main", "icu-o2-02", "oxygen", today(site) + dt.timedelta(days=90))
+    (row,) = selectors.checklist(site, today(site), only="T-5.2.7-a", viewer=world["coordinator_zhou"])
+    assert row.suggestion is not None and row.suggestion.records == (("icu-o2-02", ""),)
