@@ -40,6 +40,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.qc",
     "cellchain.logistics",
     "cellchain.clinic",
+    "cellchain.assessment",
 ]
 
 INSTALLED_APPS = [
@@ -182,6 +183,8 @@ SECURE_CSP = {
 # Upload limits (issue 15): any request body, and logger exports (a 14-day 1-minute logger file is ~1 MB).
 CELLCHAIN_MAX_UPLOAD_BYTES = envint("CELLCHAIN_MAX_UPLOAD_BYTES", 200 * 10**6, minimum=10**6)
 CELLCHAIN_MAX_LOGGER_FILE_BYTES = envint("CELLCHAIN_MAX_LOGGER_FILE_BYTES", 10 * 10**6, minimum=10**5)
+# A self-assessment evidence file (certificate scan, layout drawing) is kept in the database with its hash.
+CELLCHAIN_MAX_EVIDENCE_FILE_BYTES = envint("CELLCHAIN_MAX_EVIDENCE_FILE_BYTES", 20 * 10**6, minimum=10**5)
 
 # Lockout after failed logins (issue 2; REGULATORY items 22, 27).
 CELLCHAIN_LOCKOUT_THRESHOLD = envint("CELLCHAIN_LOCKOUT_THRESHOLD", 5, minimum=1)

@@ -102,12 +102,21 @@ def _reauthenticate(*people: SignerCredentials) -> None:
 
 
 def record_sign(
-    *, record: RegulatedModel, signer: SignerCredentials, meaning: str, qualification: str | None = None
+    *,
+    record: RegulatedModel | Callable[[], RegulatedModel],
+    signer: SignerCredentials,
+    meaning: str,
+    qualification: str | None = None,
 ) -> Signature:
-    """Sign `record` with `meaning` after re-entering the password (X-4; 21 CFR 11.50, 11.70, 11.200)."""
+    """Sign `record` with `meaning` after re-entering the password (X-4; 21 CFR 11.50, 11.70, 11.200).
+
+    As in `two_person_check`, `record` may be a function that writes the record to be signed: it runs after
+    the password was accepted, in the signature's transaction, so a refused signature leaves no unsigned record.
+    """
     _reauthenticate(signer)
     with transaction.atomic():
-        return _sign_one(record, signer, meaning, qualification)
+        signed = record if isinstance(record, RegulatedModel) else record()
+        return _sign_one(signed, signer, meaning, qualification)
 
 
 def two_person_check(
