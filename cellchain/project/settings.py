@@ -40,6 +40,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.qc",
     "cellchain.logistics",
     "cellchain.clinic",
+    "cellchain.metrics",
 ]
 
 INSTALLED_APPS = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("qc/", include("cellchain.qc.urls")),
     path("logistics/", include("cellchain.logistics.urls")),
     path("clinic/", include("cellchain.clinic.urls")),
+    path("metrics/", include("cellchain.metrics.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]
