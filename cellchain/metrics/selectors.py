@@ -38,6 +38,7 @@ from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
 from cellchain.clinic.models import Infusion
+from cellchain.core import clock
 from cellchain.core.errors import NotFound, ValidationFailed
 from cellchain.domain import spc
 from cellchain.journeys.models import Collection, Journey
@@ -71,7 +72,7 @@ class Period:
 
 def period_of(since: dt.date | None = None, until: dt.date | None = None) -> Period:
     """The period asked for; by default the year up to today. A reversed or decade-long period is refused."""
-    today = timezone.localdate()
+    today = timezone.localtime(clock.now()).date()
     until = until or today
     since = since or until - dt.timedelta(days=365)
     if since > until:
