@@ -60,7 +60,6 @@ def spc_chart(trend: CqaTrend) -> dict[str, Any]:
             "centre": _("Centre line"),
             "ucl": _("Upper control limit"),
             "lcl": _("Lower control limit"),
-            "flagged": _("Flagged by a rule"),
             "mr": _("Moving range"),
             "mr_ucl": _("Moving-range upper limit"),
         },

@@ -21,8 +21,22 @@ from cellchain.metrics.forms import RULE_SET_LABELS, PeriodForm, TrendForm
 from cellchain.metrics.labels import ATTRIBUTE_LABELS, RULE_LABELS
 
 
+def _form[F: forms.Form](cls: type[F], request: HttpRequest, **kwargs: Any) -> F:
+    """The filter form, bound to the query string; unbound it shows the default year in its date fields."""
+    default = selectors.period_of()
+    initial = {"since": default.since, "until": default.until}
+    return cls(request.GET or None, initial=initial, **kwargs)
+
+
+def _num(value: float) -> str:
+    """Six significant digits: 88.5, 91.3369, 2.4e+08 (tables of limits and values)."""
+    return f"{value:.6g}"
+
+
 def _period(form: forms.Form) -> selectors.Period:
     """The period the form asks for; an invalid one is shown on the form and the default year used."""
+    if not form.is_bound:
+        return selectors.period_of()
     if not form.is_valid():
         return selectors.period_of()
     try:
@@ -34,7 +48,7 @@ def _period(form: forms.Form) -> selectors.Period:
 
 @requires("metrics.view")
 def overview(request: HttpRequest) -> HttpResponse:
-    form = PeriodForm(request.GET or None)
+    form = _form(PeriodForm, request)
     period = _period(form)
     first_pass = selectors.first_pass_release(request.user, period)
     oos = selectors.oos_rate(request.user, period)
@@ -59,7 +73,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @requires("metrics.view")
 def vein_to_vein(request: HttpRequest) -> HttpResponse:
-    form = PeriodForm(request.GET or None)
+    form = _form(PeriodForm, request)
     period = _period(form)
     v2v = selectors.vein_to_vein(request.user, period)
     context = {
@@ -83,10 +97,15 @@ def _trend_view(trend: selectors.CqaTrend) -> dict[str, Any]:
     """Rows for the tables of one attribute: points with their flags, the limits, the violations."""
     flags = trend.chart.flags()
     points = [
-        {"point": p, "mr": trend.chart.moving_ranges[i - 1] if i else None,
+        {"point": p, "value": _num(p.value), "mr": _num(trend.chart.moving_ranges[i - 1]) if i else "—",
          "flags": [RULE_LABELS[code] for code in flags.get(i, ())]}
         for i, p in enumerate(trend.points)
     ]  # fmt: skip
+    limits = trend.chart.limits
+    shown = None
+    if limits is not None:
+        names = ("centre", "lcl", "ucl", "sigma", "mr_centre", "mr_ucl")
+        shown = {name: _num(getattr(limits, name)) for name in names} | {"baseline": limits.baseline}
     violations = [
         {
             "rule": RULE_LABELS[v.rule],
@@ -99,7 +118,7 @@ def _trend_view(trend: selectors.CqaTrend) -> dict[str, Any]:
         "code": trend.attribute,
         "label": ATTRIBUTE_LABELS[trend.attribute],
         "trend": trend,
-        "limits": trend.chart.limits,
+        "limits": shown,
         "points": points,
         "violations": violations,
         "chart": charts.spc_chart(trend),
@@ -110,7 +129,7 @@ def _trend_view(trend: selectors.CqaTrend) -> dict[str, Any]:
 @requires("metrics.view")
 def trends(request: HttpRequest) -> HttpResponse:
     products = selectors.cqa_products(request.user)
-    form = TrendForm(request.GET or None, products=[(p.code, _product_name(p)) for p in products])
+    form = _form(TrendForm, request, products=[(p.code, _product_name(p)) for p in products])
     period = _period(form)
     data = form.cleaned_data if form.is_valid() else {}
     code = data.get("product") or (products[0].code if products else "")

@@ -38,7 +38,10 @@ def test_the_rates_with_their_months_and_totals(records: Records, client_for: An
     assert first["total"] == {"key": "total", "events": 3, "total": 4, "rate": 0.75}
     assert first["not_first_pass"][0]["batch"] == batches[0].number
     oos = client.get("/api/metrics/oos").json()
-    assert oos["total"]["events"] == 1 and {"key": "endotoxin", "events": 1, "total": 2, "rate": 0.5} in oos["by_test"]
+    assert (
+        oos["total"]["events"] == 1
+        and {"key": "endotoxin", "events": 1, "total": 2, "rate": 0.5} in oos["by_test"]
+    )
     excursions = client.get("/api/metrics/excursions").json()
     assert excursions["months"] == [{"key": "2026-06", "events": 1, "total": 4, "rate": 0.25}]
 
@@ -51,7 +54,9 @@ def test_trends_with_limits_and_violations_naming_batches(records: Records, clie
     assert body["rule_set"] == "western_electric_trend"
     viability = body["attributes"][0]
     assert viability["attribute"] == "viability" and viability["unit"] == "%"
-    assert viability["limits"]["ucl"] == pytest.approx(viability["limits"]["centre"] + 3 * viability["limits"]["sigma"])
+    assert viability["limits"]["ucl"] == pytest.approx(
+        viability["limits"]["centre"] + 3 * viability["limits"]["sigma"]
+    )
     trend = next(v for v in viability["violations"] if v["rule"] == "six_trending")
     assert trend["source"] == "Nelson 3" and batches[-1].number in trend["batches"]
     assert "six_trending" in viability["points"][-1]["flags"]
@@ -72,7 +77,9 @@ def test_bad_input_is_refused_with_a_sentence(records: Records, client_for: Any)
     assert missing.status_code == 404 and "no-such-product" in missing.json()["message"]
 
 
-def test_a_hospital_gets_its_own_figures_and_other_roles_are_refused(records: Records, client_for: Any) -> None:
+def test_a_hospital_gets_its_own_figures_and_other_roles_are_refused(
+    records: Records, client_for: Any
+) -> None:
     records.journeys("xiehe-main", [20])
     records.journeys("renji-east", [30])
     assert len(client_for("coordinator_xu").get("/api/metrics/vein-to-vein").json()["journeys"]) == 1

@@ -59,7 +59,7 @@ def _grow(records: Records, copies: int) -> None:
     for _ in range(copies):
         records.journeys("xiehe-main", [20, 25, 31])
         records.journeys("renji-east", [22], product="BCMA CAR-T")
-        records.batches(_declining(14, 9) + [CLEAN, CLEAN], oos=[3], retested=[5])
+        records.batches([*_declining(14, 9), CLEAN, CLEAN], oos=[3], retested=[5])
         records.receipts([[], ["T-8.1.3-e", "T-8.1.5-b"], [], ["T-8.1.5-a"]])
 
 

@@ -37,7 +37,9 @@ def test_roles_outside_the_grant_are_refused(client_for: Any, username: str) -> 
         assert client.get(url).status_code == 403, url
 
 
-@pytest.mark.parametrize("username", ["qa_li", "qc_zhang", "auditor_shenghe", "physician_wang", "coordinator_xu"])
+@pytest.mark.parametrize(
+    "username", ["qa_li", "qc_zhang", "auditor_shenghe", "physician_wang", "coordinator_xu"]
+)
 def test_quality_roles_and_the_hospital_leads_may_read_them(client_for: Any, username: str) -> None:
     client = client_for(username)
     for url in URLS:
@@ -54,13 +56,17 @@ def test_the_menu_offers_the_metrics_to_those_who_may_read_them(client_for: Any)
     assert 'href="/metrics/"' not in client_for("nurse_wang").get("/").content.decode()
 
 
-def test_the_overview_shows_every_rate_in_a_table_and_as_chart_data(records: Records, client_for: Any) -> None:
+def test_the_overview_shows_every_rate_in_a_table_and_as_chart_data(
+    records: Records, client_for: Any
+) -> None:
     records.batches([CLEAN] * 4, oos=[1])
     records.receipts([[], ["T-8.1.5-b"]])
     records.journeys("xiehe-main", [20, 30])
     body = client_for("qa_li").get("/metrics/").content.decode()
     first_pass = re.search(r'<table id="table-first-pass">.*?</table>', body, re.S).group(0)  # type: ignore[union-attr]
-    assert re.search(r'<tr data-month="2026-06"><td>2026-06</td><td>3</td><td>4</td><td>75.0</td>', first_pass)
+    assert re.search(
+        r'<tr data-month="2026-06"><td>2026-06</td><td>3</td><td>4</td><td>75.0</td>', first_pass
+    )
     assert _chart_data(body, "chart-first-pass")["series"][0]["data"] == [75.0]
     assert _chart_data(body, "chart-excursions")["series"][0]["data"] == [50.0]
     assert '<table id="table-oos">' in body and '<table id="table-excursions">' in body
@@ -112,7 +118,9 @@ def test_a_date_that_is_not_a_date_is_told_on_the_form(client_for: Any) -> None:
     assert "Enter a valid date" in body
 
 
-def test_a_product_the_viewer_may_not_see_is_a_form_error_not_a_crash(records: Records, client_for: Any) -> None:
+def test_a_product_the_viewer_may_not_see_is_a_form_error_not_a_crash(
+    records: Records, client_for: Any
+) -> None:
     records.batches([CLEAN] * 2, collection_site="xiehe-main")
     response = client_for("coordinator_xu").get("/metrics/trends/?product=cd19-metrics")
     assert response.status_code == 200

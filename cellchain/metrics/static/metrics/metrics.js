@@ -10,9 +10,10 @@
   const flat = (label, value, n, colour, dash) => ({ type: "line", label, data: Array(n).fill(value),
     borderColor: colour, backgroundColor: colour, borderDash: dash, borderWidth: 1.5, pointRadius: 0, fill: false });
 
+  // Rates and medians; a percentage axis runs 0-100 so two months read alike.
   const simple = (type) => (d) => ({ type, data: { labels: d.labels,
     datasets: d.series.map((s) => ({ label: s.label, data: s.data, borderColor: INK, backgroundColor: INK, spanGaps: true })) },
-    options: { ...common, scales: { y: axis(d.unit, true) } } });
+    options: { ...common, scales: { y: { ...axis(d.unit, true), ...(d.unit === "%" ? { min: 0, max: 100 } : {}) } } } });
 
   // The X chart: values (flagged points red triangles, so colour is not the only cue), centre line, limits.
   const xChart = (d) => {
