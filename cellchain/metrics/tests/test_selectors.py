@@ -286,3 +286,18 @@ class TestOnTheDemoRecords:
         product = selectors.cqa_products(qa)[0]
         _, trends = selectors.cqa_trends(qa, product.code, period)
         assert all(len(t.points) == 2 for t in trends)
+
+
+def test_a_viewer_of_no_organisation_sees_no_figures(world: Any, records: Records) -> None:
+    """An account outside any organisation (e.g. a bootstrap superuser) gets empty figures, not everyone's."""
+    from types import SimpleNamespace
+
+    records.journeys("xiehe-main", [20])
+    records.batches([CLEAN] * 2)
+    records.receipts([["T-8.1.5-b"]])
+    nobody, period = SimpleNamespace(organisation=None), _year(records.now)
+    assert selectors.vein_to_vein(nobody, period).journeys == ()
+    assert selectors.first_pass_release(nobody, period).rate.total.total == 0
+    assert selectors.oos_rate(nobody, period).rate.total.total == 0
+    assert selectors.excursion_rate(nobody, period).total.total == 0
+    assert selectors.cqa_products(nobody) == ()
