@@ -41,6 +41,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.logistics",
     "cellchain.clinic",
     "cellchain.assessment",
+    "cellchain.metrics",
 ]
 
 INSTALLED_APPS = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("logistics/", include("cellchain.logistics.urls")),
     path("clinic/", include("cellchain.clinic.urls")),
     path("assessment/", include("cellchain.assessment.urls")),
+    path("metrics/", include("cellchain.metrics.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]
