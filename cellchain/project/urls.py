@@ -15,6 +15,7 @@ urlpatterns = [
     path("qc/", include("cellchain.qc.urls")),
     path("logistics/", include("cellchain.logistics.urls")),
     path("clinic/", include("cellchain.clinic.urls")),
+    path("dossiers/", include("cellchain.dossiers.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]
