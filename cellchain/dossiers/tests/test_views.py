@@ -132,10 +132,16 @@ class TestRequestAndProgress:
 
 
 class TestLinksFromTheRecords:
-    def test_the_batch_page_links_to_its_dossier_for_qa_only(self, client_for: Any, released_batch: Any) -> None:
+    def test_the_batch_page_links_to_its_dossier_for_qa_only(
+        self, client_for: Any, released_batch: Any
+    ) -> None:
         link = f"/dossiers/?kind=batch&amp;subject={released_batch.number}"
-        assert link in client_for("qa_li").get(f"/manufacturing/batches/{released_batch.pk}/").content.decode()
-        page = client_for("operator_chen").get(f"/manufacturing/batches/{released_batch.pk}/").content.decode()
+        assert (
+            link in client_for("qa_li").get(f"/manufacturing/batches/{released_batch.pk}/").content.decode()
+        )
+        page = (
+            client_for("operator_chen").get(f"/manufacturing/batches/{released_batch.pk}/").content.decode()
+        )
         assert "data-dossier-link" not in page
 
     def test_the_journey_page_links_to_its_dossier(self, client_for: Any, journey_of: Any) -> None:
