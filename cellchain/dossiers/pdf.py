@@ -18,7 +18,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cellchain.dossiers.selectors import DossierContent, Section
 from cellchain.signatures.pdf import register_cjk_font
@@ -75,8 +75,10 @@ def _table(
     return table
 
 
-def _section(section: Section, heading: ParagraphStyle, body: ParagraphStyle, cell: ParagraphStyle) -> list:
-    story: list = [_p(section.title, heading)]
+def _section(
+    section: Section, heading: ParagraphStyle, body: ParagraphStyle, cell: ParagraphStyle
+) -> list[Flowable]:
+    story: list[Flowable] = [_p(section.title, heading)]
     if not section.rows:
         story.append(_p("无记录 / none recorded", body))
         return story
@@ -88,7 +90,7 @@ def _section(section: Section, heading: ParagraphStyle, body: ParagraphStyle, ce
 
 def _ledger(
     binding: LedgerBinding, content: DossierContent, heading: ParagraphStyle, cell: ParagraphStyle
-) -> list:
+) -> list[Flowable]:
     counts = Counter(kind for kind, _pk in content.records)
     rows = [
         ("项 / Item", "值 / Value"),
@@ -132,7 +134,7 @@ def dossier_pdf(
         title=content.title,
         invariant=True,
     )
-    story: list = [
+    story: list[Flowable] = [
         _p(content.title, title),
         _p(f"生成 / Generated {generated_at:%Y-%m-%d %H:%M} UTC · 申请人 / Requested by {requester}", body),
         Spacer(1, 3 * mm),

@@ -13,6 +13,7 @@ entries (a dry run of the Merkle walk lists them, `proofs.with_stored_nodes`) in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,13 +90,17 @@ def subset_entries(records: Sequence[RecordRef], size: int) -> list[SubsetEntry]
     return sorted({row.seq: row for row in rows}.values(), key=lambda row: row.seq)
 
 
+def _path(seq: int, size: int, read: merkle.NodeReader) -> list[bytes]:
+    return merkle.inclusion_proof(seq, size, read)
+
+
 def inclusion_proofs(
     seqs: Sequence[int], size: int, progress: Progress = _no_progress
 ) -> dict[int, list[bytes]]:
     """PATH(seq, D[0:size]) for every seq (RFC 9162 §2.1.3.1), with every node they need fetched at once."""
     wanted: set[tuple[int, int]] = set()
     for seq in seqs:
-        wanted.update(merkle.nodes_needed(lambda read, seq=seq: merkle.inclusion_proof(seq, size, read)))
+        wanted.update(merkle.nodes_needed(functools.partial(_path, seq, size)))
     found = proofs.fetch_node_map(wanted, per_query=_param_limit())
 
     def read(level: int, index: int) -> bytes:

@@ -297,12 +297,12 @@ def _listing_findings(
     creation."""
     findings = []
     listed: dict[tuple[str, str], set[int]] = {}
-    for number, record in enumerate(bundle.records):
-        key = (record.record_type, record.record_id)
+    for number, item in enumerate(bundle.records):
+        key = (item.record_type, item.record_id)
         if key in listed:
             message = f"records[{number}]: {key[0]} {key[1]} is listed twice"
             findings.append(Finding(RECORDS, message))
-        listed.setdefault(key, set()).update(record.seqs)
+        listed.setdefault(key, set()).update(item.seqs)
     seen: dict[int, int] = {}
     first: dict[tuple[str, str], tuple[int, str]] = {}
     previous = -1

@@ -272,3 +272,29 @@ class TestAuditTrailExport:
         assert trail.splitlines()[0].startswith("seq,recorded_at_utc,username")
         manifest = archive.read("MANIFEST.sha256").decode()
         assert f"{hashlib.sha256(bundle).hexdigest()}  ledger-bundle.json" in manifest
+
+
+class TestQueryCounts:
+    @pytest.mark.parametrize("amendments", [0, 40])
+    def test_building_a_dossier_costs_the_same_with_more_entries(
+        self, released_batch: Any, world: Any, mfg: Any, amendments: int, django_assert_max_num_queries: Any
+    ) -> None:
+        """Issue 14 item 6: the builder's queries do not grow per entry (here 40 more entries of one result)."""
+        from decimal import Decimal
+
+        from cellchain.qc import services as qc
+        from cellchain.qc.models import QcResult
+
+        result = QcResult.objects.get(batch=released_batch, item_code="osmolality", is_current=True)
+        for number in range(amendments):
+            qc.result_amend(
+                actor=mfg.analyst,
+                result=result,
+                value=Decimal(300 + number % 10),
+                reason=f"transcription {number}",
+            )
+        export = dossier_export_request(actor=world["qa_li"], kind="batch", subject=released_batch.number)
+        with django_assert_max_num_queries(80):
+            built = jobs.dossier_export_execute(export.pk)
+        assert built is not None and built.status == "done"
+        assert built.entries is not None and built.entries >= 60 + amendments

@@ -147,3 +147,25 @@ class TestLinksFromTheRecords:
     def test_the_journey_page_links_to_its_dossier(self, client_for: Any, journey_of: Any) -> None:
         page = client_for("auditor_xiehe").get(f"/journeys/{journey_of.coi}/").content.decode()
         assert f"/dossiers/?kind=journey&amp;subject={journey_of.coi}" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_thread_runner_builds_the_export_after_the_commit(
+    ledger_transactional_db: None, settings: Any
+) -> None:
+    """The real thread, with its own connection, builds the export the request recorded (issue 14 item 6)."""
+    import threading
+
+    from cellchain.accounts.world import build_world
+    from cellchain.dossiers.services import dossier_export_request
+    from conftest import PERSONA_PASSWORD
+
+    world = build_world(password=PERSONA_PASSWORD)
+    settings.CELLCHAIN_DOSSIER_RUNNER = "thread"
+    export = dossier_export_request(actor=world["auditor_shenghe"], kind="audit_trail")
+    for thread in threading.enumerate():
+        if thread.name == f"dossier-{export.pk}":
+            thread.join(timeout=120)
+    export.refresh_from_db()
+    assert export.status == "done", export.error
+    assert jobs.export_path(export).is_file()
