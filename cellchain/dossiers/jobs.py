@@ -177,7 +177,8 @@ MANIFEST.sha256      SHA-256 of every file
 Check / 核对:
   sha256sum -c MANIFEST.sha256
   cellchain-verify ledger-subset.json --log-key <the installation's published public key, base64>
-cellchain-verify exits 0 when every check holds, 1 when one fails, 2 when the file is malformed.
+cellchain-verify exits 0 when every check holds, 1 when one fails, 2 when the file is malformed, 3 when a
+pinned head (--trusted-head) of another size could not be compared.
 """
 
 

@@ -43,7 +43,7 @@ def _subject(actor: Any, kind: str, subject: str) -> tuple[str, str]:
 def _unfinished(actor: Any, kind: str, subject_id: str) -> DossierExport | None:
     """The same export of the same organisation still queued or running, unless its worker died."""
     current = (
-        DossierExport.objects.select_for_update()
+        DossierExport.objects.select_for_update(of=("self",))
         .filter(
             kind=kind,
             subject_id=subject_id,
@@ -99,7 +99,7 @@ def dossier_export_request(*, actor: Any, kind: str, subject: str = "") -> Dossi
 def dossier_export_claim(*, export_id: int) -> DossierExport | None:
     """Take a queued export to build it (ledgered `dossier:start`); None when another runner took it."""
     export = (
-        DossierExport.objects.select_for_update()
+        DossierExport.objects.select_for_update(of=("self",))
         .filter(pk=export_id, status=DossierExport.Status.QUEUED)
         .first()
     )

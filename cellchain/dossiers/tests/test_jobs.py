@@ -152,6 +152,17 @@ class TestBatchDossier:
         )
         assert last["state"]["file_sha256"] == export.file_sha256 and "done" not in last["state"]
 
+    def test_the_ledger_still_verifies_after_exports_with_their_progress(
+        self, released_batch: Any, world: Any
+    ) -> None:
+        """Progress columns are written outside the ledger; every ledgered column still equals the last entry."""
+        from cellchain.ledger.verify import verify_ledger
+
+        _built(world["qa_li"], "batch", released_batch.number)
+        _built(world["auditor_shenghe"], "audit_trail")
+        report = verify_ledger()
+        assert report.ok, report.findings[:3]
+
     def test_a_second_request_while_queued_joins_it(self, released_batch: Any, world: Any) -> None:
         first = dossier_export_request(actor=world["qa_li"], kind="batch", subject=released_batch.number)
         again = dossier_export_request(
