@@ -31,6 +31,8 @@ def _english_by_default(settings: Any) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _isolated_ledger_key(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.CELLCHAIN_LEDGER_KEY_PATH = tmp_path_factory.getbasetemp() / "ledger-test-ed25519.key"
+    # Dossier exports (issue 14 item 6) go under the test run's temporary directory, never into var/.
+    settings.CELLCHAIN_EXPORT_DIR = tmp_path_factory.getbasetemp() / "exports"
 
 
 @pytest.fixture

@@ -91,3 +91,41 @@ def leaf_hash(seq: int) -> bytes:
     if (0, seq) not in found:
         raise MissingNode(f"no leaf for entry seq {seq}")
     return found[(0, seq)]
+
+
+def fetch_node_map(keys: Iterable[tuple[int, int]], *, per_query: int = 900) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of many (level, index) nodes at once: `level = L AND index IN (...)` per level, in
+    queries of at most `per_query` parameters, so thousands of proof nodes cost a handful of queries (issue 14
+    item 6, the proofs of a dossier's entries; `fetch_nodes` pairs every level with its index)."""
+    by_level: dict[int, list[int]] = {}
+    for level, index in sorted(set(keys)):
+        by_level.setdefault(level, []).append(index)
+    q = connection.ops.quote_name
+    entry_table, node_table = q(LedgerEntry._meta.db_table), q(LedgerNode._meta.db_table)
+    parts: list[tuple[str, list[int]]] = []
+    for level, indexes in by_level.items():
+        for start in range(0, len(indexes), per_query - 1):
+            chunk = indexes[start : start + per_query - 1]
+            marks = ", ".join(["%s"] * len(chunk))
+            if level == 0:
+                sql = (
+                    f"SELECT 0, {q('seq')}, {q('leaf_hash')} FROM {entry_table} WHERE {q('seq')} IN ({marks})"  # noqa: S608
+                )
+                parts.append((sql, chunk))
+            else:
+                sql = (
+                    f"SELECT {q('level')}, {q('index')}, {q('hash')} FROM {node_table} "  # noqa: S608
+                    f"WHERE {q('level')} = %s AND {q('index')} IN ({marks})"
+                )
+                parts.append((sql, [level, *chunk]))
+    found: dict[tuple[int, int], bytes] = {}
+    while parts:
+        batch, params = [], []
+        while parts and (not batch or len(params) + len(parts[0][1]) <= per_query):
+            sql, values = parts.pop(0)
+            batch.append(sql)
+            params += values
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(batch), params)
+            found.update({(level, index): bytes(digest) for level, index, digest in cursor.fetchall()})
+    return found

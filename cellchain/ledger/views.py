@@ -4,9 +4,7 @@ and the ledger's status with verification on demand (REGULATORY items 1, 4, 9)."
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +16,7 @@ from cellchain.core.permissions import requires
 from cellchain.ledger import selectors
 from cellchain.ledger.heads import head_issue
 from cellchain.ledger.models import LedgerEntry, VerifyRun
+from cellchain.ledger.trail_csv import Echo, csv_rows
 from cellchain.ledger.verify_runs import verify_run_start
 from cellchain.verifier.signing import key_fingerprint
 
@@ -48,67 +47,12 @@ def _querystring(query: dict[str, str]) -> str:
     return urlencode({key: value for key, value in query.items() if value})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A leading = + - @ would run as a formula in a spreadsheet (CSV injection); a quote keeps it text.
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-CSV_COLUMNS = (
-    "seq",
-    "recorded_at_utc",
-    "username",
-    "printed_name",
-    "roles",
-    "organisation",
-    "site",
-    "action",
-    "event",
-    "record_type",
-    "record_id",
-    "reason",
-    "state",
-    "leaf_sha256",
-)
-
-
-def _csv_rows(entries: Any) -> Iterator[list[str]]:
-    yield list(CSV_COLUMNS)
-    for entry in entries.iterator(chunk_size=500):
-        document = json.loads(bytes(entry.canonical))
-        actor = document.get("actor") or {}
-        yield [
-            _cell(value)
-            for value in (
-                entry.seq,
-                document.get("time"),
-                entry.actor.username if entry.actor else "",
-                actor.get("name"),
-                " ".join(actor.get("roles") or []),
-                actor.get("organisation"),
-                actor.get("site"),
-                entry.action,
-                entry.event,
-                entry.record_type,
-                entry.record_id,
-                document.get("reason"),
-                json.dumps(document.get("state"), ensure_ascii=False, sort_keys=True),
-                bytes(entry.leaf_hash).hex(),
-            )
-        ]
-
-
 @requires("ledger.view_trail")
 def trail_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered trail as CSV (UTF-8 with BOM so spreadsheet programs read Chinese correctly)."""
     entries = selectors.trail_search(request.GET, request.user).order_by("seq")
-    writer = csv.writer(_Echo())
-    body = (writer.writerow(row) for row in _csv_rows(entries))
+    writer = csv.writer(Echo())
+    body = (writer.writerow(row) for row in csv_rows(entries))
     response = StreamingHttpResponse(_with_bom(body), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-trail-{clock.now():%Y%m%d-%H%M%S}.csv"'
     return response

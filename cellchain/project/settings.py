@@ -42,6 +42,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.clinic",
     "cellchain.assessment",
     "cellchain.metrics",
+    "cellchain.dossiers",
 ]
 
 INSTALLED_APPS = [
@@ -216,6 +217,15 @@ CELLCHAIN_LEDGER_KEY_PATH = Path(envstr("CELLCHAIN_LEDGER_KEY_PATH", str(VAR_DIR
 CELLCHAIN_LEDGER_LOG_ID = envstr("CELLCHAIN_LEDGER_LOG_ID", "cellchain-dev")
 CELLCHAIN_HEAD_EVERY_ENTRIES = envint("CELLCHAIN_HEAD_EVERY_ENTRIES", 256, minimum=1)
 CELLCHAIN_HEAD_EVERY_SECONDS = envint("CELLCHAIN_HEAD_EVERY_SECONDS", 3600, minimum=1)
+
+# Inspection dossiers and audit-trail exports (issue 14 item 6): built by a thread after the request, or left
+# queued for `cellchain dossier run` ("command"); the finished ZIP files are kept here.
+CELLCHAIN_DOSSIER_RUNNER = envstr("CELLCHAIN_DOSSIER_RUNNER", "thread")
+if CELLCHAIN_DOSSIER_RUNNER not in ("thread", "command"):
+    raise ConfigurationError(
+        f"CELLCHAIN_DOSSIER_RUNNER must be thread or command, not {CELLCHAIN_DOSSIER_RUNNER!r}"
+    )
+CELLCHAIN_EXPORT_DIR = Path(envstr("CELLCHAIN_EXPORT_DIR", str(VAR_DIR / "exports")))
 
 EMAIL_BACKEND = envstr("CELLCHAIN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("CELLCHAIN_FROM_EMAIL", "cellchain@localhost")

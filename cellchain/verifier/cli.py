@@ -1,11 +1,15 @@
 """``cellchain-verify``: check an exported ledger bundle offline (REGULATORY.md #9 and #45, T-6.3).
 
+It reads the whole-ledger bundle (``cellchain-ledger-bundle/2``, and ``/1``) and the subset bundle of an
+inspection dossier (``cellchain-ledger-subset/1``, ``cellchain.verifier.subset``; issue 14 item 6).
+
 Exit status (issue 15 item 3):
 
 - 0: every check holds and a validly signed head covers every entry;
 - 1: a check failed (tampering, a forged or forked head, a wrong key); this wins over 3;
 - 2: the bundle cannot be read or is malformed (the message names the field), or an option is malformed;
-- 3: every check holds but some entries are not covered by any signed tree head: they are unverified.
+- 3: every check holds but some entries are not covered by any signed tree head: they are unverified (in a
+  subset bundle: a pinned head of another size than the bundle's head could not be compared).
 """
 
 from __future__ import annotations
@@ -25,23 +29,28 @@ from cellchain.verifier.bundle import (
     RESULT_OK,
     BundleError,
     TrustedHead,
+    VerifyReport,
     trusted_head_from_json,
     verify_bundle,
 )
 from cellchain.verifier.signing import PUBLIC_KEY_SIZE
+from cellchain.verifier.subset import SUBSET_FORMAT, SubsetReport, verify_subset_bundle
 
 EXIT_OK, EXIT_FAILED, EXIT_MALFORMED, EXIT_UNVERIFIED = 0, 1, 2, 3
 EXIT_STATUS_HELP = (
     "exit status: 0 every check holds and a signed head covers every entry; 1 a check failed (tampered, "
     "forged, forked or wrongly signed; wins over 3); 2 the bundle or an option is unreadable or malformed; "
-    "3 no check failed but entries after the newest signed head are covered by none: unverified"
+    "3 no check failed but entries after the newest signed head are covered by none: unverified (subset "
+    "bundle: a --trusted-head of another size than its head could not be compared)"
 )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cellchain-verify",
-        description="Check a CellChain ledger bundle offline: entries, signed heads, consistency, witnesses.",
+        description="Check a CellChain ledger bundle offline: entries, signed heads, consistency, witnesses; "
+        f"or a subset bundle ({SUBSET_FORMAT}, the ledger part of an inspection dossier): each entry's "
+        "inclusion proof to one signed head, the record list, the head's key.",
         epilog=EXIT_STATUS_HELP,
     )
     parser.add_argument("bundle", help="bundle JSON file, or - for standard input")
@@ -148,12 +157,18 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         trusted_log_key = None if arguments.log_key is None else _key(arguments.log_key, "--log-key")
         trusted_witness_keys = _witness_keys(arguments.witness_key)
         trusted_heads = [_trusted_head(value) for value in arguments.trusted_head]
-        report = verify_bundle(
-            _read(arguments.bundle, stdin or sys.stdin),
-            trusted_log_key=trusted_log_key,
-            trusted_witness_keys=trusted_witness_keys,
-            trusted_heads=trusted_heads,
-        )
+        data = _read(arguments.bundle, stdin or sys.stdin)
+        report: VerifyReport | SubsetReport
+        if isinstance(data, dict) and data.get("format") == SUBSET_FORMAT:
+            # A dossier's subset carries no witnesses: --witness-key has nothing to check there.
+            report = verify_subset_bundle(data, trusted_log_key=trusted_log_key, trusted_heads=trusted_heads)
+        else:
+            report = verify_bundle(
+                data,
+                trusted_log_key=trusted_log_key,
+                trusted_witness_keys=trusted_witness_keys,
+                trusted_heads=trusted_heads,
+            )
     except BundleError as error:
         print(f"cellchain-verify: unreadable or malformed bundle: {error}", file=sys.stderr)
         return EXIT_MALFORMED
