@@ -775,6 +775,28 @@ def _same_instant(first: str | None, second: str | None) -> bool:
         return False
 
 
+def key_record_findings(where: str, record: _RecordedKey, key: Any) -> list[Finding]:
+    """What of a key in the history differs from the ledger's own record of that key (decision 0008):
+    public key, predecessor, activation and retirement; shared by the whole-ledger and subset bundles."""
+    differences = [
+        name
+        for name, same in (
+            ("public key", record.public_key == base64.b64encode(key.public_key).decode("ascii")),
+            ("previous key", record.predecessor == key.predecessor),
+            ("activation time", _same_instant(record.activated_at, key.activated_at)),
+            ("retirement time", key.retired_at is None or _same_instant(record.retired_at, key.retired_at)),
+        )
+        if not same
+    ]
+    if not differences:
+        return []
+    message = (
+        f"{where}: {', '.join(differences)} differ from the ledger's record of the key (entry seq "
+        f"{record.seq}): the key history was altered"
+    )
+    return [Finding(KEY_HISTORY, message, record.seq)]
+
+
 def _recorded_key_findings(
     bundle: Bundle, statuses: Sequence[_HeadStatus], recorded: Mapping[str, _RecordedKey]
 ) -> tuple[list[Finding], set[int]]:
@@ -789,25 +811,7 @@ def _recorded_key_findings(
             message = f"{where} has no record in the ledger's entries: the key history was altered"
             findings.append(Finding(KEY_HISTORY, message))
             continue
-        differences = [
-            name
-            for name, same in (
-                ("public key", record.public_key == base64.b64encode(key.public_key).decode("ascii")),
-                ("previous key", record.predecessor == key.predecessor),
-                ("activation time", _same_instant(record.activated_at, key.activated_at)),
-                (
-                    "retirement time",
-                    key.retired_at is None or _same_instant(record.retired_at, key.retired_at),
-                ),
-            )
-            if not same
-        ]
-        if differences:
-            message = (
-                f"{where}: {', '.join(differences)} differ from the ledger's record of the key (entry seq "
-                f"{record.seq}): the key history was altered"
-            )
-            findings.append(Finding(KEY_HISTORY, message, record.seq))
+        findings += key_record_findings(where, record, key)
     successors = {record.predecessor: record.key_id for record in recorded.values() if record.predecessor}
     for status, signed in zip(statuses, bundle.heads, strict=True):
         record = recorded.get(signed.key_id or "")

@@ -34,7 +34,6 @@ vouches for each entry given, not for the choice of records; the dossier's PDF n
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -67,8 +66,8 @@ from cellchain.verifier.bundle import (
     _log_key,
     _object,
     _recorded_keys,
-    _same_instant,
     _signed_head,
+    key_record_findings,
 )
 from cellchain.verifier.signing import SignatureError, key_fingerprint, verify_head_signature
 
@@ -414,25 +413,7 @@ def _key_record_findings(bundle: SubsetBundle, raws: Sequence[bytes]) -> tuple[l
             message = f"{where} has no record among the bundle's entries of the ledger's keys: the key history was altered"
             findings.append(Finding(KEY_HISTORY, message))
             continue
-        differences = [
-            name
-            for name, same in (
-                ("public key", record.public_key == base64.b64encode(key.public_key).decode("ascii")),
-                ("previous key", record.predecessor == key.predecessor),
-                ("activation time", _same_instant(record.activated_at, key.activated_at)),
-                (
-                    "retirement time",
-                    key.retired_at is None or _same_instant(record.retired_at, key.retired_at),
-                ),
-            )
-            if not same
-        ]
-        if differences:
-            message = (
-                f"{where}: {', '.join(differences)} differ from the ledger's record of the key (entry seq "
-                f"{record.seq}): the key history was altered"
-            )
-            findings.append(Finding(KEY_HISTORY, message, record.seq))
+        findings += key_record_findings(where, record, key)
     return findings, []
 
 
