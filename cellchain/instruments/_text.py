@@ -136,6 +136,27 @@ def read_rows(text: str, delimiter: str, source: str) -> list[tuple[int, list[st
     return rows
 
 
+@dataclass(frozen=True)
+class ExportTable:
+    """A text export decoded and split into rows: what every CSV-like reader starts from."""
+
+    decoded: DecodedText
+    delimiter: str
+    rows: list[tuple[int, list[str]]]
+
+
+def read_export_table(raw: bytes, source: str, *, workbook_hint: str = "") -> ExportTable:
+    """Decode `raw`, find its delimiter and read its non-blank rows; an export with none is refused."""
+    decoded = decode_export(raw, source, workbook_hint=workbook_hint)
+    if not decoded.text.strip():
+        raise InstrumentFileError(source, "the export is empty", line=1)
+    delimiter = detect_delimiter(decoded.text, source)
+    rows = read_rows(decoded.text, delimiter, source)
+    if not rows:
+        raise InstrumentFileError(source, "the export is empty", line=1)
+    return ExportTable(decoded, delimiter, rows)
+
+
 def is_error_token(cell: str) -> bool:
     """True for a cell where the instrument wrote an error instead of a value (``ERROR``, ``#N/A``, ...)."""
     return cell.strip().replace("\u00a0", "").replace(" ", "").upper() in _ERROR_TOKENS

@@ -56,12 +56,11 @@ from cellchain.instruments._text import (
     DecodedText,
     concentration_factor,
     decode_export,
-    detect_delimiter,
     is_error_token,
     normalise_label,
     parse_count,
     parse_number,
-    read_rows,
+    read_export_table,
 )
 from cellchain.instruments.errors import InstrumentFileError
 
@@ -148,13 +147,8 @@ def read_vicell_blu(path: str | Path) -> CellCounterExport:
 
 def parse_vicell_blu(raw: bytes, *, source: str = "<bytes>") -> CellCounterExport:
     """Parse a Vi-CELL BLU CSV export (see the module docstring for the accepted columns)."""
-    decoded = decode_export(raw, source, workbook_hint=XLSX_HINT)
-    if not decoded.text.strip():
-        raise InstrumentFileError(source, "the export is empty", line=1)
-    delimiter = detect_delimiter(decoded.text, source)
-    rows = read_rows(decoded.text, delimiter, source)
-    if not rows:
-        raise InstrumentFileError(source, "the export is empty", line=1)
+    table = read_export_table(raw, source, workbook_hint=XLSX_HINT)
+    decoded, delimiter, rows = table.decoded, table.delimiter, table.rows
     header_line, header = rows[0]
     columns = _vicell_columns(header, source, header_line)
     decimal_comma = delimiter != ","

@@ -36,12 +36,10 @@ from pathlib import Path
 
 from cellchain.domain.vcn import DEFAULT_DROPLET_VOLUME_NL, VcnResult, vcn_from_droplets
 from cellchain.instruments._text import (
-    decode_export,
-    detect_delimiter,
     normalise_label,
     parse_count,
     parse_number,
-    read_rows,
+    read_export_table,
 )
 from cellchain.instruments.errors import InstrumentFileError
 
@@ -147,11 +145,8 @@ def read_ddpcr(path: str | Path) -> DdpcrExport:
 
 def parse_ddpcr(raw: bytes, *, source: str = "<bytes>") -> DdpcrExport:
     """Parse a ddPCR CSV export (see the module docstring for the columns accepted)."""
-    decoded = decode_export(raw, source)
-    if not decoded.text.strip():
-        raise InstrumentFileError(source, "the export is empty", line=1)
-    delimiter = detect_delimiter(decoded.text, source)
-    rows = read_rows(decoded.text, delimiter, source)
+    table = read_export_table(raw, source)
+    decoded, rows = table.decoded, table.rows
     start = _header_index(rows, source)
     header_line, header = rows[start]
     columns = _columns(header, source, header_line)

@@ -34,12 +34,10 @@ from pathlib import Path
 
 from cellchain.instruments._text import (
     concentration_factor,
-    decode_export,
-    detect_delimiter,
     is_error_token,
     normalise_label,
     parse_number,
-    read_rows,
+    read_export_table,
 )
 from cellchain.instruments.cell_counters import (
     NUCLEOCOUNTER,
@@ -82,13 +80,8 @@ def read_nc_view_table(path: str | Path) -> CellCounterExport:
 
 def parse_nc_view_table(raw: bytes, *, source: str = "<bytes>") -> CellCounterExport:
     """Parse an NC-View table export (see the module docstring for the columns)."""
-    decoded = decode_export(raw, source)
-    if not decoded.text.strip():
-        raise InstrumentFileError(source, "the export is empty", line=1)
-    delimiter = detect_delimiter(decoded.text, source)
-    rows = read_rows(decoded.text, delimiter, source)
-    if not rows:
-        raise InstrumentFileError(source, "the export is empty", line=1)
+    table = read_export_table(raw, source)
+    decoded, delimiter, rows = table.decoded, table.delimiter, table.rows
     header_line, header = rows[0]
     columns = _columns(header, source, header_line)
     readings: list[CellCountReading] = []

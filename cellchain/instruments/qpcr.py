@@ -30,11 +30,9 @@ from pathlib import Path
 
 from cellchain.domain.qpcr import StandardCurve, StandardPoint, fit_standard_curve
 from cellchain.instruments._text import (
-    decode_export,
-    detect_delimiter,
     normalise_label,
     parse_number,
-    read_rows,
+    read_export_table,
 )
 from cellchain.instruments.errors import InstrumentFileError
 
@@ -119,11 +117,8 @@ def read_qpcr(path: str | Path) -> QpcrExport:
 
 def parse_qpcr(raw: bytes, *, source: str = "<bytes>") -> QpcrExport:
     """Parse a qPCR results CSV (see the module docstring for the columns accepted)."""
-    decoded = decode_export(raw, source)
-    if not decoded.text.strip():
-        raise InstrumentFileError(source, "the export is empty", line=1)
-    delimiter = detect_delimiter(decoded.text, source)
-    rows = read_rows(decoded.text, delimiter, source)
+    table = read_export_table(raw, source)
+    decoded, delimiter, rows = table.decoded, table.delimiter, table.rows
     start, columns = _header(rows, source)
     header = rows[start][1]
     comma = delimiter != ","

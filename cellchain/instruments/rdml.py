@@ -98,9 +98,11 @@ def _xml_bytes(raw: bytes, source: str) -> tuple[bytes, str]:
                     source, "rdml_data.xml unpacks to more than 200 MiB: refused", offset=0
                 )
             return archive.read(info), "zipped RDML"
+    except InstrumentFileError:
+        raise  # our own refusal (it is a ValueError too): not to be wrapped as damage
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise InstrumentFileError(source, f"damaged RDML archive: {exc}", offset=0) from None
-    except Exception as exc:  # zlib.error and friends from a damaged member
+    except Exception as exc:  # zlib.error, NotImplementedError and friends from a damaged archive
         raise InstrumentFileError(
             source, f"damaged RDML archive: {type(exc).__name__}: {exc}", offset=0
         ) from None

@@ -356,8 +356,14 @@ def _first_sheet(raw: bytes, source: str) -> Any:
                 raise InstrumentFileError(
                     source, "a zip archive but not an XLSX workbook (no xl/workbook.xml)", offset=0
                 )
-    except zipfile.BadZipFile as exc:
-        raise InstrumentFileError(source, f"damaged XLSX workbook: {exc}", offset=0) from None
+    except InstrumentFileError:
+        raise
+    except (
+        Exception
+    ) as exc:  # BadZipFile, and NotImplementedError for a version or method byte made up by damage
+        raise InstrumentFileError(
+            source, f"damaged XLSX workbook: {type(exc).__name__}: {exc}", offset=0
+        ) from None
     import openpyxl  # the maintained XLSX reader; imported here so text readers do not pay for it
 
     try:

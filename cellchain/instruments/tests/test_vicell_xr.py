@@ -181,3 +181,12 @@ def test_random_bytes_never_crash_the_xr_txt_reader(raw: bytes) -> None:
         parse_vicell_xr_txt(raw, source="fuzz.txt")
     except InstrumentFileError as error:
         assert error.file == "fuzz.txt"
+
+
+def test_a_zip_whose_version_byte_is_damaged_is_refused_not_raised() -> None:
+    """Found by the fuzz test: zipfile raises NotImplementedError for a made-up 'version needed' field."""
+    raw = bytearray(_VALID_XLSX)
+    central = raw.rfind(b"PK\x01\x02")
+    raw[central + 6] = 64  # version needed to extract: 6.4, which zipfile refuses to open
+    with pytest.raises(InstrumentFileError, match="damaged XLSX workbook"):
+        parse_vicell_xr_xlsx(bytes(raw), source="damaged.xlsx")
