@@ -8,17 +8,26 @@ from hypothesis import strategies as st
 from cellchain.domain.label_reconciliation import LabelFate, reconcile
 
 label_ids = st.lists(st.text(alphabet="ABC0123456789", min_size=1, max_size=6), unique=True, max_size=12)
+maybe_fate = st.none() | st.sampled_from(list(LabelFate))
 
 
-@given(label_ids, st.data())
-def test_balanced_iff_every_label_has_a_fate(printed: list[str], data: st.DataObject) -> None:
-    with_fate = data.draw(st.lists(st.sampled_from(printed), unique=True) if printed else st.just([]))
-    fates = {label: data.draw(st.sampled_from(list(LabelFate))) for label in with_fate}
+@st.composite
+def labels_and_fates(draw: st.DrawFn) -> tuple[list[str], dict[str, LabelFate]]:
+    """Printed label ids and, for each, its fate or none (a label without a fate is outstanding)."""
+    printed = draw(label_ids)
+    chosen = draw(st.lists(maybe_fate, min_size=len(printed), max_size=len(printed)))
+    return printed, {label: fate for label, fate in zip(printed, chosen, strict=True) if fate is not None}
+
+
+@given(labels_and_fates())
+def test_balanced_iff_every_label_has_a_fate(case: tuple[list[str], dict[str, LabelFate]]) -> None:
+    printed, fates = case
     result = reconcile(printed, fates)
-    assert result.balanced == (set(with_fate) == set(printed))
+    assert result.balanced == (set(fates) == set(printed))
     assert result.printed == len(printed)
     assert result.used + result.voided + result.destroyed + len(result.outstanding) == result.printed
-    assert set(result.outstanding) == set(printed) - set(with_fate)
+    assert set(result.outstanding) == set(printed) - set(fates)
+    assert result.voided == sum(f is LabelFate.VOIDED for f in fates.values())
 
 
 def test_counts_each_fate_and_lists_outstanding_in_print_order() -> None:
