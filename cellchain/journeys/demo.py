@@ -152,6 +152,10 @@ def labelled_journey(world: Any, *, name: str, wristband: str, password: str = D
             performer=SignerCredentials(world["apheresis_sun"], password),
             verifier=SignerCredentials(world["nurse_wang"], password),
         )
+        # The label is on the bag: its fate balances the label reconciliation (FACT-JACIE CM7.2.2.1).
+        services.label_disposition_record(
+            actor=world["apheresis_sun"], unit=unit, label=label.record, fate="used"
+        )
     return journey
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from cellchain.accounts.models import Site
 from cellchain.domain.apheresis import Marker, PhysicianDecisionKind, ScreeningOutcome
 from cellchain.domain.custody import SERVICE_ONLY_STEPS, CustodyStep
+from cellchain.journeys.models import LabelDisposition
 
 
 class EnrolForm(forms.Form):
@@ -91,6 +92,14 @@ class CollectionForm(forms.Form):
 
 class ReprintForm(forms.Form):
     reprint_reason = forms.CharField(label=_("Reprint reason"), required=False, max_length=200)
+
+
+class LabelFateForm(forms.Form):
+    """The fate of one printed label (FACT-JACIE CM7.2.2.1)."""
+
+    fate = forms.ChoiceField(label=_("Fate"), choices=LabelDisposition.Fate.choices)
+    reason = forms.CharField(label=_("Reason (void or destroy)"), required=False, max_length=200)
+    witness = forms.CharField(label=_("Witness username (destroy)"), required=False, max_length=150)
 
 
 class LabelVerifyForm(forms.Form):

@@ -411,6 +411,42 @@ class LabelPrint(RegulatedModel):
         ]
 
 
+class LabelDisposition(RegulatedModel):
+    """The one final fate of a printed label: used on its unit, voided (misprint) or destroyed under a
+    witness, counted in the label reconciliation (FACT-JACIE CM7.2.2.1; issue 13 item 8)."""
+
+    class Fate(models.TextChoices):
+        USED = "used", pgettext_lazy("label fate: applied to its unit", "Used")
+        VOIDED = "voided", pgettext_lazy("label fate: misprint taken out of use", "Voided")
+        DESTROYED = "destroyed", pgettext_lazy("label fate: witnessed destruction", "Destroyed")
+
+    label = models.OneToOneField(
+        LabelPrint, on_delete=models.PROTECT, related_name="disposition", verbose_name=_("label print")
+    )
+    fate = models.CharField(_("fate"), max_length=10, choices=Fate.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    witness = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("witness"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("label disposition")
+        ordering = ["label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fate="used") | ~models.Q(reason=""), name="label_void_destroy_needs_reason"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(fate="destroyed") | models.Q(witness__isnull=False),
+                name="label_destroy_needs_witness",
+            ),
+        ]
+
+
 class CustodyEvent(RegulatedModel):
     """One scan at one custody step, matched or blocked, with who, where, when and why (G-4, T-10.4)."""
 

@@ -17,6 +17,7 @@ from cellchain.core import clock
 from cellchain.core.errors import NotAllowed, NotFound
 from cellchain.domain.custody import CustodyStep
 from cellchain.domain.identity import IdentifierError, compact, parse_coi, parse_unit_scan
+from cellchain.domain.label_reconciliation import LabelFate, Reconciliation, reconcile
 from cellchain.journeys.epcis import (
     AggregationEvent,
     EpcisAction,
@@ -26,7 +27,15 @@ from cellchain.journeys.epcis import (
     ObjectEvent,
     epcis_document,
 )
-from cellchain.journeys.models import CustodyEvent, Journey, LabelPrint, PatientIdentity, Unit
+from cellchain.journeys.models import (
+    Collection,
+    CustodyEvent,
+    Journey,
+    LabelDisposition,
+    LabelPrint,
+    PatientIdentity,
+    Unit,
+)
 from cellchain.signatures.models import Signature
 
 
@@ -341,3 +350,40 @@ def journey_epcis(journey: Journey, ids: EpcisIds | None = None) -> dict[str, An
     return epcis_document(
         (_epcis_event(e, ids) for e in events), document_id=ids.journey(journey.coi), created_at=clock.now()
     )
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One printed label with its fate (blank while outstanding), for the reconciliation page."""
+
+    label: LabelPrint
+    name: str
+    disposition: LabelDisposition | None
+
+
+def _label_rows(prints: QuerySet[LabelPrint]) -> list[LabelRow]:
+    rows = prints.select_related("unit", "disposition", "disposition__recorded_by", "disposition__witness")
+    out = []
+    for label in rows.order_by("unit__din", "print_number"):
+        # A missing reverse one-to-one raises an AttributeError subclass: getattr's default covers it.
+        disposition = getattr(label, "disposition", None)
+        out.append(LabelRow(label, f"{label.unit.din}#{label.print_number}", disposition))
+    return out
+
+
+def _reconcile(rows: list[LabelRow]) -> Reconciliation:
+    fates = {r.name: LabelFate(r.disposition.fate) for r in rows if r.disposition is not None}
+    return reconcile([r.name for r in rows], fates)
+
+
+def label_reconciliation_for_collection(collection: Collection) -> tuple[Reconciliation, list[LabelRow]]:
+    """Printed = used + voided + destroyed over all units of a collection (FACT-JACIE CM7.2.2.1)."""
+    rows = _label_rows(LabelPrint.objects.filter(unit__collection=collection))
+    return _reconcile(rows), rows
+
+
+def label_reconciliation_for_din(din: str) -> tuple[Reconciliation, list[LabelRow]]:
+    """The reconciliation of the labels printed for the apheresis unit ``din`` (a batch starts from one unit;
+    FACT-JACIE CM7.2.2.1). A DIN with no unit here has printed no label: it balances."""
+    rows = _label_rows(LabelPrint.objects.filter(unit__din=din))
+    return _reconcile(rows), rows

@@ -8,6 +8,7 @@ urlpatterns = [
     path("enrol/", views.journey_enrol, name="enrol"),
     path("units/<str:din>/scan/", views.unit_scan, name="unit_scan"),
     path("units/<str:din>/label/print/", views.unit_label_print, name="label_print"),
+    path("units/<str:din>/label/<int:print_number>/fate/", views.unit_label_fate, name="label_fate"),
     path("units/<str:din>/label/verify/", views.unit_label_verify, name="label_verify"),
     path("units/<str:din>/label.<str:fmt>", views.unit_label_file, name="label_file"),
     path("<str:coi>/", views.journey_detail, name="detail"),

@@ -89,7 +89,9 @@ def _detail_context(request: HttpRequest, journey: Journey) -> dict[str, Any]:
             identity = selectors.patient_identity_for(user, journey)
         except ServiceError:
             identity = None
-    units = list(journey.units.select_related("storage_position").prefetch_related("label_prints"))
+    units = list(
+        journey.units.select_related("storage_position").prefetch_related("label_prints__disposition")
+    )
     for unit in units:
         unit.next_steps = [s.value for s in custody_steps_allowed(unit.state) if s not in SERVICE_ONLY_STEPS]
     open_slots = (
@@ -112,6 +114,7 @@ def _detail_context(request: HttpRequest, journey: Journey) -> dict[str, Any]:
         "decision_form": forms.DecisionForm(),
         "collection_form": forms.CollectionForm(),
         "verify_form": forms.LabelVerifyForm(),
+        "label_fate_form": forms.LabelFateForm(),
         "can": {
             p: has_permission(user, f"journeys.{p}")
             for p in ("consent", "schedule", "screen", "collect", "label", "scan", "export")
@@ -232,6 +235,44 @@ def unit_label_print(request: HttpRequest, din: str) -> HttpResponse:
         request,
         lambda: services.label_print(actor=request.user, unit=unit, reprint_reason=reason),
         _("Label printed for %(din)s.") % {"din": unit.din_keyboard},
+    )
+    return redirect("journeys:detail", coi=unit.journey.coi)
+
+
+@requires("journeys.label")
+@require_POST
+def unit_label_fate(request: HttpRequest, din: str, print_number: int) -> HttpResponse:
+    """Record the fate of one printed label of the unit (FACT-JACIE CM7.2.2.1)."""
+    unit = _unit(request, din)
+    label = unit.label_prints.filter(print_number=print_number).first()
+    if label is None:
+        raise Http404(f"{din}#{print_number}")
+    form = forms.LabelFateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("journeys:detail", coi=unit.journey.coi)
+    data = form.cleaned_data
+    witness = None
+    if data["witness"].strip():
+        witness = (
+            get_user_model()
+            .objects.filter(username=data["witness"].strip(), organisation_id=request.user.organisation_id)
+            .first()
+        )
+        if witness is None:
+            messages.error(request, _("No user of your organisation has that username (witness)."))
+            return redirect("journeys:detail", coi=unit.journey.coi)
+    run_service(
+        request,
+        lambda: services.label_disposition_record(
+            actor=request.user,
+            unit=unit,
+            label=label,
+            fate=data["fate"],
+            reason=data["reason"],
+            witness=witness,
+        ),
+        _("Label %(label)s: fate recorded.") % {"label": f"{unit.din}#{print_number}"},
     )
     return redirect("journeys:detail", coi=unit.journey.coi)
 

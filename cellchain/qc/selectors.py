@@ -27,6 +27,7 @@ from cellchain.domain.identity import (
     parse_coi,
     parse_din,
 )
+from cellchain.domain.label_reconciliation import Reconciliation
 from cellchain.domain.product_information import (
     BatchFacts,
     DonorSummary,
@@ -306,3 +307,16 @@ def product_release_status(unit: ProductUnit) -> str:
 
 def signatures_for(record: Any) -> list[Signature]:
     return signatures_of(record)
+
+
+def batch_label_reconciliation_rows(batch: Batch) -> tuple[Reconciliation, list[Any]]:
+    """The label reconciliation of the batch and its label rows: the labels printed for the apheresis unit it
+    was started from (FACT-JACIE CM7.2.2.1)."""
+    from cellchain.journeys.selectors import label_reconciliation_for_din
+
+    return label_reconciliation_for_din(batch.intake.din)
+
+
+def batch_label_reconciliation(batch: Batch) -> Reconciliation:
+    """Printed = used + voided + destroyed for the batch's labels (FACT-JACIE CM7.2.2.1)."""
+    return batch_label_reconciliation_rows(batch)[0]

@@ -58,8 +58,11 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     ]
     retained_units = batch.units.filter(purpose=ProductUnit.Purpose.RETAINED, retained_sample__isnull=True)
     user = request.user
+    label_reconciliation, label_rows = selectors.batch_label_reconciliation_rows(batch)
     context = {
         "batch": batch,
+        "label_reconciliation": label_reconciliation,
+        "label_rows": label_rows,
         "evaluation": evaluation,
         "rows": rows,
         "review": selectors.latest_review(batch),

@@ -23,7 +23,7 @@ from cellchain.journeys.services.enrolment import (
     journey_enrol,
 )
 from cellchain.journeys.services.identifiers import coi_next, din_next
-from cellchain.journeys.services.labelling import label_print, label_render
+from cellchain.journeys.services.labelling import label_disposition_record, label_print, label_render
 from cellchain.journeys.services.scheduling import booking_book, booking_cancel, booking_move, slot_open
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "eligibility_assess",
     "ethics_approval_record",
     "journey_enrol",
+    "label_disposition_record",
     "label_print",
     "label_render",
     "screening_decide",

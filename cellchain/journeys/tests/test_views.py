@@ -162,3 +162,26 @@ def test_label_check_with_an_unknown_verifier_says_so(kit, world, client_for, se
     )
     assert response.status_code == 302
     assert _said(response) == ["No such verifier."]
+
+
+def test_label_fate_is_recorded_through_the_unit_page_form(kit, world, client_for, settings):
+    """FACT-JACIE CM7.2.2.1: the collecting site records each label's fate; a witness is named by username."""
+    from cellchain.journeys.models import LabelDisposition
+    from cellchain.journeys.services import label_print
+
+    settings.LANGUAGE_CODE = "en"
+    journey, (unit, _) = _labelled(kit, world)
+    label_print(actor=world["apheresis_sun"], unit=unit, reprint_reason="spare")
+    client = client_for("apheresis_sun")
+    page = client.get(f"/journeys/{journey.coi}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"/journeys/units/{unit.din}/label/2/fate/" in page
+    url = f"/journeys/units/{unit.din}/label/2/fate/"
+    unknown = client.post(url, {"fate": "destroyed", "reason": "spare", "witness": "nobody"})
+    assert any("witness" in m for m in _said(unknown))
+    response = client.post(url, {"fate": "destroyed", "reason": "spare", "witness": "apheresis_gao"})
+    assert response.status_code == 302
+    fate = LabelDisposition.objects.get(label__unit=unit, label__print_number=2)
+    assert fate.fate == "destroyed" and fate.witness == world["apheresis_gao"]
+    again = client.post(url, {"fate": "voided", "reason": "again"})
+    assert any("already has its fate" in m for m in _said(again))
+    assert client_for("logistics_zhao").post(url, {"fate": "used"}).status_code == 403

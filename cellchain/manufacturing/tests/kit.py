@@ -140,6 +140,8 @@ class ManufacturingKit:
             performer=self.signer("apheresis_sun"),
             verifier=self.signer("apheresis_gao"),
         )
+        # The label is on the bag: its fate balances the label reconciliation (FACT-JACIE CM7.2.2.1).
+        js.label_disposition_record(actor=self.world["apheresis_sun"], unit=unit, label=label, fate="used")
         js.unit_custody_scan(
             actor=self.world["apheresis_sun"],
             unit=unit,

@@ -18,6 +18,7 @@ from cellchain.accounts.roles import Role
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.domain.certificate import package_issue_check
+from cellchain.domain.label_reconciliation import CLAUSE
 from cellchain.domain.specification import ReleaseEvaluation, ReleaseOutcome
 from cellchain.ledger.models import LedgerEntry
 from cellchain.ledger.records import record_amend, record_create
@@ -157,6 +158,7 @@ def batch_release(*, actor: Any, batch: Batch, signer: SignerCredentials, outcom
         raise ValidationFailed("Only the releasing QA person can sign the release.", field="password")
     if batch.status not in (Batch.Status.AWAITING_RELEASE, Batch.Status.CONDITIONALLY_RELEASED):
         raise Conflict(f"Batch {batch.number} is {batch.get_status_display()}; it cannot be released now.")
+    _refuse_unbalanced_labels(batch)
     evaluation = selectors.release_evaluation(batch)
     if evaluation.outcome is ReleaseOutcome.NOT_RELEASABLE:
         raise Conflict(
@@ -189,6 +191,17 @@ def batch_release(*, actor: Any, batch: Batch, signer: SignerCredentials, outcom
     )
     _tell_clinic(actor, batch, evaluation)
     return decision
+
+
+def _refuse_unbalanced_labels(batch: Batch) -> None:
+    """Refuse the release while a label printed for the batch's apheresis unit has no fate
+    (FACT-JACIE CM7.2.2.1; issue 13 item 8)."""
+    reconciliation = selectors.batch_label_reconciliation(batch)
+    if not reconciliation.balanced:
+        raise Conflict(
+            reconciliation.message(f"Batch {batch.number} cannot be released"),
+            detail={"clause": CLAUSE, "outstanding": list(reconciliation.outstanding)},
+        )
 
 
 def _tell_clinic(actor: Any, batch: Batch, evaluation: ReleaseEvaluation) -> None:

@@ -281,3 +281,34 @@ class TestPackageIssue:
             value = getattr(identity, field)
             assert value and value not in text
         assert issue.content["label"]["released_at"] is not None
+
+
+class TestLabelReconciliationAtRelease:
+    """FACT-JACIE CM7.2.2.1 (issue 13 item 8): no release while a printed label of the batch has no fate."""
+
+    def test_release_refused_with_the_outstanding_label_then_allowed_once_it_is_destroyed(self, mfg) -> None:
+        from cellchain.journeys import services as js
+        from cellchain.journeys.models import Unit
+
+        batch = mfg.ready_for_release(mfg.manufactured())
+        unit = Unit.objects.get(din=batch.intake.din)
+        spare = js.label_print(actor=mfg.world["apheresis_sun"], unit=unit, reprint_reason="spare").record
+        with pytest.raises(Conflict, match=rf"CM7\.2\.2\.1.*{unit.din}#2") as error:
+            release(mfg, batch)
+        assert error.value.detail["outstanding"] == [f"{unit.din}#2"]
+        assert "printed 2, used 1, voided 0, destroyed 0" in str(error.value)
+        batch.refresh_from_db()
+        assert batch.status == Batch.Status.AWAITING_RELEASE
+        assert selectors.latest_release(batch) is None
+        js.label_disposition_record(
+            actor=mfg.world["apheresis_sun"],
+            unit=unit,
+            label=spare,
+            fate="destroyed",
+            reason="spare label, not applied",
+            witness=mfg.world["apheresis_gao"],
+        )
+        assert selectors.batch_label_reconciliation(batch).balanced
+        release(mfg, batch)
+        batch.refresh_from_db()
+        assert batch.status == Batch.Status.RELEASED

@@ -114,3 +114,26 @@ def test_corrected_result_is_marked_on_the_certificate(mfg) -> None:
         f"/qc/batches/{batch.pk}/samples/", {"sampling_point": "final product bag"}, follow=True
     )
     assert f"{batch.number}-S01" in sample.content.decode()
+
+
+def test_release_page_shows_the_label_reconciliation_and_the_form_refuses_an_unbalanced_batch(mfg) -> None:
+    """FACT-JACIE CM7.2.2.1: the outstanding label is named on the page and in the refusal."""
+    from cellchain.journeys import services as js
+    from cellchain.journeys.models import Unit
+
+    batch = mfg.ready_for_release(mfg.manufactured())
+    qa = client(mfg, "qa_li")
+    html = qa.get(f"/qc/batches/{batch.pk}/").content.decode()
+    assert 'id="label-reconciliation"' in html and "balanced" in html and "does not balance" not in html
+    unit = Unit.objects.get(din=batch.intake.din)
+    js.label_print(actor=mfg.world["apheresis_sun"], unit=unit, reprint_reason="spare")
+    html = qa.get(f"/qc/batches/{batch.pk}/").content.decode()
+    assert "does not balance" in html and f"<code>{unit.din}#2</code>" in html
+    response = qa.post(
+        f"/qc/batches/{batch.pk}/release/", {"password": mfg.password, "outcome": "releasable"}, follow=True
+    )
+    assert "CM7.2.2.1" in response.content.decode()
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.AWAITING_RELEASE
+    zh = client(mfg, "qa_li")
+    assert "标签核对" in zh.get(f"/qc/batches/{batch.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
