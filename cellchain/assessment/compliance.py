@@ -169,16 +169,18 @@ def _page(register: Register, viewer: Any | None) -> str:
 def _answer_evidence(row: selectors.ChecklistRow) -> Evidence:
     answer = row.answer
     if answer is None:
-        return Evidence(f"{row.item.code}: {_('not answered')}", None, "")
+        unanswered = _("not answered")
+        return Evidence(f"{row.item.code}: {unanswered}", None, "")
     shown = (
         answer.evidence_reference
         or answer.evidence_link
         or (answer.evidence_file and answer.evidence_file.name)
     )
     reviewer = answer.reviewed_by.printed_name or answer.reviewed_by.username
+    next_review = _("next review")
     label = (
         f"{row.item.code}: {answer.get_answer_display()} · {shown or answer.note} · {reviewer} "
-        f"{answer.reviewed_at:%Y-%m-%d} · {_('next review')} {answer.next_review:%Y-%m-%d}"
+        f"{answer.reviewed_at:%Y-%m-%d} · {next_review} {answer.next_review:%Y-%m-%d}"
     )
     path = ""
     if answer.evidence_file_id:

@@ -63,12 +63,14 @@ def report_pdf(
     font = _font()
     body, head, meta = _styles(font)
     counts = summary(rows)
+    generated, by, clauses, gaps = _("Generated"), _("by"), _("Clauses"), _("Gaps")
+    digest_label = _("SHA-256 of the report content (CSV)")
     story: list[Any] = [
         _p(_("Clause-by-clause compliance report"), head),
         _p(f"{site.name} ({site.code}) · {site.organisation.name}", meta),
-        _p(f"{_('Generated')}: {generated_at:%Y-%m-%d %H:%M %Z} · {_('by')} {generated_by}", meta),
+        _p(f"{generated}: {generated_at:%Y-%m-%d %H:%M %Z} · {by} {generated_by}", meta),
         _p(
-            f"{_('Clauses')}: {counts['total']} · {_('Gaps')}: {counts['gaps']} · "
+            f"{clauses}: {counts['total']} · {gaps}: {counts['gaps']} · "
             + " · ".join(f"{label}: {counts[state.value]}" for state, label in STATE_LABELS.items()),
             meta,
         ),
@@ -99,7 +101,7 @@ def report_pdf(
     def footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(font, 7)
-        canvas.drawString(12 * mm, 7 * mm, f"SHA-256 {_('of the report content (CSV)')}: {digest}")
+        canvas.drawString(12 * mm, 7 * mm, f"{digest_label}: {digest}")
         canvas.drawRightString(PAGE[0] - 12 * mm, 7 * mm, f"{site.code} · {doc.page}")
         canvas.restoreState()
 
