@@ -65,6 +65,7 @@ def checklist(request: HttpRequest, site_code: str) -> HttpResponse:
         "states": STATES,
         "sites": selectors.sites_visible_to(request.user),
         "can_answer": has_permission(request.user, "assessment.answer"),
+        "perms_report": has_permission(request.user, "assessment.report"),
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "assessment/checklist.html#items", context)

@@ -142,6 +142,11 @@ class TestPage:
         typed = client.get(f"/assessment/compliance/{HOSPITAL}/?type=REPORT").content.decode()
         assert 'data-clause="T-9.2.7"' in typed and 'data-clause="T-5.2.3"' not in typed
 
+    def test_self_assessment_and_menu_link_to_the_report(self, world: Any, client_for: Any) -> None:
+        body = client_for("auditor_xiehe").get(f"/assessment/{HOSPITAL}/").content.decode()
+        assert body.count(f'href="/assessment/compliance/{HOSPITAL}/"') == 1
+        assert 'href="/assessment/compliance/"' in body  # the menu entry
+
     def test_page_in_chinese(self, world: Any, client_for: Any) -> None:
         client = client_for("coordinator_zhou")
         client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
