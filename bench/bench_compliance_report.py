@@ -86,12 +86,15 @@ def _populate(journeys: int) -> object:
         )
     collection = Collection.objects.filter(journey=template).first()
     assert collection is not None
+    # coi and pseudonym are unique and short (SQLite does not enforce the length, PostgreSQL does).
+    coi_len = Journey._meta.get_field("coi").max_length or 15
+    pseudonym_len = Journey._meta.get_field("pseudonym").max_length or 15
     copies = []
     for index in range(1, journeys):
         copy = Journey.objects.get(pk=template.pk)
         copy.pk = None
-        copy.coi = f"{template.coi[:20]}{index:06d}"
-        copy.pseudonym = f"{template.pseudonym[:20]}{index:06d}"
+        copy.coi = f"{template.coi[: coi_len - 7]}{index:07d}"
+        copy.pseudonym = f"{template.pseudonym[: pseudonym_len - 7]}{index:07d}"
         copies.append(copy)
     made = bulk_create_unledgered(Journey, copies)
     collections = []
