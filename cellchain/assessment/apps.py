@@ -11,6 +11,9 @@ class AssessmentConfig(AppConfig):
         from cellchain.core.navigation import MenuItem, register_menu
 
         register_menu(MenuItem(_("Self-assessment"), "assessment:index", "assessment.view", 720))
+        register_menu(
+            MenuItem(_("Compliance report"), "assessment:compliance_index", "assessment.report", 721)
+        )
 
         from cellchain.assessment import worklist
         from cellchain.core.worklist import register_worklist

@@ -10,4 +10,7 @@ from cellchain.accounts.roles import Role
 GRANTS = {
     "assessment.view": {Role.QA, Role.COORDINATOR, Role.PHYSICIAN, Role.AUDITOR},
     "assessment.answer": {Role.QA, Role.COORDINATOR},
+    # The clause-by-clause compliance report (issue 14 item 3): those who answer, the physicians and the
+    # auditors and inspectors read it and download its CSV and PDF.
+    "assessment.report": {Role.QA, Role.COORDINATOR, Role.PHYSICIAN, Role.AUDITOR},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,12 +16,15 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cellchain.assessment import compliance as report_rows
+from cellchain.assessment import compliance_pdf as report_pdf
 from cellchain.assessment import selectors, services
 from cellchain.assessment.forms import AnswerForm
 from cellchain.core import clock
 from cellchain.core.errors import Conflict
 from cellchain.core.pages import form_page
 from cellchain.core.permissions import has_permission, requires
+from cellchain.domain import compliance as cc
 from cellchain.domain import self_assessment as sa
 from cellchain.signatures.services import SignerCredentials
 
@@ -61,6 +65,7 @@ def checklist(request: HttpRequest, site_code: str) -> HttpResponse:
         "states": STATES,
         "sites": selectors.sites_visible_to(request.user),
         "can_answer": has_permission(request.user, "assessment.answer"),
+        "perms_report": has_permission(request.user, "assessment.report"),
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "assessment/checklist.html#items", context)
@@ -137,3 +142,100 @@ def evidence_file(request: HttpRequest, file_id: int) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(not inline, stored.name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --------------------------------------------------------------------------- compliance report (issue 14 item 3)
+
+REPORT_FILTERS = ("gaps", "checklist", "evidence", "not_assessed")
+
+
+def _report(request: HttpRequest, site: Any) -> list[report_rows.ReportRow]:
+    return report_rows.report(
+        site, clock.today(site.time_zone), translation.get_language() or "en", viewer=request.user
+    )
+
+
+def _filtered(rows: list[report_rows.ReportRow], show: str, clause_type: str) -> list[report_rows.ReportRow]:
+    """The rows one filter keeps: gaps, CHECKLIST clauses, clauses with records, or not assessed; and a type."""
+    keep = {
+        "gaps": lambda r: r.gap,
+        "checklist": lambda r: r.clause.type == cc.ClauseType.CHECKLIST,
+        "evidence": lambda r: r.state in (cc.ClauseState.RECORDS_HELD, cc.ClauseState.NO_RECORDS),
+        "not_assessed": lambda r: r.state == cc.ClauseState.NOT_ASSESSED,
+    }.get(show, lambda r: True)
+    return [r for r in rows if keep(r) and (not clause_type or r.clause.type.value == clause_type)]
+
+
+@requires("assessment.report")
+@require_GET
+def compliance_index(request: HttpRequest) -> HttpResponse:
+    """The report of the viewer's own site, or the organisation's sites to choose from."""
+    sites = list(selectors.sites_visible_to(request.user))
+    own = next((s for s in sites if s.pk == request.user.site_id), None)  # type: ignore[attr-defined]
+    if own is not None:
+        return redirect("assessment:compliance", site_code=own.code)
+    return render(request, "assessment/compliance_index.html", {"sites": sites})
+
+
+@requires("assessment.report")
+@require_GET
+def compliance(request: HttpRequest, site_code: str) -> HttpResponse:
+    site = _site(request, site_code)
+    rows = _report(request, site)
+    show = request.GET.get("show", "")
+    clause_type = request.GET.get("type", "")
+    context = {
+        "site": site,
+        "rows": _filtered(rows, show, clause_type),
+        "summary": report_rows.summary(rows),
+        "labels": {state.value: label for state, label in report_rows.STATE_LABELS.items()},
+        "show": show,
+        "type": clause_type,
+        "types": [t.value for t in cc.ClauseType],
+        "sites": selectors.sites_visible_to(request.user),
+        "digest": report_rows.content_digest(rows),
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "assessment/compliance.html#clauses", context)
+    return render(request, "assessment/compliance.html", context)
+
+
+def _download(content: bytes, content_type: str, name: str, digest: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
+    response["X-Content-SHA256"] = digest
+    return response
+
+
+@requires("assessment.report")
+@require_GET
+def compliance_csv(request: HttpRequest, site_code: str) -> HttpResponse:
+    """The whole report as CSV (UTF-8 with BOM); the response names its SHA-256, as the PDF's footer does."""
+    site = _site(request, site_code)
+    rows = _report(request, site)
+    content = report_rows.report_csv(rows)
+    day = clock.today(site.time_zone)
+    return _download(
+        content,
+        "text/csv; charset=utf-8",
+        f"compliance-{site.code}-{day}.csv",
+        report_rows.content_digest(rows),
+    )
+
+
+@requires("assessment.report")
+@require_GET
+def compliance_pdf(request: HttpRequest, site_code: str) -> HttpResponse:
+    site = _site(request, site_code)
+    rows = _report(request, site)
+    digest = report_rows.content_digest(rows)
+    user = request.user
+    content = report_pdf.report_pdf(
+        site,
+        rows,
+        generated_at=clock.now().astimezone(ZoneInfo(site.time_zone)),
+        generated_by=f"{user.printed_name or user.username} ({user.username})",  # type: ignore[union-attr]
+        digest=digest,
+    )
+    day = clock.today(site.time_zone)
+    return _download(content, "application/pdf", f"compliance-{site.code}-{day}.pdf", digest)

@@ -1,0 +1,182 @@
+"""Generate `cellchain/domain/clause_catalogue.py` from the requirements catalogue (issue 14 item 3).
+
+Reads every table line of REQUIREMENTS.md whose first cell is a clause ID (`T-`, `P-`, `Q-`, `G-`, `X-`), takes
+its tag (last cell; "OUT — reason" is OUT), its short English text (the clause content before "→"; for the
+Table 2 lines, the step and its parameters) and the site kind it applies to (section by section, see
+`SECTION_SCOPE` and `OVERRIDES`; documented in the generated module's docstring).
+
+    .venv/bin/python scripts/gen_clause_catalogue.py                     # ../shared/REQUIREMENTS.md
+    .venv/bin/python scripts/gen_clause_catalogue.py --check             # exit 1 when the module is stale
+
+The test `cellchain/domain/tests/test_clause_catalogue.py` runs the same parse and fails when the committed
+module differs from what this script would write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_SOURCE = ROOT.parent / "shared" / "REQUIREMENTS.md"
+TARGET = ROOT / "cellchain" / "domain" / "clause_catalogue.py"
+
+ID = re.compile(r"^(?:T-\d|P-|Q-|G-|X-)[0-9A-Za-z.\-]*$")
+HEADING = re.compile(r"^#{3,4} ")
+
+# Which site kind a section's lines apply to: M manufacturer, H hospital (clinical institution), B both.
+# Keys are prefixes of the ID; the longest matching prefix wins.
+SECTION_SCOPE = {
+    "T-5.1.": "M",  # 5.1 制备厂商
+    "T-5.2.": "H",  # 5.2 临床机构
+    "T-5.3.": "H",  # 5.3 人员要求: the clinical team
+    "T-6.": "H",  # 6 制度和程序 of the clinical institution
+    "T-7.": "M",  # 7 制备厂商信息提供
+    "T-8.": "H",  # 8 临床应用质量控制
+    "T-9.": "H",  # 9 风险管理 (clinical use)
+    "T-10.": "H",  # 10 记录与标识 (clinical records)
+    "P-": "M",  # review section 1: production
+    "Q-": "M",  # review section 2: quality control
+    "G-": "M",  # CPBA: preparation of CAR-T cell preparations
+    "X-": "B",  # cross-cutting: every record
+}
+
+# Lines whose text names the other party or both, against their section's default.
+OVERRIDES = {
+    "T-6.2": "B",  # QMS documents: both organisations keep them (the self-assessment asks both)
+    "T-6.3": "B",  # the electronic system's rules: each organisation runs its part of CellChain
+    "T-8.2.2": "B",  # the written agreement between clinic and manufacturer (宜): both parties hold it
+    **{
+        f"T-8.2.2-{x}": "B" for x in "abcdefg"
+    },  # its items a-g (h: the responsibility matrix item is the clinic's)
+    "T-10.12": "B",  # equipment register: both sites calibrate equipment
+    "P-1.3.1-a": "H",  # pre-apheresis screening at the collection site
+    "P-1.3.1-b": "H",
+    "P-1.3.1-c": "H",  # patient watched during apheresis
+    "P-1.3.1-d": "B",  # manufacturer certifies the collection site, which holds the facilities
+    "P-T2-a": "H",  # apheresis (单采) is done at the clinic
+    "P-T2-b": "B",  # sample transport: shipped by the clinic, received by the manufacturer
+    "P-T3-a": "M",
+}
+
+SCOPE_NAMES = {"M": "MANUFACTURER", "H": "HOSPITAL", "B": "BOTH"}
+
+
+def scope_of(clause_id: str) -> str:
+    if clause_id in OVERRIDES:
+        return OVERRIDES[clause_id]
+    prefixes = [p for p in SECTION_SCOPE if clause_id.startswith(p)]
+    if not prefixes:
+        raise ValueError(f"{clause_id}: no section scope for this ID")
+    return SECTION_SCOPE[max(prefixes, key=len)]
+
+
+def _clean(text: str) -> str:
+    text = text.replace("**", "").replace("`", "").strip()
+    return re.sub(r"\s+", " ", text)
+
+
+def parse(text: str) -> list[tuple[str, str, str, str, str]]:
+    """(id, type, short English text, scope letter, section heading) for every clause line, in file order."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    seen: set[str] = set()
+    section = ""
+    for raw in text.splitlines():
+        if HEADING.match(raw):
+            section = _clean(raw.lstrip("#"))
+            continue
+        if not raw.startswith("| "):
+            continue
+        cells = [c.strip() for c in raw.strip().strip("|").split("|")]
+        if not cells or not ID.match(cells[0]):
+            continue
+        clause_id, tag = cells[0], cells[-1]
+        kind = "OUT" if tag.startswith("OUT") else tag
+        if kind not in {"ENFORCE", "RECORD", "CHECKLIST", "REPORT", "OUT"}:
+            raise ValueError(f"{clause_id}: unknown tag {tag!r}")
+        # Table 2 lines are ID | step | parameters | attributes | tag.
+        content = f"{cells[1]}: {cells[2]}" if len(cells) == 5 else cells[1]
+        short = _clean(content.split("→")[0])
+        if clause_id in seen:
+            raise ValueError(f"{clause_id}: appears twice")
+        seen.add(clause_id)
+        rows.append((clause_id, kind, short, scope_of(clause_id), section))
+    return rows
+
+
+HEADER = '''"""Every clause of the requirements catalogue: its ID, type, short English text and where it applies.
+
+GENERATED by scripts/gen_clause_catalogue.py from REQUIREMENTS.md; do not edit by hand (the test
+cellchain/domain/tests/test_clause_catalogue.py fails when this module and REQUIREMENTS.md disagree).
+
+Types are REQUIREMENTS.md §1.3 tags: ENFORCE, RECORD, CHECKLIST, REPORT, OUT. The short text is the clause
+content before "→" (what the document asks, not how CellChain meets it).
+
+Which site kind a clause applies to, section by section (issue 14 item 3):
+- T-5.1 (制备厂商), T-7 (information the manufacturer provides), the review's P- (production) and Q- (quality
+  control) lines and the CPBA G- lines: manufacturer.
+- T-5.2 (临床机构), T-5.3 (personnel: the clinical team), T-6 (the clinical institution's systems and
+  procedures), T-8 (clinical receipt and operation), T-9 (risk management in clinical use), T-10 (clinical
+  records and identification): hospital.
+- X- (cross-cutting, every record): both.
+Exceptions, where the line itself names the other party or both: T-6.2 (QMS documents) and T-6.3 (the
+electronic system's rules) both; T-8.2.2 and its items a-g (the written clinic-manufacturer agreement) both,
+T-8.2.2-h (responsibility matrix) stays with the clinic as its self-assessment item; T-10.12 (equipment
+register) both; P-1.3.1-a..c (pre-apheresis screening and watching the patient) and P-T2-a (apheresis)
+hospital; P-1.3.1-d (collection-site certification) and P-T2-b (sample transport) both.
+"""
+
+from cellchain.domain.compliance import BOTH, HOSPITAL, MANUFACTURER, Clause, ClauseType
+
+CLAUSES: tuple[Clause, ...] = (
+'''
+
+
+def render(rows: list[tuple[str, str, str, str, str]]) -> str:
+    lines = [HEADER]
+    for clause_id, kind, short, scope, section in rows:
+        lines.append(
+            f"    Clause({clause_id!r}, ClauseType.{kind}, {short!r}, {SCOPE_NAMES[scope]}, {section!r}),\n"
+        )
+    lines.append(")\n")
+    return "".join(lines)
+
+
+def as_rows(clauses: object) -> list[tuple[str, str, str, str, str]]:
+    """The generated module's data in the shape `parse` returns, to compare the two."""
+    out = []
+    for c in clauses:  # type: ignore[attr-defined]
+        kinds = {k.value for k in c.applies_to}
+        scope = "B" if len(kinds) == 2 else ("M" if "manufacturer" in kinds else "H")
+        out.append((c.id, c.type.value, c.text, scope, c.section))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the committed module is stale")
+    args = parser.parse_args()
+    rows = parse(args.source.read_text(encoding="utf-8"))
+    if args.check:
+        from cellchain.domain.clause_catalogue import CLAUSES
+
+        stale = as_rows(CLAUSES) != rows
+        print("stale" if stale else "up to date")
+        return 1 if stale else 0
+    module = render(rows)
+    TARGET.write_text(module, encoding="utf-8")
+    # The house format; the test compares the data, not the text, so this step is only cosmetic.
+    ruff = Path(sys.executable).with_name("ruff")
+    if ruff.exists():
+        subprocess.run([str(ruff), "format", "--quiet", str(TARGET)], check=False)  # noqa: S603 - our own venv binary and file
+    print(f"wrote {TARGET.relative_to(ROOT)}: {len(rows)} clauses")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
