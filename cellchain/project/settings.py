@@ -42,6 +42,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.clinic",
     "cellchain.assessment",
     "cellchain.metrics",
+    "cellchain.reviews",
 ]
 
 INSTALLED_APPS = [

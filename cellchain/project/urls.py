@@ -17,6 +17,7 @@ urlpatterns = [
     path("clinic/", include("cellchain.clinic.urls")),
     path("assessment/", include("cellchain.assessment.urls")),
     path("metrics/", include("cellchain.metrics.urls")),
+    path("reviews/", include("cellchain.reviews.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]
