@@ -43,6 +43,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.assessment",
     "cellchain.metrics",
     "cellchain.dossiers",
+    "cellchain.reviews",
 ]
 
 INSTALLED_APPS = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("assessment/", include("cellchain.assessment.urls")),
     path("metrics/", include("cellchain.metrics.urls")),
     path("dossiers/", include("cellchain.dossiers.urls")),
+    path("reviews/", include("cellchain.reviews.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]
