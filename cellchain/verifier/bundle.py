@@ -332,26 +332,42 @@ class VerifyReport:
         ]
         if self.key_history:
             lines += ["Signing keys (SHA-256, oldest first):", *(f"  - {line}" for line in self.key_history)]
-        lines += ["Checked:", *(f"  - {line}" for line in self.checked)]
-        if self.notes:
-            lines += ["Notes:", *(f"  - {note}" for note in self.notes)]
-        if self.unverified:
-            lines += ["Not verified:", *(f"  {_describe(finding)}" for finding in self.unverified)]
-        if self.ok:
-            return [*lines, "Result: OK, every check holds."]
-        if not self.failures:
-            return [
-                *lines,
-                "Result: UNVERIFIED, every check holds but not every entry is covered by a signed head.",
-            ]
-        lines.append(f"Result: FAILED, {len(self.failures)} failed check(s).")
-        lines += ["First failure:", f"  {_describe(self.failures[0])}"]
-        if len(self.failures) > 1:
-            lines.append("Further failures:")
-            lines += [f"  {_describe(finding)}" for finding in self.failures[1:21]]
-            if len(self.failures) > 21:
-                lines.append(f"  ... and {len(self.failures) - 21} more")
-        return lines
+        return lines + report_outcome_lines(
+            self.checked,
+            self.notes,
+            self.unverified,
+            self.failures,
+            unverified_means="not every entry is covered by a signed head",
+        )
+
+
+def report_outcome_lines(
+    checked: Sequence[str],
+    notes: Sequence[str],
+    unverified: Sequence[Finding],
+    failures: Sequence[Finding],
+    *,
+    unverified_means: str,
+) -> list[str]:
+    """What was checked, the notes, what could not be verified and the result, as both bundle reports print
+    them: OK, UNVERIFIED (no failure, but `unverified_means`), or FAILED with the first 21 failures."""
+    lines = ["Checked:", *(f"  - {line}" for line in checked)]
+    if notes:
+        lines += ["Notes:", *(f"  - {note}" for note in notes)]
+    if unverified:
+        lines += ["Not verified:", *(f"  {_describe(finding)}" for finding in unverified)]
+    if not failures and not unverified:
+        return [*lines, "Result: OK, every check holds."]
+    if not failures:
+        return [*lines, f"Result: UNVERIFIED, every check holds but {unverified_means}."]
+    lines.append(f"Result: FAILED, {len(failures)} failed check(s).")
+    lines += ["First failure:", f"  {_describe(failures[0])}"]
+    if len(failures) > 1:
+        lines.append("Further failures:")
+        lines += [f"  {_describe(finding)}" for finding in failures[1:21]]
+        if len(failures) > 21:
+            lines.append(f"  ... and {len(failures) - 21} more")
+    return lines
 
 
 def _describe(finding: Finding) -> str:

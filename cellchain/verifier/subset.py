@@ -61,13 +61,13 @@ from cellchain.verifier.bundle import (
     Finding,
     TrustedHead,
     _base64,
-    _describe,
     _field,
     _log_key,
     _object,
     _recorded_keys,
     _signed_head,
     key_record_findings,
+    report_outcome_lines,
 )
 from cellchain.verifier.signing import SignatureError, key_fingerprint, verify_head_signature
 
@@ -221,28 +221,14 @@ class SubsetReport:
             f"CellChain ledger subset bundle ({SUBSET_FORMAT})" + (f": {subject}" if subject else ""),
             f"Log {self.log_id}, head of size {self.head_size} (root {self.head_root}), "
             f"key SHA-256 {self.key_fingerprint}",
-            "Checked:",
-            *(f"  - {line}" for line in self.checked),
         ]
-        if self.notes:
-            lines += ["Notes:", *(f"  - {note}" for note in self.notes)]
-        if self.unverified:
-            lines += ["Not verified:", *(f"  {_describe(finding)}" for finding in self.unverified)]
-        if self.ok:
-            return [*lines, "Result: OK, every check holds."]
-        if not self.failures:
-            return [
-                *lines,
-                "Result: UNVERIFIED, every check holds but not everything asked could be checked.",
-            ]
-        lines += [f"Result: FAILED, {len(self.failures)} failed check(s).", "First failure:"]
-        lines.append(f"  {_describe(self.failures[0])}")
-        if len(self.failures) > 1:
-            lines.append("Further failures:")
-            lines += [f"  {_describe(finding)}" for finding in self.failures[1:21]]
-            if len(self.failures) > 21:
-                lines.append(f"  ... and {len(self.failures) - 21} more")
-        return lines
+        return lines + report_outcome_lines(
+            self.checked,
+            self.notes,
+            self.unverified,
+            self.failures,
+            unverified_means="not everything asked could be checked",
+        )
 
 
 def _parsed(entry: SubsetEntry, where: str) -> tuple[dict[str, Any] | None, list[Finding]]:
