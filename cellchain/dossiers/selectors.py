@@ -71,6 +71,7 @@ JOURNEY_PARTS: tuple[Part, ...] = (
     ("journeys.collection", lambda j: Q(journey_id=j.pk)),
     ("journeys.unit", lambda j: Q(journey_id=j.pk)),
     ("journeys.labelprint", lambda j: Q(unit__journey_id=j.pk)),
+    ("journeys.labeldisposition", lambda j: Q(label__unit__journey_id=j.pk)),
     ("journeys.custodyevent", lambda j: Q(journey_id=j.pk)),
     ("manufacturing.apheresisintake", lambda j: Q(coi=j.coi)),
     ("logistics.shipment", lambda j: Q(coi__in=_cois(j))),
@@ -80,7 +81,7 @@ JOURNEY_PARTS: tuple[Part, ...] = (
     ("logistics.receiptinspection", lambda j: Q(shipment__coi__in=_cois(j))),
 )
 """The records of a journey both organisations hold: enrolment (COI and pseudonym), collection, units and
-labels, every custody scan, the manufacturer's intake, the shipments under its COI (T-10.4)."""
+labels with their fates (CM7.2.2.1), every custody scan, the manufacturer's intake, the shipments under its COI (T-10.4)."""
 
 HOSPITAL_JOURNEY_PARTS: tuple[Part, ...] = (
     ("journeys.patientidentity", lambda j: Q(journey_id=j.pk)),

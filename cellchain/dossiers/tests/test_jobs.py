@@ -226,6 +226,8 @@ class TestWhoGetsWhat:
         kinds = {record["type"] for record in json.loads(raw)["records"]}
         assert "journeys.patientidentity" not in kinds and "journeys.consent" not in kinds
         assert {"journeys.journey", "journeys.custodyevent", "journeys.unit"} <= kinds
+        # The label fates the release rested on (CM7.2.2.1) travel with the labels they account for.
+        assert {"journeys.labelprint", "journeys.labeldisposition"} <= kinds
         for secret in (
             identity.name,
             identity.wristband_id,
