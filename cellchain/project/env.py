@@ -15,6 +15,14 @@ def envstr(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """Return a string setting that must be one of `choices` (the error lists them)."""
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ConfigurationError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
 def envbool(name: str, default: bool) -> bool:
     """Return a boolean setting; only the words true/false/1/0/yes/no are accepted."""
     raw = os.environ.get(name)

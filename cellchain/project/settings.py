@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 
-from cellchain.project.env import ConfigurationError, envbool, envint, envlist, envsecret, envstr
+from cellchain.project.env import ConfigurationError, envbool, envchoice, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(envstr("CELLCHAIN_VAR_DIR", str(BASE_DIR / "var")))
@@ -212,6 +212,13 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# What this installation is (issue 12 item 1): a manufacturer's, a hospital's, or "both" for the single-installation
+# demo where one database holds the whole journey. Each installation has its own database and ledger.
+CELLCHAIN_INSTALLATION_ROLE = envchoice(
+    "CELLCHAIN_INSTALLATION_ROLE", "both", ("manufacturer", "hospital", "both")
+)
+CELLCHAIN_INSTALLATION_NAME = envstr("CELLCHAIN_INSTALLATION_NAME", "CellChain")
 
 # The ledger's Ed25519 key for signed tree heads is generated on first use here (issue 3).
 CELLCHAIN_LEDGER_KEY_PATH = Path(envstr("CELLCHAIN_LEDGER_KEY_PATH", str(VAR_DIR / "ledger-ed25519.key")))

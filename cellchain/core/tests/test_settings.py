@@ -54,3 +54,30 @@ def test_a_refused_page_logs_one_line_without_a_traceback(client_for: Any, caplo
     assert len(records) == 1
     assert records[0].exc_info is None and records[0].exc_text is None
     assert records[0].getMessage() == "Forbidden: GET /logistics/storage/ (user logistics_zhao)"
+
+
+def test_the_installation_role_must_be_one_of_the_three(monkeypatch: Any) -> None:
+    """Issue 12 item 1: a mistyped role stops the start with the variable and the choices named."""
+    import pytest
+
+    from cellchain.project.env import ConfigurationError, envchoice
+
+    choices = ("manufacturer", "hospital", "both")
+    monkeypatch.setenv("CELLCHAIN_INSTALLATION_ROLE", "hospitl")
+    with pytest.raises(
+        ConfigurationError, match=r"CELLCHAIN_INSTALLATION_ROLE='hospitl'.*manufacturer, hospital, both"
+    ):
+        envchoice("CELLCHAIN_INSTALLATION_ROLE", "both", choices)
+    monkeypatch.setenv("CELLCHAIN_INSTALLATION_ROLE", "hospital")
+    assert envchoice("CELLCHAIN_INSTALLATION_ROLE", "both", choices) == "hospital"
+    monkeypatch.delenv("CELLCHAIN_INSTALLATION_ROLE")
+    assert envchoice("CELLCHAIN_INSTALLATION_ROLE", "both", choices) == "both"
+
+
+def test_the_installation_answers_from_the_setting(settings: Any) -> None:
+    from cellchain.core import installation
+
+    settings.CELLCHAIN_INSTALLATION_ROLE = "hospital"
+    assert installation.is_hospital() and not installation.is_manufacturer()
+    settings.CELLCHAIN_INSTALLATION_ROLE = "both"
+    assert installation.is_hospital() and installation.is_manufacturer()
