@@ -1,4 +1,4 @@
-"""Reference data shared by every context: the approved CAR-T products of the review's Table 1 (P-T1)."""
+"""Shared by every context: the approved CAR-T products of the review's Table 1 (P-T1), and record-number counters."""
 
 from __future__ import annotations
 
@@ -26,3 +26,17 @@ class ApprovedProduct(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.authority})"
+
+
+class RecordNumberSequence(models.Model):
+    """Last number issued under a record-number prefix (e.g. "DEV-SITE-2026-"), locked on update so two requests
+    never draw the same number (T-10.6). A counter, not a record: the records it numbers are ledgered."""
+
+    prefix = models.CharField(_("prefix"), max_length=60, unique=True)
+    last_number = models.PositiveIntegerField(_("last number issued"), default=0)
+
+    class Meta:
+        verbose_name = _("record number sequence")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.last_number}"

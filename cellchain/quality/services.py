@@ -13,6 +13,7 @@ from cellchain.accounts.models import Organisation, Site
 from cellchain.accounts.roles import Role
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
+from cellchain.core.numbering import number_next
 from cellchain.core.permissions import user_roles
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.models import Deviation, EmailNotification, Notification
@@ -23,8 +24,8 @@ logger = logging.getLogger(__name__)
 def _next_number(site: Site) -> str:
     year = clock.now().year
     prefix = f"DEV-{site.code.upper()[:8]}-{year}-"
-    count = Deviation.objects.filter(number__startswith=prefix).count()
-    return f"{prefix}{count + 1:05d}"
+    issued = number_next(prefix, issued_before=Deviation.objects.filter(number__startswith=prefix).count)
+    return f"{prefix}{issued:05d}"
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cellchain.accounts.models import Site
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
+from cellchain.core.numbering import number_next
 from cellchain.core.permissions import has_permission, user_roles
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing.models import Product
@@ -59,11 +60,12 @@ def review_draft(
         raise NotAllowed(_("Your role does not draft quality reviews."))
     _scope_checked(actor, kind, site, product)
     period = period_of(since, until)
-    count = QualityReview.objects.filter(organisation_id=actor.organisation_id).count()
+    prefix = f"QR-{actor.organisation_id}-{period.until:%Y}-"
+    issued = number_next(prefix, issued_before=QualityReview.objects.filter(number__startswith=prefix).count)
     return record_create(
         actor=actor,
         record=QualityReview(
-            number=f"QR-{actor.organisation_id}-{period.until:%Y}-{count + 1:04d}",
+            number=f"{prefix}{issued:04d}",
             kind=kind,
             organisation_id=actor.organisation_id,
             site=site if kind != QualityReview.Kind.ANNUAL_PRODUCT else None,

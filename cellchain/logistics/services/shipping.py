@@ -12,6 +12,7 @@ from django.db import transaction
 
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
+from cellchain.core.numbering import number_next
 from cellchain.domain.coldchain import DEFAULT_LIMITS, ShipperKind
 from cellchain.domain.findings import Gate
 from cellchain.domain.shipping_limits import (
@@ -79,8 +80,9 @@ class ProductShipmentPlan:
 
 
 def _next_number(now: dt.datetime) -> str:
-    count = Shipment.objects.filter(number__startswith=f"SH-{now.year}-").count()
-    return f"SH-{now.year}-{count + 1:05d}"
+    prefix = f"SH-{now.year}-"
+    issued = number_next(prefix, issued_before=Shipment.objects.filter(number__startswith=prefix).count)
+    return f"{prefix}{issued:05d}"
 
 
 def _dec(value: float | None) -> Decimal | None:
