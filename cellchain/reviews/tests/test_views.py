@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,10 @@ def test_pages_render_in_chinese(world: Any, client_for: Callable[[str], Any]) -
     detail = client.get(f"/reviews/{review.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "质量回顾" in listing
     assert "偏差" in detail and "团队成员" in detail
+    badges = re.findall(r'class="badge state-(\w+)">([^<]+)<', detail)
+    assert badges, "the team's qualification standings are shown"
+    for code, label in badges:
+        assert label != code, f"the standing {code!r} is shown as its code, not in Chinese"
 
 
 def test_a_nurse_sees_no_reviews_and_another_organisation_none_of_ours(
