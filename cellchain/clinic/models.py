@@ -842,3 +842,30 @@ class CorrectiveAction(RegulatedModel):
 
     def __str__(self) -> str:
         return self.description[:60]
+
+
+class ReportedUnit(RegulatedModel):
+    """A product unit as its manufacturer reported it by message, for a hospital installation that does not keep
+    the manufacturing records itself (issue 12 item 2; T-8.1.6, Q-2.5-c).
+
+    The manufacturer's release, conditional release, late result or recall arrives as a standard message; the
+    latest by event time stands. The clinic judges a unit on this record and its own, the stricter winning.
+    """
+
+    din = models.CharField(_("unit id (DIN)"), max_length=20, unique=True)
+    coi = models.CharField(_("chain-of-identity id"), max_length=40)
+    batch_number = models.CharField(_("batch number"), max_length=40)
+    product_code = models.CharField(_("product code"), max_length=40, blank=True)
+    product_version = models.PositiveIntegerField(_("product version"), null=True, blank=True)
+    manufacturer = models.CharField(_("manufacturer (its ledger log id)"), max_length=120)
+    release = models.CharField(_("release status"), max_length=24, choices=ClinicUnit.Release.choices)
+    reasons = models.JSONField(_("reasons given"), default=list, blank=True)
+    event_time = models.DateTimeField(_("time of the manufacturer's event"))
+    event_id = models.CharField(_("event id of the last message applied"), max_length=200)
+
+    class Meta:
+        verbose_name = _("unit as reported by its manufacturer")
+        ordering = ["din"]
+
+    def __str__(self) -> str:
+        return f"{self.din} ({self.manufacturer}: {self.release})"

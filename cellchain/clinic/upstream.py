@@ -7,18 +7,20 @@ calls"; docs/decisions/0005-clinic-use.md):
 * journeys - the journey by COI and, for the patient's own hospital only, the wristband id (T-10.4, X-7)
   and the birth date (the age at ICANS onset decides ICE or CAPD, ASTCT 2019).
 
-A unit the manufacturing context does not know (e.g. entered by hand from paper records) is judged on the
-clinic's own record alone. When both know it, the stricter status wins: the bedside never sees a unit as more
+At a hospital installation (issue 12) the manufacturing tables are not there to read: the unit's facts are what
+its manufacturer reported by message (`ReportedUnit`, kept by `services.reported`). A unit neither source knows
+(e.g. entered by hand from paper records) is judged on the clinic's own record alone. When both know it, the stricter status wins: the bedside never sees a unit as more
 usable than QA, receipt or a recall says it is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from cellchain.clinic.models import ClinicUnit
+from cellchain.clinic.models import ClinicUnit, ReportedUnit
+from cellchain.core import installation
 
 _SEVERITY = [
     ClinicUnit.Release.RELEASED,
@@ -43,10 +45,13 @@ class UpstreamUnit:
     coi: str
     release: str  # a ClinicUnit.Release value
     reasons: tuple[str, ...]
-    product_unit: Any
+    product_unit: Any  # the manufacturing record when this installation keeps it, else None
 
 
 def product_unit(din: str) -> Any | None:
+    """The manufacturing record of the unit, only where this installation is the manufacturer's (issue 12)."""
+    if not installation.is_manufacturer():
+        return None
     from cellchain.manufacturing.selectors import product_unit_get_by_identifier
 
     return product_unit_get_by_identifier(din)
@@ -68,8 +73,32 @@ _RECEIPT = {"quarantined": ClinicUnit.Release.QUARANTINED, "rejected": ClinicUni
 
 
 def unit_facts(din: str) -> UpstreamUnit | None:
-    """The upstream view of a unit, or None when manufacturing does not know the DIN."""
+    """The upstream view of a unit: the manufacturing records kept here, else what the manufacturer reported
+    by message; None when neither knows the DIN. The hospital's receipt outcome is added either way."""
+    facts = _kept_facts(din) or _reported_facts(din)
+    if facts is None:
+        return None
     from cellchain.logistics.selectors import unit_clinic_status
+
+    receipt = unit_clinic_status(din)
+    if receipt not in _RECEIPT:
+        return facts
+    release = stricter(facts.release, _RECEIPT[receipt])
+    return replace(facts, release=release, reasons=(*facts.reasons, f"receipt {receipt}"))
+
+
+def _reported_facts(din: str) -> UpstreamUnit | None:
+    """The unit as its manufacturer last reported it (issue 12 item 2)."""
+    reported = ReportedUnit.objects.filter(din=din, voided_at__isnull=True).first()
+    if reported is None:
+        return None
+    return UpstreamUnit(
+        din, reported.batch_number, reported.coi, reported.release, tuple(reported.reasons), None
+    )
+
+
+def _kept_facts(din: str) -> UpstreamUnit | None:
+    """The unit from the manufacturing and QC records this installation keeps."""
     from cellchain.manufacturing.models import ProductUnit
     from cellchain.qc.models import RecallHold
 
@@ -81,9 +110,6 @@ def unit_facts(din: str) -> UpstreamUnit | None:
         release, reasons = stricter(release, ClinicUnit.Release.QUARANTINED), [*reasons, "open recall hold"]
     if unit.status == ProductUnit.Status.QUARANTINED:
         release, reasons = stricter(release, ClinicUnit.Release.QUARANTINED), [*reasons, "unit quarantined"]
-    receipt = unit_clinic_status(din)
-    if receipt in _RECEIPT:
-        release, reasons = stricter(release, _RECEIPT[receipt]), [*reasons, f"receipt {receipt}"]
     return UpstreamUnit(din, unit.batch.number, unit.batch.intake.coi, release, tuple(reasons), unit)
 
 
