@@ -93,6 +93,10 @@ E2B_COI_ROOT = "2.16.840.1.113883.3.989.2.1.3.10"
 """D.1.1.4 patient record number of the investigation: the COI, the journey's pseudonym, goes there (never
 the hospital's MRN, D.1.1.3)."""
 E2B_RECORD_SOURCE_CODES = "2.16.840.1.113883.3.989.2.1.1.4"
+E2B_DIN_ROOT = "0F0E3A21-C346-51BC-AA48-437D00BB1813"
+"""II root of the unit's DIN (an HL7 v3 root is an OID or UUID: uuid5(URL, DIN_SYSTEM))."""
+E2B_PRODUCT_CODE_SYSTEM = "88CB9275-9253-586F-9B41-72EEF86DD760"
+"""Code system of CellChain product codes in kindOfProduct/code (uuid5(URL, PRODUCT_SYSTEM))."""
 GRADE_IN_TERM = re.compile(r"^(?P<term>.+?), grade (?P<grade>[0-5]) \((?P<scale>[^)]+)\)$")
 """E2B(R3) has no grade element: the reaction as reported (E.i.1.1a) carries it as "<term>, grade N (scale)"."""
 
@@ -128,7 +132,9 @@ class AdverseEventReport:
 def _require(mapping: Mapping[str, Any], key: str, where: str) -> Any:
     value = mapping.get(key)
     if value in (None, "", [], {}):
-        raise AdverseEventMessageError(f"{where}.{key} is missing; a CellChain adverse-event report needs it.")
+        raise AdverseEventMessageError(
+            f"{where}.{key} is missing; a CellChain adverse-event report needs it."
+        )
     return value
 
 
@@ -204,12 +210,16 @@ def adverse_event_from_fhir(document: str | bytes | Mapping[str, Any]) -> Advers
     grade = None
     for extension in document.get("extension") or []:
         if isinstance(extension, Mapping) and extension.get("url") == GRADE_EXTENSION:
-            grade = _code_in(extension.get("valueCodeableConcept"), GRADE_SYSTEMS[category], "grade extension")
+            grade = _code_in(
+                extension.get("valueCodeableConcept"), GRADE_SYSTEMS[category], "grade extension"
+            )
     if grade is None or not grade.isdigit() or int(grade) > 5:
         raise AdverseEventMessageError(
             f"AdverseEvent.extension {GRADE_EXTENSION} has no grade 0-5 of system {GRADE_SYSTEMS[category]}."
         )
-    seriousness = _code_in(_require(document, "seriousness", "AdverseEvent"), SERIOUSNESS_SYSTEM, "seriousness")
+    seriousness = _code_in(
+        _require(document, "seriousness", "AdverseEvent"), SERIOUSNESS_SYSTEM, "seriousness"
+    )
     if seriousness not in ("serious", "non-serious"):
         raise AdverseEventMessageError(
             f"AdverseEvent.seriousness has no code 'serious' or 'non-serious' of system {SERIOUSNESS_SYSTEM}."
@@ -224,7 +234,9 @@ def adverse_event_from_fhir(document: str | bytes | Mapping[str, Any]) -> Advers
         raise AdverseEventMessageError(
             f"AdverseEvent.outcome has no code of system {OUTCOME_SYSTEM} among {sorted(FHIR_OUTCOME.values())}."
         )
-    onset = _datetime(_require(document, "occurrenceDateTime", "AdverseEvent"), "AdverseEvent.occurrenceDateTime")
+    onset = _datetime(
+        _require(document, "occurrenceDateTime", "AdverseEvent"), "AdverseEvent.occurrenceDateTime"
+    )
     din, batch = _fhir_suspect(document)
     return AdverseEventReport(
         number=number,
@@ -247,7 +259,9 @@ def _fhir_suspect(document: Mapping[str, Any]) -> tuple[str | None, str | None]:
     if not isinstance(suspects, list):
         raise AdverseEventMessageError("AdverseEvent.suspectEntity is not a list.")
     contained = {
-        f"#{r.get('id')}": r for r in document.get("contained") or [] if isinstance(r, Mapping) and r.get("id")
+        f"#{r.get('id')}": r
+        for r in document.get("contained") or []
+        if isinstance(r, Mapping) and r.get("id")
     }
     for suspect in suspects:
         reference = suspect.get("instanceReference") if isinstance(suspect, Mapping) else None
@@ -310,14 +324,18 @@ def adverse_event_from_e2b(document: str | bytes) -> AdverseEventReport:
     if b"<!DOCTYPE" in document or b"<!ENTITY" in document:
         raise AdverseEventMessageError("The E2B message has a DOCTYPE or entity declaration; refused.")
     try:
-        root = ET.fromstring(document)
+        root = ET.fromstring(document)  # noqa: S314 - no DOCTYPE, so no entity can be declared or fetched
     except ET.ParseError as exc:
         raise AdverseEventMessageError(f"The E2B message is not well-formed XML: {exc}.") from None
     if root.tag != f"{{{HL7}}}MCCI_IN200100UV01":
-        raise AdverseEventMessageError(f"The root element is {root.tag}; expected {{{HL7}}}MCCI_IN200100UV01.")
+        raise AdverseEventMessageError(
+            f"The root element is {root.tag}; expected {{{HL7}}}MCCI_IN200100UV01."
+        )
     messages = root.findall(_q("PORR_IN049016UV"))
     if len(messages) != 1:
-        raise AdverseEventMessageError(f"The batch holds {len(messages)} PORR_IN049016UV messages; expected 1.")
+        raise AdverseEventMessageError(
+            f"The batch holds {len(messages)} PORR_IN049016UV messages; expected 1."
+        )
     where = "PORR_IN049016UV"
     case = _one(messages[0], "controlActProcess/subject/investigationEvent", where)
     number = next(
@@ -348,7 +366,9 @@ def adverse_event_from_e2b(document: str | bytes) -> AdverseEventReport:
     scale = match.group("scale")
     category = {v: k for k, v in GRADE_SCALES.items()}.get(scale)
     if category is None:
-        raise AdverseEventMessageError(f"reaction grade scale {scale!r} is not one of {sorted(GRADE_SCALES.values())}.")
+        raise AdverseEventMessageError(
+            f"reaction grade scale {scale!r} is not one of {sorted(GRADE_SCALES.values())}."
+        )
     onset = _hl7_time(_one(reaction, "effectiveTime/low", "reaction").get("value"), "reaction onset (E.i.4)")
     criteria: dict[str, bool] = {}
     outcome = None
@@ -362,7 +382,9 @@ def adverse_event_from_e2b(document: str | bytes) -> AdverseEventReport:
         elif code == E2B_OUTCOME:
             outcome = {v: k for k, v in E2B_OUTCOME_VALUES.items()}.get(value_el.get("code") or "")
     if outcome is None:
-        raise AdverseEventMessageError("reaction: no outcome observation (code 27, E.i.7) with a known value.")
+        raise AdverseEventMessageError(
+            "reaction: no outcome observation (code 27, E.i.7) with a known value."
+        )
     din, batch = _e2b_product(role)
     return AdverseEventReport(
         number=number,
@@ -384,7 +406,9 @@ def adverse_event_from_e2b(document: str | bytes) -> AdverseEventReport:
 def _e2b_product(role: ET.Element) -> tuple[str | None, str | None]:
     """DIN and batch of the suspect product (G.k.4.r.7 batch/lot; the unit DIN as the instance id)."""
     for instance in role.iter(_q("productInstanceInstance")):
-        din = next((i.get("extension") for i in instance.findall(_q("id")) if i.get("extension")), None)
+        din = next(
+            (i.get("extension") for i in instance.findall(_q("id")) if i.get("root") == E2B_DIN_ROOT), None
+        )
         lot = instance.find(_q("lotNumberText"))
         return din, (lot.text or "").strip() or None if lot is not None else None
     return None, None

@@ -99,7 +99,16 @@ THING_CONTEXTS = frozenset(
 """Field names under which ``name`` is the name of a thing or an organisation, not of a person."""
 
 PERSON_CONTEXTS = frozenset(
-    {"patient", "subject", "person", "player1", "relatedperson", "guardian", "assignedperson", "associatedperson"}
+    {
+        "patient",
+        "subject",
+        "person",
+        "player1",
+        "relatedperson",
+        "guardian",
+        "assignedperson",
+        "associatedperson",
+    }
 )
 """Field names under which ``name`` is a person's name again, however deep inside a thing it sits."""
 
@@ -296,7 +305,7 @@ def _parse_xml(text: str) -> ET.Element | None:
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         return None  # never expand entities: scanned as text instead
     try:
-        return ET.fromstring(text)
+        return ET.fromstring(text)  # noqa: S314 - no DOCTYPE, so no entity can be declared or fetched
     except ET.ParseError:
         return None
 

@@ -120,7 +120,10 @@ def _drug(role: etree._Element, facts: EventFacts, drug_id: str) -> None:
     organizer = _e(_e(role, "subjectOf2", typeCode="SBJ"), "organizer", classCode="CATEGORY", moodCode="EVN")
     _e(organizer, "code", code="4", codeSystem="2.16.840.1.113883.3.989.2.1.1.20")  # drug information
     administration = _e(
-        _e(organizer, "component", typeCode="COMP"), "substanceAdministration", classCode="SBADM", moodCode="EVN"
+        _e(organizer, "component", typeCode="COMP"),
+        "substanceAdministration",
+        classCode="SBADM",
+        moodCode="EVN",
     )
     _e(administration, "id", root=drug_id)
     if facts.infused_at is not None:
@@ -130,16 +133,18 @@ def _drug(role: etree._Element, facts: EventFacts, drug_id: str) -> None:
     kind = _e(_e(administration, "consumable", typeCode="CSM"), "instanceOfKind", classCode="INST")
     if facts.din is not None:
         instance = _e(kind, "productInstanceInstance", classCode="MMAT", determinerCode="INSTANCE")
-        _e(instance, "id", root=m.DIN_SYSTEM, extension=facts.din)
+        _e(instance, "id", root=m.E2B_DIN_ROOT, extension=facts.din)
         if facts.batch:
             _e(instance, "lotNumberText", facts.batch)  # G.k.4.r.7
     product = _e(kind, "kindOfProduct", classCode="MMAT", determinerCode="KIND")
-    _e(product, "code", code=facts.product_code, codeSystem=m.PRODUCT_SYSTEM)
+    _e(product, "code", code=facts.product_code, codeSystem=m.E2B_PRODUCT_CODE_SYSTEM)
     _e(product, "name", facts.product_name)  # G.k.2.2 medicinal product as reported
 
 
 def _causality(assessment: etree._Element, facts: EventFacts, reaction_id: str, drug_id: str) -> None:
-    role = _e(_e(assessment, "component", typeCode="COMP"), "causalityAssessment", classCode="OBS", moodCode="EVN")
+    role = _e(
+        _e(assessment, "component", typeCode="COMP"), "causalityAssessment", classCode="OBS", moodCode="EVN"
+    )
     _e(role, "code", code="20", codeSystem=m.E2B_OBSERVATION_CODES)  # G.k.1 characterisation of drug role
     _e(role, "value", code="1", codeSystem="2.16.840.1.113883.3.989.2.1.1.13").set(_XSI_TYPE, "CE")  # suspect
     _e(_e(_e(role, "subject2", typeCode="SUBJ"), "productUseReference", classCode="SBADM", moodCode="EVN"), "id",
@@ -162,8 +167,8 @@ def adverse_event_e2b(event: AdverseEvent, *, created_at: dt.datetime | None = N
     (default: the AE's awareness time, so the same event gives the same bytes) stamps N.1.5/N.2.r.4/C.1.2."""
     facts = event_facts(event)
     created = _ts(created_at or facts.awareness_at)
-    reaction_id = str(uuid.uuid5(UUID_NAMESPACE, f"{facts.number}/reaction"))
-    drug_id = str(uuid.uuid5(UUID_NAMESPACE, f"{facts.number}/drug"))
+    reaction_id = str(uuid.uuid5(UUID_NAMESPACE, f"{facts.number}/reaction")).upper()  # HL7 v3: upper case
+    drug_id = str(uuid.uuid5(UUID_NAMESPACE, f"{facts.number}/drug")).upper()
     sender, receiver = f"CC-{facts.facility_id}", f"CC-{facts.manufacturer_code}"
     root = etree.Element(f"{{{NS}}}MCCI_IN200100UV01", ITSVersion="XML_1.0", nsmap={None: NS, "xsi": m.XSI})
     root.set(f"{{{m.XSI}}}schemaLocation", f"{NS} multicacheschemas/MCCI_IN200100UV01.xsd")
@@ -184,9 +189,13 @@ def adverse_event_e2b(event: AdverseEvent, *, created_at: dt.datetime | None = N
     control = _e(message, "controlActProcess", classCode="CACT", moodCode="EVN")
     _e(control, "code", code="PORR_TE049016UV", codeSystem="2.16.840.1.113883.1.18")
     _e(control, "effectiveTime", value=created)  # C.1.2
-    case = _e(_e(control, "subject", typeCode="SUBJ"), "investigationEvent", classCode="INVSTG", moodCode="EVN")
+    case = _e(
+        _e(control, "subject", typeCode="SUBJ"), "investigationEvent", classCode="INVSTG", moodCode="EVN"
+    )
     _e(case, "id", root=m.E2B_CASE_ID_ROOT, extension=facts.number)  # C.1.1
-    _e(case, "id", root=m.E2B_WORLDWIDE_ID_ROOT, extension=f"CN-{facts.facility_id}-{facts.number}")  # C.1.8.1
+    _e(
+        case, "id", root=m.E2B_WORLDWIDE_ID_ROOT, extension=f"CN-{facts.facility_id}-{facts.number}"
+    )  # C.1.8.1
     _e(case, "code", code="PAT_ADV_EVNT", codeSystem="2.16.840.1.113883.5.4")
     _e(case, "text", _narrative(facts))  # H.1
     _e(case, "statusCode", code="active")

@@ -26,6 +26,11 @@ def hospital_patient_identifiers(courses: Iterable[TreatmentCourse] | None = Non
         identities = identities.filter(journey__coi__in=cois)
     for identity in identities:
         values.update(
-            (identity.name, identity.birth_date.isoformat(), identity.hospital_record_number, identity.wristband_id)
+            (
+                identity.name,
+                identity.birth_date.isoformat(),
+                identity.hospital_record_number,
+                identity.wristband_id,
+            )
         )
     return frozenset(v.strip() for v in values if v and v.strip())
