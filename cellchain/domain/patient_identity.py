@@ -7,10 +7,10 @@ item 2: "No field that identifies the patient is ever sent (a test scans every o
   ``family``, ``birthDate``/``birthTime``, ``mrn``, national id, phone, telecom, address, e-mail,
   wristband (matched on the lower-cased name without punctuation, see :data:`IDENTIFYING_FIELDS`). A field
   that carries nothing (null, empty, or an HL7 v3 element with a ``nullFlavor`` and no content, such as
-  E2B(R3)'s masked patient name ``<name nullFlavor="MSK"/>``) is not reported: it names no one. ``name`` is
-  identifying only when it does not describe a thing: under a product, organisation, device, site or the
-  like (:data:`THING_CONTEXTS`, or a JSON object whose ``resourceType`` is one of :data:`THING_RESOURCES`)
-  it is the thing's name;
+  E2B(R3)'s masked patient name ``<name nullFlavor="MSK"/>``) is not reported: it names no one. A name,
+  address or contact field (:data:`THING_FIELDS`) under a product, organisation, device, site or the like
+  (:data:`THING_CONTEXTS`, or a JSON object whose ``resourceType`` is one of :data:`THING_RESOURCES`) is the
+  thing's own and not reported as a field (its values are still scanned);
 * **values that look like identifiers**: a Chinese resident identity number (GB 11643-1999: 17 digits and
   a Mod 11-2 check character, with a valid birth date), a mobile or landline phone number, an international
   ``+`` number, an e-mail address;
@@ -71,6 +71,11 @@ IDENTIFYING_FIELDS: dict[str, str] = {
     "patientlabel": "the hospital's patient label",
 }
 """Normalised field names (lower case, letters and digits only) that carry patient identity, with why."""
+
+THING_FIELDS = frozenset(
+    {"name", "address", "addr", "streetaddressline", "postalcode", "telecom", "phone", "telephone", "email"}
+)
+"""Fields that are a thing's or an organisation's own when they sit under one (its name, address, contact)."""
 
 THING_CONTEXTS = frozenset(
     {
@@ -179,7 +184,19 @@ def is_resident_id(text: str) -> bool:
     return resident_id_check_character(text[:17]) == text[17].upper()
 
 
-def _value_findings(path: str, text: str, known: tuple[tuple[str, str], ...]) -> Iterator[Finding]:
+@dataclass(frozen=True)
+class _Needles:
+    known: tuple[tuple[str, str], ...]
+    allowed: tuple[str, ...]
+
+
+def _value_findings(path: str, text: str, known: _Needles) -> Iterator[Finding]:
+    folded = text.casefold()
+    for needle, shown in known.known:
+        if needle in folded:
+            yield Finding(path, f"the hospital's patient identifier {shown}")
+    for harmless in known.allowed:
+        text = text.replace(harmless, " ")
     for match in _RESIDENT_ID.finditer(text):
         if is_resident_id(match.group(1)):
             yield Finding(path, "a Chinese resident identity number (GB 11643)")
@@ -187,13 +204,9 @@ def _value_findings(path: str, text: str, known: tuple[tuple[str, str], ...]) ->
         yield Finding(path, "a phone number")
     if _EMAIL.search(text):
         yield Finding(path, "an e-mail address")
-    folded = text.casefold()
-    for needle, shown in known:
-        if needle in folded:
-            yield Finding(path, f"the hospital's patient identifier {shown}")
 
 
-def _known_needles(known: Iterable[str]) -> tuple[tuple[str, str], ...]:
+def _known_needles(known: Iterable[str], allowed: Iterable[str]) -> _Needles:
     """Each known identifier folded for matching, with the compact form of ISO dates; shown masked."""
     needles: dict[str, str] = {}
     for raw in known:
@@ -207,7 +220,9 @@ def _known_needles(known: Iterable[str]) -> tuple[tuple[str, str], ...]:
         except ValueError:
             continue
         needles[day.strftime("%Y%m%d")] = shown
-    return tuple(needles.items())
+    return _Needles(
+        tuple(needles.items()), tuple(sorted({a for a in allowed if a.strip()}, key=len, reverse=True))
+    )
 
 
 # --------------------------------------------------------------------------- fields
@@ -219,7 +234,7 @@ def _field_reason(name: str, context: str) -> str | None:
     reason = IDENTIFYING_FIELDS.get(key)
     if reason is None:
         return None
-    if key == "name" and context == "thing":
+    if key in THING_FIELDS and context == "thing":
         return None
     return f"field {name!r} names {reason}"
 
@@ -245,9 +260,7 @@ def _is_empty(value: Any) -> bool:
     return False
 
 
-def _walk_json(
-    value: Any, path: str, context: str, known: tuple[tuple[str, str], ...], out: list[Finding]
-) -> None:
+def _walk_json(value: Any, path: str, context: str, known: _Needles, out: list[Finding]) -> None:
     if isinstance(value, Mapping):
         resource = value.get("resourceType")
         if isinstance(resource, str):
@@ -278,9 +291,7 @@ def _element_empty(element: ET.Element) -> bool:
     return attributes <= {NULL_FLAVOR, "type"} or "code" in attributes
 
 
-def _walk_xml(
-    element: ET.Element, path: str, context: str, known: tuple[tuple[str, str], ...], out: list[Finding]
-) -> None:
+def _walk_xml(element: ET.Element, path: str, context: str, known: _Needles, out: list[Finding]) -> None:
     tag = _NS.sub("", element.tag) if isinstance(element.tag, str) else "?"
     here = f"{path}/{tag}"
     reason = _field_reason(tag, context)
@@ -310,15 +321,21 @@ def _parse_xml(text: str) -> ET.Element | None:
         return None
 
 
-def patient_identifiers_in(document: Any, *, known: Iterable[str] = ()) -> list[Finding]:
+def patient_identifiers_in(
+    document: Any, *, known: Iterable[str] = (), allowed: Iterable[str] = ()
+) -> list[Finding]:
     """Every place in `document` (a JSON-like value, JSON text, XML text or bytes) that names or carries
     patient identity, in document order; empty when the message may leave the hospital (issue 12 item 2).
 
     `known` are the hospital's actual identifiers of its patients (names, MRNs, wristband ids, birth dates,
     national ids, ...): any occurrence of one, even inside free text, is a finding. Findings show a known
     value only by its first character and length, so the report itself leaks nothing.
+
+    `allowed` are values known not to be a patient's (the sending organisation's own phone number or
+    e-mail address, say): they are not reported as phone numbers or e-mail addresses. A known patient
+    identifier is reported even inside an allowed value.
     """
-    needles = _known_needles(known)
+    needles = _known_needles(known, allowed)
     out: list[Finding] = []
     if isinstance(document, bytes | bytearray):
         document = bytes(document).decode("utf-8", errors="replace")

@@ -181,3 +181,15 @@ def test_odd_input_is_scanned_as_text_and_entities_are_never_expanded() -> None:
     assert [f.reason for f in patient_identifiers_in(bomb)] == ["a phone number"]  # the declaration, as text
     assert patient_identifiers_in(b'{"note": "ok"}') == []
     assert [f.reason for f in patient_identifiers_in({"n": 13812345678})] == ["a phone number"]
+
+
+def test_an_organisations_own_address_and_contact_are_not_a_patients() -> None:
+    """EPCIS master data or an E2B sender carry the hospital's address and phone; `allowed` lets the
+    hospital's own numbers through while a patient's number next to them is still found."""
+    site = {"location": {"name": "Xiehe Cell Therapy", "address": "1 Shuaifuyuan", "telecom": "010-69156114"}}
+    assert [f.reason for f in patient_identifiers_in(site)] == ["a phone number"]
+    assert patient_identifiers_in(site, allowed=["010-69156114"]) == []
+    assert [f.path for f in patient_identifiers_in({"address": "1 Shuaifuyuan"})] == ["/address"]
+    both = {"note": "ward 010-69156114, patient 13912345678"}
+    assert [f.reason for f in patient_identifiers_in(both, allowed=["010-69156114"])] == ["a phone number"]
+    assert patient_identifiers_in({"note": "010-69156114"}, known=["69156114"], allowed=["010-69156114"])
