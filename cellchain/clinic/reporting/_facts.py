@@ -37,6 +37,8 @@ class EventFacts:
     relation: str
     outcome: str
     age_years: int | None
+    sender_name: str
+    country: str | None
 
 
 def event_facts(event: AdverseEvent) -> EventFacts:
@@ -71,4 +73,6 @@ def event_facts(event: AdverseEvent) -> EventFacts:
         relation=event.relation,
         outcome=event.outcome,
         age_years=age if isinstance(age, int) and not isinstance(age, bool) else None,
+        sender_name=course.site.organisation.name,
+        country=course.jurisdiction if course.jurisdiction in ("CN", "US") else None,  # EU is no country
     )

@@ -6,7 +6,8 @@ Pseudonymised per E2B(R3) D.1: the patient's name is masked (``<name nullFlavor=
 as the investigation record number (D.1.1.4), and by the age group (D.2.3) when the grading recorded the
 age. The reaction (E.i) carries the term as reported with its grade (E2B(R3) has no grade element), onset,
 the seriousness criteria (E.i.3.2) and outcome (E.i.7); the suspect product (G.k) its batch (G.k.4.r.7) and
-unit DIN. Verbatim terms are not MedDRA-coded here: the manufacturer's pharmacovigilance codes them.
+unit DIN; the primary source (C.2.r) by qualification and country, the sender (C.3) as the hospital.
+Verbatim terms are not MedDRA-coded here: the manufacturer's pharmacovigilance codes them.
 
 Element layout and code-list OIDs follow the ICH E2B(R3) Implementation Guide; the official XSDs could not
 be obtained on this machine (see cellchain/clinic/schemas/SOURCES.md), so the structure is checked by the
@@ -162,6 +163,30 @@ def _causality(assessment: etree._Element, facts: EventFacts, reaction_id: str, 
           moodCode="EVN"), "id", root=drug_id)  # fmt: skip
 
 
+def _primary_source(case: etree._Element, facts: EventFacts) -> None:
+    """C.2.r: the treating physician as primary source, by qualification and country only (no name)."""
+    link = _e(case, "outboundRelationship", typeCode="SPRT")
+    _e(link, "priorityNumber", value="1")  # C.2.r.5 primary source for regulatory purposes
+    related = _e(link, "relatedInvestigation", classCode="INVSTG", moodCode="EVN")
+    _e(related, "code", code="2", codeSystem="2.16.840.1.113883.3.989.2.1.1.22")
+    act = _e(_e(related, "subjectOf2", typeCode="SUBJ"), "controlActEvent", classCode="CACT", moodCode="EVN")
+    entity = _e(_e(act, "author", typeCode="AUT"), "assignedEntity", classCode="ASSIGNED")
+    _e(entity, "code", code="1", codeSystem="2.16.840.1.113883.3.989.2.1.1.6")  # C.2.r.4 physician
+    if facts.country:
+        located = _e(entity, "asLocatedEntity", classCode="LOCE")
+        place = _e(located, "location", classCode="COUNTRY", determinerCode="INSTANCE")
+        _e(place, "code", code=facts.country, codeSystem="1.0.3166.1.2.2")  # C.2.r.3
+
+
+def _sender(case: etree._Element, facts: EventFacts) -> None:
+    """C.3: the hospital as sender (C.3.1 type 3, health professional; C.3.2 its organisation)."""
+    act = _e(_e(case, "subjectOf1", typeCode="SUBJ"), "controlActEvent", classCode="CACT", moodCode="EVN")
+    entity = _e(_e(act, "author", typeCode="AUT"), "assignedEntity", classCode="ASSIGNED")
+    _e(entity, "code", code="3", codeSystem="2.16.840.1.113883.3.989.2.1.1.7")
+    organisation = _e(entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
+    _e(organisation, "name", facts.sender_name)
+
+
 def adverse_event_e2b(event: AdverseEvent, *, created_at: dt.datetime | None = None) -> bytes:
     """The E2B(R3) ICSR batch for `event` as UTF-8 XML bytes (issue 12 item 2, T-7.10-d). `created_at`
     (default: the AE's awareness time, so the same event gives the same bytes) stamps N.1.5/N.2.r.4/C.1.2."""
@@ -208,10 +233,12 @@ def adverse_event_e2b(event: AdverseEvent, *, created_at: dt.datetime | None = N
     _reaction(role, facts, reaction_id)
     _drug(role, facts, drug_id)
     _causality(assessment, facts, reaction_id, drug_id)
+    _primary_source(case, facts)
+    _sender(case, facts)
     report_type = _e(_e(case, "subjectOf2", typeCode="SUBJ"), "investigationCharacteristic", classCode="OBS",
                      moodCode="EVN")  # fmt: skip
     _e(report_type, "code", code="1", codeSystem="2.16.840.1.113883.3.989.2.1.1.23")  # C.1.3 type of report
     _e(report_type, "value", code="1", codeSystem="2.16.840.1.113883.3.989.2.1.1.2").set(_XSI_TYPE, "CE")
     _device(root, "receiver", "RCV", "2.16.840.1.113883.3.989.2.1.3.14", receiver)  # N.1.4
     _device(root, "sender", "SND", "2.16.840.1.113883.3.989.2.1.3.13", sender)  # N.1.3
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

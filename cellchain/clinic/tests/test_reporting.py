@@ -152,6 +152,8 @@ def test_e2b_masks_the_patient_and_sends_an_age_group_not_a_birth_date(
     assert '<name nullFlavor="MSK"/>' in xml
     assert "birthTime" not in xml and course.patient_wristband_id not in xml
     assert 'code="6" codeSystem="2.16.840.1.113883.3.989.2.1.1.9"' in xml  # elderly
+    assert 'code="1" codeSystem="2.16.840.1.113883.3.989.2.1.1.6"' in xml  # C.2.r.4 physician, unnamed
+    assert "assignedPerson" not in xml and f"<name>{course.site.organisation.name}</name>" in xml  # C.3.2
     assert adverse_event_from_e2b(xml.encode()).grade == event.grade == 2
 
 
