@@ -34,7 +34,7 @@ EXPECTED = AdverseEventReport(
     grade=3,
     grade_scale="ASTCT 2019 CRS",
     serious=True,
-    onset_at=dt.datetime(2026, 12, 4, 17, 58, tzinfo=dt.UTC),
+    onset_at=dt.datetime(2026, 12, 4, 18, 15, tzinfo=dt.UTC),
     outcome="ongoing",
 )
 
@@ -105,7 +105,7 @@ def test_fhir_report_before_infusion_has_no_din() -> None:
         (b", grade 3 (ASTCT 2019 CRS)", b"", "the grade is needed"),
         (b"(ASTCT 2019 CRS)</originalText>", b"(Made-up scale)</originalText>", "is not one of"),
         (b'<code code="27"', b'<code code="99"', "no outcome observation"),
-        (b'<low value="20261204175800+0000"/>', b'<low value="20261204175800"/>', "has no time zone"),
+        (b'<low value="20261204181500+0000"/>', b'<low value="20261204181500"/>', "has no time zone"),
         (b'<code code="29"', b'<code code="30"', "no reaction observation"),
     ],
 )
@@ -126,3 +126,10 @@ def test_e2b_seriousness_criteria_and_outcome_codes_are_read() -> None:
     fatal = re.sub(rb'(<code code="27"[^>]*/>\s*<value code=")3"', rb'\g<1>5"', fatal)
     report = adverse_event_from_e2b(fatal)
     assert (report.fatal, report.serious, report.outcome) == (True, True, "fatal")
+
+
+def test_the_sample_messages_carry_no_patient_identity() -> None:
+    """Issue 12 item 2: what the hospital sends passes the outgoing scanner."""
+    from cellchain.domain.patient_identity import patient_identifiers_in
+
+    assert patient_identifiers_in(FHIR) == [] and patient_identifiers_in(E2B) == []
