@@ -26,6 +26,7 @@ from cellchain.journeys.epcis import (
     epcis_document,
     epcis_time,
     event_json,
+    identified,
 )
 from cellchain.logistics.models import LoggerLink, Shipment
 from cellchain.signatures.models import Meaning
@@ -94,7 +95,6 @@ def packing_event(shipment: Shipment, ids: EpcisIds, sensors: list[dict[str, Any
     """The packing AggregationEvent (units into the shipper) as EPCIS JSON with its sensorElementList."""
     packed_at, recorded_at = _packed_at(shipment)
     common = EventCommon(
-        event_id=ids.event(f"{shipment.number}-packing"),
         event_time=packed_at,
         record_time=max(recorded_at, packed_at),
         biz_step="packing",
@@ -108,7 +108,7 @@ def packing_event(shipment: Shipment, ids: EpcisIds, sensors: list[dict[str, Any
     data = event_json(event)
     if sensors:
         data["sensorElementList"] = sensors
-    return data
+    return identified(data)
 
 
 def shipment_packing_document(

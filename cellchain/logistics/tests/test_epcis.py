@@ -12,6 +12,7 @@ from jsonschema import Draft7Validator
 
 from cellchain.core import clock
 from cellchain.core.errors import Conflict
+from cellchain.domain.tests.epcis_reference import assert_valid_and_identified
 from cellchain.logistics import services
 from cellchain.logistics.epcis import shipment_packing_document
 from cellchain.logistics.tests import kit
@@ -49,6 +50,8 @@ def test_packing_with_an_excursion_exports_a_valid_aggregation_event_with_an_ala
     assert summary["uom"] == "CEL" and summary["maxValue"] == -142.1
     assert [a["exception"] for a in alarms] == ["ALARM_CONDITION"]
     assert alarms[0]["value"] == -142.1 and alarms[0]["cellchain:limitCelsius"] == -150.0
+    # Issue 12 item 2: the eventID is the event hash of the event with its sensor data, as GS1's tool has it.
+    assert_valid_and_identified(document)
 
 
 def test_clean_packing_has_no_alarm(world, validator):
