@@ -321,7 +321,6 @@ def _epcis_event(event: CustodyEvent, ids: EpcisIds) -> EpcisEvent:
         sources = (("location", ids.site(event.site.code)),)
         destinations = (("location", ids.site(event.unit.destination_site.code)),)
     common = EventCommon(
-        event_id=ids.event(event.pk),
         event_time=event.at.astimezone(zone),
         record_time=event.at.astimezone(zone),
         biz_step=biz_step,

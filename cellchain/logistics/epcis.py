@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from cellchain.core.errors import Conflict
 from cellchain.domain.coldchain import ColdChainVerdict, TemperatureTrace
+from cellchain.domain.epcis_messages import ShipmentNotice, UnitLine, shipment_message
 from cellchain.journeys.epcis import (
     DEFAULT_ID_BASE,
     AggregationEvent,
@@ -26,6 +28,7 @@ from cellchain.journeys.epcis import (
     epcis_document,
     epcis_time,
     event_json,
+    identified,
 )
 from cellchain.logistics.models import LoggerLink, Shipment
 from cellchain.signatures.models import Meaning
@@ -94,7 +97,6 @@ def packing_event(shipment: Shipment, ids: EpcisIds, sensors: list[dict[str, Any
     """The packing AggregationEvent (units into the shipper) as EPCIS JSON with its sensorElementList."""
     packed_at, recorded_at = _packed_at(shipment)
     common = EventCommon(
-        event_id=ids.event(f"{shipment.number}-packing"),
         event_time=packed_at,
         record_time=max(recorded_at, packed_at),
         biz_step="packing",
@@ -108,7 +110,7 @@ def packing_event(shipment: Shipment, ids: EpcisIds, sensors: list[dict[str, Any
     data = event_json(event)
     if sensors:
         data["sensorElementList"] = sensors
-    return data
+    return identified(data)
 
 
 def shipment_packing_document(
@@ -123,3 +125,44 @@ def shipment_packing_document(
                               created_at=created_at, sender=ids.site(shipment.from_site.code))  # fmt: skip
     document["epcisBody"]["eventList"] = [packing_event(shipment, ids, sensors)]
     return document
+
+
+def shipment_notice(shipment: Shipment, ids: EpcisIds) -> ShipmentNotice:
+    """A dispatched product shipment as the message notice: its packed units with COI, product code and batch,
+    and its loggers' record when read (issue 12 item 2; T-7.15, T-8.1.5)."""
+    from cellchain.logistics.selectors import shipment_chart_series
+    from cellchain.manufacturing.selectors import batch_for_shipping
+
+    if shipment.dispatched_at is None:
+        raise Conflict(f"Shipment {shipment.number} has not been handed to the courier: nothing to announce.")
+    found = batch_for_shipping(shipment.batch_number) if shipment.batch_number else None
+    if found is None or not shipment.coi:
+        raise Conflict(
+            f"Shipment {shipment.number} carries no product batch with a COI: not a product shipment."
+        )
+    batch = found[0]
+    product_code = batch.product_version.product.code
+    dins = sorted(shipment.packed_units.values_list("din", flat=True))
+    zone = ZoneInfo(shipment.from_site.time_zone)
+    return ShipmentNotice(
+        number=shipment.number,
+        shipped_at=shipment.dispatched_at.astimezone(zone),
+        from_site=shipment.from_site.code,
+        to_site=shipment.to_site.code,
+        shipper_code=shipment.container_code,
+        shipper_kind=shipment.kind,
+        units=tuple(UnitLine(din, shipment.coi, product_code, batch.number) for din in dins),
+        expires_at=shipment.expires_at.astimezone(zone) if shipment.expires_at else None,
+        sensors=tuple(
+            sensor_element(ids, link, traces, v) for link, traces, v in shipment_chart_series(shipment)
+        ),
+    )
+
+
+def shipment_message_document(
+    shipment: Shipment, *, created_at: dt.datetime, ids: EpcisIds | None = None
+) -> dict[str, Any]:
+    """The shipment message to the hospital: one EPCIS ``shipping`` event with units and logger data, its
+    eventID the event hash (issue 12 item 2; T-7.15, T-8.1.5). Pure once the notice is read."""
+    ids = ids or EpcisIds(DEFAULT_ID_BASE)
+    return shipment_message(shipment_notice(shipment, ids), ids=ids, created_at=created_at)

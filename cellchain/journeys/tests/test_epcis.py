@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator
 
+from cellchain.domain.epcis_hash import is_event_hash
+from cellchain.domain.tests.epcis_reference import assert_valid_and_identified
 from cellchain.journeys.epcis import (
     AggregationEvent,
     EpcisAction,
@@ -16,6 +18,7 @@ from cellchain.journeys.epcis import (
     TransformationEvent,
     epcis_document,
     epcis_offset,
+    event_json,
 )
 
 STANDARDS = Path(__file__).resolve().parents[3] / ".." / "shared" / "standards" / "epcis"
@@ -39,7 +42,6 @@ def _errors(validator, document):
 
 def _common(number, biz_step, **extra):
     return EventCommon(
-        event_id=IDS.event(number),
         event_time=T0 + timedelta(hours=number),
         record_time=T0 + timedelta(hours=number, seconds=2),
         biz_step=biz_step,
@@ -124,7 +126,7 @@ def test_a_broken_document_is_caught_by_the_schema(validator):
 
 def test_event_times_without_offset_are_refused():
     with pytest.raises(ValueError, match="time zone"):
-        EventCommon(IDS.event(1), datetime(2025, 1, 1), T0, "receiving", IDS.site("M0001"))
+        EventCommon(datetime(2025, 1, 1), T0, "receiving", IDS.site("M0001"))
 
 
 def test_offsets_format_for_utc_and_negative_zones():
@@ -133,3 +135,49 @@ def test_offsets_format_for_utc_and_negative_zones():
 
 
 UTC_ZONE = UTC
+
+
+def test_every_event_id_is_the_gs1_event_hash_cross_checked_with_the_reference_implementation():
+    """Issue 12 item 2: eventID = ni:///sha-256 hash of the event, the same by our code and GS1's tool."""
+    document = epcis_document(_journey_events(), document_id=IDS.event("doc-1"), created_at=T0)
+    assert_valid_and_identified(document)
+    ids = [event["eventID"] for event in document["epcisBody"]["eventList"]]
+    assert all(is_event_hash(i) for i in ids) and len(set(ids)) == len(ids)
+    assert not any("id.cellchain.org/event" in i for i in ids)
+
+
+def test_two_installations_writing_the_same_event_give_it_the_same_id_and_a_changed_event_another():
+    """Issue 12 item 2: no database key in the ID, so installations agree; any change of a value changes it."""
+    first = epcis_document(_journey_events(), document_id=IDS.event("doc-a"), created_at=T0)
+    again = epcis_document(
+        _journey_events(), document_id=IDS.event("doc-b"), created_at=T0 + timedelta(days=3)
+    )
+    assert [e["eventID"] for e in first["epcisBody"]["eventList"]] == [
+        e["eventID"] for e in again["epcisBody"]["eventList"]
+    ]
+    unit = IDS.unit("W123425000042")
+    base = ObjectEvent(_common(5, "receiving", disposition="in_progress"), (unit,))
+    later = ObjectEvent(
+        EventCommon(
+            event_time=T0 + timedelta(hours=5, milliseconds=1),
+            record_time=T0 + timedelta(hours=5, seconds=2),
+            biz_step="receiving",
+            read_point=IDS.site("H0001"),
+            disposition="in_progress",
+        ),
+        (unit,),
+    )
+    other_unit = ObjectEvent(_common(5, "receiving", disposition="in_progress"), (IDS.unit("W123425000043"),))
+    hashes = {event_json(e)["eventID"] for e in (base, later, other_unit)}
+    assert len(hashes) == 3
+    recorded_later = ObjectEvent(
+        EventCommon(
+            event_time=T0 + timedelta(hours=5),
+            record_time=T0 + timedelta(days=9),
+            biz_step="receiving",
+            read_point=IDS.site("H0001"),
+            disposition="in_progress",
+        ),
+        (unit,),
+    )
+    assert event_json(recorded_later)["eventID"] == event_json(base)["eventID"]  # recordTime is not hashed

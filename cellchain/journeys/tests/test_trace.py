@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from cellchain.domain.custody import CustodyStep
+from cellchain.domain.tests.epcis_reference import assert_valid_and_identified
 from cellchain.journeys import services
 from cellchain.journeys.models import CustodyEvent
 from cellchain.journeys.selectors import journey_epcis, journey_get_for, journey_trace
@@ -116,3 +117,9 @@ def test_custody_export_validates_against_the_epcis_schema(kit, world):
     mismatch = [e for e in events if e.get("disposition") == "mismatch_instance"]
     assert len(mismatch) == 1 and mismatch[0]["cellchain:identityIncident"]
     assert all(e["eventTimeZoneOffset"] == "+08:00" for e in events)
+    # Issue 12 item 2: each eventID is the GS1 event hash (cross-checked with GS1's implementation), and the
+    # same custody history exported again names its events the same.
+    assert_valid_and_identified(document)
+    assert [e["eventID"] for e in journey_epcis(journey)["epcisBody"]["eventList"]] == [
+        e["eventID"] for e in events
+    ]

@@ -12,6 +12,7 @@ from jsonschema import Draft7Validator
 
 from cellchain.core import clock
 from cellchain.core.errors import Conflict
+from cellchain.domain.tests.epcis_reference import assert_valid_and_identified
 from cellchain.logistics import services
 from cellchain.logistics.epcis import shipment_packing_document
 from cellchain.logistics.tests import kit
@@ -49,6 +50,8 @@ def test_packing_with_an_excursion_exports_a_valid_aggregation_event_with_an_ala
     assert summary["uom"] == "CEL" and summary["maxValue"] == -142.1
     assert [a["exception"] for a in alarms] == ["ALARM_CONDITION"]
     assert alarms[0]["value"] == -142.1 and alarms[0]["cellchain:limitCelsius"] == -150.0
+    # Issue 12 item 2: the eventID is the event hash of the event with its sensor data, as GS1's tool has it.
+    assert_valid_and_identified(document)
 
 
 def test_clean_packing_has_no_alarm(world, validator):
@@ -90,3 +93,38 @@ def test_api_serves_the_document_only_to_those_who_see_the_shipment(world, clien
     assert response.status_code == 200 and _errors(validator, response.json()) == []
     other = client_for("nurse_li").get(f"/api/logistics/shipments/{shipment.number}/epcis")
     assert other.status_code == 404
+
+
+def test_shipment_message_to_the_hospital_carries_units_and_logger_data_and_parses_back(world):
+    """Issue 12 item 2 (first bullet), T-7.15, T-8.1.5: the shipment as one EPCIS shipping event with its
+    units (DIN, COI, product code, batch) and loggers, schema-valid, its eventID GS1's event hash."""
+    import json
+
+    from cellchain.domain.epcis_messages import logger_data, parse_shipment
+    from cellchain.logistics.epcis import shipment_message_document
+
+    shipment = kit.ship_and_arrive(world, tag="000664", excursion=True)
+    document = shipment_message_document(shipment, created_at=clock.now())
+    assert_valid_and_identified(document)
+    received = parse_shipment(document)
+    notice = received.notice
+    assert sorted(u.din for u in notice.units) == sorted(shipment.expected_units)
+    assert {(u.coi, u.batch_number) for u in notice.units} == {(shipment.coi, shipment.batch_number)}
+    assert (notice.number, notice.to_site) == (shipment.number, shipment.to_site.code)
+    (logger,) = logger_data(notice)
+    assert logger.max_c == -142.1 and len(logger.alarms) == 1
+    # The same shipment announced again (a retry) keeps its ID: the hospital takes it once.
+    again = shipment_message_document(shipment, created_at=clock.now())
+    assert again["epcisBody"]["eventList"][0]["eventID"] == received.event_id
+    # T-7.6: nothing that identifies the patient: the strict parser accepted only DIN/COI/product/batch per
+    # unit, and no field of any level is about a patient.
+    text = json.dumps(document, ensure_ascii=False).lower()
+    assert not any(word in text for word in ("pseudonym", "patient", "birth", "wristband", "record_number"))
+
+
+def test_shipment_message_is_refused_before_dispatch(world):
+    from cellchain.logistics.epcis import shipment_message_document
+
+    fresh = new_shipment(world)
+    with pytest.raises(Conflict, match="not been handed to the courier"):
+        shipment_message_document(fresh, created_at=clock.now())

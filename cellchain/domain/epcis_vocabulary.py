@@ -1,0 +1,226 @@
+"""Bare CBV 2.0 / GS1 Web Vocabulary terms of the EPCIS 2.0 JSON-LD context, per field (issue 12 item 2).
+
+Generated from GS1's ``epcis-context.jsonld`` (https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld,
+copy at /work/shared/standards/epcis/): a bare value such as ``"shipping"`` in ``bizStep`` stands for the term's URI.
+The event hash (cellchain.domain.epcis_hash) expands them as the algorithm requires (CBV 2.0 §8.9, rule 16).
+"""
+
+BIZ_STEPS: frozenset[str] = frozenset(
+    {
+        "accepting",
+        "arriving",
+        "assembling",
+        "collecting",
+        "commissioning",
+        "consigning",
+        "creating_class_instance",
+        "cycle_counting",
+        "decommissioning",
+        "departing",
+        "destroying",
+        "disassembling",
+        "dispensing",
+        "encoding",
+        "entering_exiting",
+        "holding",
+        "inspecting",
+        "installing",
+        "killing",
+        "loading",
+        "other",
+        "packing",
+        "picking",
+        "receiving",
+        "removing",
+        "repackaging",
+        "repairing",
+        "replacing",
+        "reserving",
+        "retail_selling",
+        "sampling",
+        "sensor_reporting",
+        "shipping",
+        "staging_outbound",
+        "stock_taking",
+        "stocking",
+        "storing",
+        "transporting",
+        "unloading",
+        "unpacking",
+        "void_shipping",
+    }
+)
+
+DISPOSITIONS: frozenset[str] = frozenset(
+    {
+        "active",
+        "available",
+        "completeness_inferred",
+        "completeness_verified",
+        "conformant",
+        "container_closed",
+        "container_open",
+        "damaged",
+        "destroyed",
+        "dispensed",
+        "disposed",
+        "encoded",
+        "expired",
+        "in_progress",
+        "in_transit",
+        "inactive",
+        "mismatch_class",
+        "mismatch_instance",
+        "mismatch_quantity",
+        "needs_replacement",
+        "no_pedigree_match",
+        "non_conformant",
+        "non_sellable_other",
+        "partially_dispensed",
+        "recalled",
+        "reserved",
+        "retail_sold",
+        "returned",
+        "sellable_accessible",
+        "sellable_not_accessible",
+        "stolen",
+        "unavailable",
+        "unknown",
+    }
+)
+
+SOURCE_DESTINATION_TYPES: frozenset[str] = frozenset(
+    {
+        "location",
+        "owning_party",
+        "possessing_party",
+    }
+)
+
+BIZ_TRANSACTION_TYPES: frozenset[str] = frozenset(
+    {
+        "bol",
+        "cert",
+        "desadv",
+        "inv",
+        "pedigree",
+        "po",
+        "poc",
+        "prodorder",
+        "recadv",
+        "rma",
+        "testprd",
+        "testres",
+        "upevt",
+    }
+)
+
+MEASUREMENT_TYPES: frozenset[str] = frozenset(
+    {
+        "AbsoluteHumidity",
+        "AbsorbedDose",
+        "AbsorbedDoseRate",
+        "Acceleration",
+        "Altitude",
+        "AmountOfSubstance",
+        "AmountOfSubstancePerUnitVolume",
+        "Angle",
+        "AngularAcceleration",
+        "AngularMomentum",
+        "AngularVelocity",
+        "Area",
+        "Capacitance",
+        "Conductance",
+        "Conductivity",
+        "Count",
+        "Density",
+        "Dimensionless",
+        "DoseEquivalent",
+        "DoseEquivalentRate",
+        "DynamicViscosity",
+        "ElectricCharge",
+        "ElectricCurrent",
+        "ElectricCurrentDensity",
+        "ElectricFieldStrength",
+        "Energy",
+        "Exposure",
+        "Force",
+        "Frequency",
+        "Illuminance",
+        "Inductance",
+        "Irradiance",
+        "KinematicViscosity",
+        "Length",
+        "LinearMomentum",
+        "Luminance",
+        "LuminousFlux",
+        "LuminousIntensity",
+        "MagneticFlux",
+        "MagneticFluxDensity",
+        "MagneticVectorPotential",
+        "Mass",
+        "MassConcentration",
+        "MassFlowRate",
+        "MassPerAreaTime",
+        "MemoryCapacity",
+        "MolalityOfSolute",
+        "MolarEnergy",
+        "MolarMass",
+        "MolarVolume",
+        "Power",
+        "Pressure",
+        "RadiantFlux",
+        "RadiantIntensity",
+        "Radioactivity",
+        "RelativeHumidity",
+        "Resistance",
+        "Resistivity",
+        "SolidAngle",
+        "SpecificVolume",
+        "Speed",
+        "SurfaceDensity",
+        "SurfaceTension",
+        "Temperature",
+        "Time",
+        "Torque",
+        "Voltage",
+        "Volume",
+        "VolumeFlowRate",
+        "VolumeFraction",
+        "VolumetricFlux",
+        "Wavenumber",
+    }
+)
+
+SENSOR_ALERT_TYPES: frozenset[str] = frozenset(
+    {
+        "ALARM_CONDITION",
+        "ERROR_CONDITION",
+    }
+)
+
+COMPONENTS: frozenset[str] = frozenset(
+    {
+        "altitude",
+        "axial_distance",
+        "azimuth",
+        "easting",
+        "elevation_angle",
+        "height",
+        "latitude",
+        "longitude",
+        "northing",
+        "polar_angle",
+        "spherical_radius",
+        "x",
+        "y",
+        "z",
+    }
+)
+
+ERROR_REASONS: frozenset[str] = frozenset(
+    {
+        "did_not_occur",
+        "incorrect_data",
+    }
+)
