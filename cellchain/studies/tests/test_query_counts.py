@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ def _grow(world: Any, records: Any, copies: int) -> None:
     ],
 )
 def test_list_pages_cost_the_same_queries_with_ten_times_the_records(
-    world: Any, records: Any, client_for: Any, django_assert_max_num_queries: Any, who: str, path: str
+    world: Any, records: Any, client_for: Any, who: str, path: str
 ) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
