@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/<int:pk>/", views.report, name="report"),
+    path("reports/<int:pk>/print.pdf", views.report_pdf, name="report_pdf"),
     path("reports/<int:pk>/issue/", views.report_issue, name="report_issue"),
     path("checklists/", views.checklists, name="checklists"),
     path("checklists/<int:course_id>/", views.checklist, name="checklist"),

@@ -95,6 +95,18 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "studies/report.html", _report_context(request, _report(request, pk)))
 
 
+@requires("studies.view")
+@require_GET
+def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report as printed, with its signature lines (X-4)."""
+    found = _report(request, pk)
+    context = _report_context(request, found)
+    pdf = documents.report_pdf(found, context["content"], sources_changed=context["sources_changed"])
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{found.number}.pdf"'
+    return response
+
+
 @requires("studies.issue")
 @require_POST
 def report_issue(request: HttpRequest, pk: int) -> HttpResponse:

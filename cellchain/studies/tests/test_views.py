@@ -80,6 +80,8 @@ def test_x_4_the_main_operator_issues_and_the_page_shows_the_frozen_state(
     )
     page = client.get(f"/studies/reports/{report.pk}/").content.decode()
     assert "The source records changed since issue" in page
+    printed = client.get(f"/studies/reports/{report.pk}/print.pdf")
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
     assert "Interim safety tables" in page and report.content_sha256 in page  # still the frozen report
     assert "changed since issue" in client.get(f"/studies/reports/{report.pk}/").content.decode()
 
