@@ -44,6 +44,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.metrics",
     "cellchain.dossiers",
     "cellchain.reviews",
+    "cellchain.studies",
 ]
 
 INSTALLED_APPS = [

@@ -44,9 +44,14 @@ def products_for(viewer: Any) -> QuerySet[Product]:
     )
 
 
-def _ref(kind: str, pk: Any, label: str, link: str) -> dict[str, str]:
-    """A source record: its type and id (as in the ledger), what it is, and the path of its page."""
+def source_ref(kind: str, pk: Any, label: str, link: str) -> dict[str, str]:
+    """A source record: its type and id (as in the ledger), what it is, and the path of its page.
+
+    Shared with the statistical reports (cellchain.studies), whose figures list their sources the same way."""
     return {"type": kind, "id": str(pk), "label": label, "link": link}
+
+
+_ref = source_ref
 
 
 def _deviations(q: Q, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
