@@ -5,7 +5,7 @@ physician · 0004 thawed with the countdown running · 0005 bedside check verifi
 observation · 0008 days 1-7 with overdue days and a grade-3 CRS reported to the manufacturer · 0009 follow-up
 with an overdue visit, an ICANS event and a protocol deviation · 0010 a blocked bedside check (wrong wristband)
 · 0011 the unit of the manufacturing/QC demo's released batch, handed over by scan (when those demos ran) ·
-0012 a unit of another manufacturer (Nordcell, FIN B7312) received by scanning its ISBT 128 label with a DS 040
+0020 a unit of another manufacturer (Nordcell, FIN B7312) received by scanning its ISBT 128 label with a DS 040
 chain of identity CellChain did not issue (issue 12 item 3).
 
 The hospital's manufacturer register lists both makers: Shenghe (CellChain labels) and Nordcell (ISBT 128).
@@ -110,11 +110,12 @@ def load(world: World, password: str = DEMO_PASSWORD, *, copies: int = 1) -> Non
 
 
 FOREIGN_FIN = "B7312"
+FOREIGN_JOURNEY = 20
 FOREIGN_PRODUCTS = ("S2104100", "S2105100")
 """Nordcell's ISBT 128 product codes (DS 003: S = cellular therapy, t = 1 for autologous use only, ds = 00)."""
 
 
-def foreign_label(now: dt.datetime, number: int = 12) -> str:
+def foreign_label(now: dt.datetime, number: int = FOREIGN_JOURNEY) -> str:
     """The demo's Nordcell label as its DataMatrix reads: DS 001 (with check flags), DS 003, DS 005, DS 040."""
     from cellchain.domain.identity import coi_issue, din_issue
     from cellchain.domain.isbt128 import DinDataStructure, Isbt128Label, Isbt128ProductCode, din_check_flags
@@ -167,12 +168,12 @@ def _register(world: World, product: Any) -> Any:
 
 
 def _foreign_maker(world: World, own_product: Any, now: dt.datetime, password: str) -> None:
-    """Journey 0012: Nordcell's product, its unit received by scanning the maker's ISBT 128 label; it shows in the
+    """Journey 0020 (away from the numbers tests add): Nordcell's product, its unit received by scanning the maker's ISBT 128 label; it shows in the
     same worklist and timeline as Shenghe's (issue 12 item 3)."""
     from cellchain.domain.identity import coi_issue
 
     nordcell = _register(world, own_product)
-    journey_ref = f"J-{world.sites[SITE].facility_id}-0012"
+    journey_ref = f"J-{world.sites[SITE].facility_id}-{FOREIGN_JOURNEY:04d}"
     if TreatmentCourse.objects.filter(journey_ref=journey_ref).exists():
         return
     doctor, site = world["physician_wang"], world.sites[SITE]
@@ -193,9 +194,9 @@ def _foreign_maker(world: World, own_product: Any, now: dt.datetime, password: s
             site=site,
             product=product,
             journey_ref=journey_ref,
-            coi=coi_issue(FOREIGN_FIN, 2026, 12).keyboard_form,
-            patient_wristband_id=f"MRN{site.facility_id}00012",
-            patient_label="Demo patient 12",
+            coi=coi_issue(FOREIGN_FIN, 2026, FOREIGN_JOURNEY).keyboard_form,
+            patient_wristband_id=f"MRN{site.facility_id}{FOREIGN_JOURNEY:05d}",
+            patient_label=f"Demo patient {FOREIGN_JOURNEY}",
             lymphodepletion_regimen="fludarabine 25 mg/m2 + cyclophosphamide 250 mg/m2, days -5 to -3",
             lymphodepletion_start=today - dt.timedelta(days=4),
             lymphodepletion_end=today - dt.timedelta(days=2),
@@ -209,7 +210,7 @@ def _foreign_maker(world: World, own_product: Any, now: dt.datetime, password: s
         services.unit_admit_scanned(
             actor=world["pharmacist_liu"],
             course=course,
-            scanned_text=foreign_label(now),
+            scanned_text=foreign_label(now, FOREIGN_JOURNEY),
             batch_number="NC-2026-0412",
             release=ClinicUnit.Release.RELEASED,
         )
