@@ -152,7 +152,7 @@ def test_register_lists_the_entries_and_this_installations_manufacturing_sites(
 
 
 def test_products_page_shows_the_register(client_for: Any, nordcell: Organisation) -> None:
-    page = client_for("pharmacist_liu").get(reverse("clinic:products")).content.decode()
+    page = client_for("physician_wang").get(reverse("clinic:products")).content.decode()
     assert 'data-fin="B7312"' in page and "S2104100 S2105100" in page and 'data-fin="W1234"' in page
 
 
