@@ -4,7 +4,11 @@ Stages (journey -> what it shows): 0001 planned · 0002 unit ready · 0003 condi
 physician · 0004 thawed with the countdown running · 0005 bedside check verified · 0006 infusing · 0007 under
 observation · 0008 days 1-7 with overdue days and a grade-3 CRS reported to the manufacturer · 0009 follow-up
 with an overdue visit, an ICANS event and a protocol deviation · 0010 a blocked bedside check (wrong wristband)
-· 0011 the unit of the manufacturing/QC demo's released batch, handed over by scan (when those demos ran).
+· 0011 the unit of the manufacturing/QC demo's released batch, handed over by scan (when those demos ran) ·
+0020 a unit of another manufacturer (Nordcell, FIN B7312) received by scanning its ISBT 128 label with a DS 040
+chain of identity CellChain did not issue (issue 12 item 3).
+
+The hospital's manufacturer register lists both makers: Shenghe (CellChain labels) and Nordcell (ISBT 128).
 
 The product's use profile is adopted from the manufacturer's approved version of the manufacturing demo's
 product (its information package, T-7.4); only the values the package does not carry are the clinic's.
@@ -102,6 +106,114 @@ def load(world: World, password: str = DEMO_PASSWORD, *, copies: int = 1) -> Non
             )
         story(world, course, number, start, now, password)
     _from_manufacturing(world, product, now)
+    _foreign_maker(world, product, now, password)
+
+
+FOREIGN_FIN = "B7312"
+FOREIGN_JOURNEY = 20
+FOREIGN_PRODUCTS = ("S2104100", "S2105100")
+"""Nordcell's ISBT 128 product codes (DS 003: S = cellular therapy, t = 1 for autologous use only, ds = 00)."""
+
+
+def foreign_label(now: dt.datetime, number: int = FOREIGN_JOURNEY) -> str:
+    """The demo's Nordcell label as its DataMatrix reads: DS 001 (with check flags), DS 003, DS 005, DS 040."""
+    from cellchain.domain.identity import coi_issue, din_issue
+    from cellchain.domain.isbt128 import DinDataStructure, Isbt128Label, Isbt128ProductCode, din_check_flags
+
+    din = din_issue(FOREIGN_FIN, 2026, 400 + number)
+    expires = (now + dt.timedelta(days=30)).replace(hour=23, minute=59, tzinfo=None)
+    return Isbt128Label(
+        DinDataStructure(din, din_check_flags(din)),
+        Isbt128ProductCode(FOREIGN_PRODUCTS[0]),
+        coi_issue(FOREIGN_FIN, 2026, number),
+        expires,
+    ).encode()
+
+
+def _register(world: World, product: Any) -> Any:
+    """The hospital's manufacturer register: Shenghe (CellChain) and Nordcell (ISBT 128 DS 040; issue 12 item 3)."""
+    from cellchain.accounts.models import Organisation
+    from cellchain.accounts.services import organisation_create
+    from cellchain.clinic.models import Manufacturer
+    from cellchain.clinic.services.manufacturers import manufacturer_register
+    from cellchain.domain.identity import IdentifierError
+    from cellchain.domain.isbt128 import Isbt128ProductCode
+
+    actor = world["pharmacist_liu"]
+    shenghe = world.organisations["shenghe"]
+    if not Manufacturer.objects.filter(fin="W1234").exists():
+        codes = []
+        for code in {"S1395V00", product.source_product or product.code}:
+            try:
+                codes.append(Isbt128ProductCode(code).code)
+            except IdentifierError:
+                continue
+        manufacturer_register(
+            actor=actor, name=shenghe.name, fin="W1234", product_codes=codes,
+            label_format=Manufacturer.LabelFormat.CELLCHAIN, organisation=shenghe,
+        )  # fmt: skip
+    nordcell = Organisation.objects.filter(code="nordcell").first() or organisation_create(
+        actor=None,
+        code="nordcell",
+        name="诺德细胞 Nordcell Therapeutics",
+        name_en="Nordcell Therapeutics",
+        kind=Organisation.Kind.MANUFACTURER,
+    )
+    if not Manufacturer.objects.filter(fin=FOREIGN_FIN).exists():
+        manufacturer_register(
+            actor=actor, name=nordcell.name, fin=FOREIGN_FIN, product_codes=FOREIGN_PRODUCTS,
+            label_format=Manufacturer.LabelFormat.ISBT128_DS040, organisation=nordcell,
+        )  # fmt: skip
+    return nordcell
+
+
+def _foreign_maker(world: World, own_product: Any, now: dt.datetime, password: str) -> None:
+    """Journey 0020 (away from the numbers tests add): Nordcell's product, its unit received by scanning the maker's ISBT 128 label; it shows in the
+    same worklist and timeline as Shenghe's (issue 12 item 3)."""
+    from cellchain.domain.identity import coi_issue
+
+    nordcell = _register(world, own_product)
+    journey_ref = f"J-{world.sites[SITE].facility_id}-{FOREIGN_JOURNEY:04d}"
+    if TreatmentCourse.objects.filter(journey_ref=journey_ref).exists():
+        return
+    doctor, site = world["physician_wang"], world.sites[SITE]
+    with clock.frozen(now - dt.timedelta(days=200)):
+        product = samples.product(
+            world["pharmacist_liu"],
+            nordcell,
+            code=FOREIGN_PRODUCTS[0],
+            name="Nordcabtagene autoleucel (demo, another manufacturer's IFU values)",
+            version="NC-IFU-3.1",
+            evidence="Nordcell stability report NC-SR-2025-07; IFU NC-IFU-3.1",
+        )
+        samples.site_ready(doctor, site, product, password)
+    today = now.date()
+    with clock.frozen(now - dt.timedelta(days=5)):
+        course = services.course_plan(
+            actor=world["coordinator_zhou"],
+            site=site,
+            product=product,
+            journey_ref=journey_ref,
+            coi=coi_issue(FOREIGN_FIN, 2026, FOREIGN_JOURNEY).keyboard_form,
+            patient_wristband_id=f"MRN{site.facility_id}{FOREIGN_JOURNEY:05d}",
+            patient_label=f"Demo patient {FOREIGN_JOURNEY}",
+            lymphodepletion_regimen="fludarabine 25 mg/m2 + cyclophosphamide 250 mg/m2, days -5 to -3",
+            lymphodepletion_start=today - dt.timedelta(days=4),
+            lymphodepletion_end=today - dt.timedelta(days=2),
+            infusion_window_start=today,
+            infusion_window_end=today + dt.timedelta(days=2),
+            physician=doctor,
+            weight_kg=64.0,
+            protocol_ref="marketed use",
+        )
+    with clock.frozen(now - dt.timedelta(hours=4)):
+        services.unit_admit_scanned(
+            actor=world["pharmacist_liu"],
+            course=course,
+            scanned_text=foreign_label(now, FOREIGN_JOURNEY),
+            batch_number="NC-2026-0412",
+            release=ClinicUnit.Release.RELEASED,
+        )
 
 
 def _from_manufacturing(world: World, product: Any, now: dt.datetime) -> None:

@@ -48,7 +48,17 @@ class CourseForm(forms.Form):
 
 
 class UnitScanForm(forms.Form):
-    scan = forms.CharField(label=_("Scan the unit label"), max_length=120)
+    scan = forms.CharField(label=_("Scan the unit label"), max_length=200)
+    batch_number = forms.CharField(
+        label=_("Batch number (another maker's unit: from its release certificate)"),
+        max_length=40,
+        required=False,
+    )
+    release = forms.ChoiceField(
+        choices=[("", "—"), *ClinicUnit.Release.choices],
+        label=_("Release status (another maker's unit: from its release certificate)"),
+        required=False,
+    )
 
 
 class UnitAdmitForm(forms.Form):

@@ -41,6 +41,38 @@ def _minutes(value: int | None) -> dt.timedelta | None:
     return None if value is None else dt.timedelta(minutes=value)
 
 
+class Manufacturer(RegulatedModel):
+    """A manufacturer whose products this hospital takes: the hospital's manufacturer register (issue 12 item 3).
+
+    Its ISBT 128 facility identification number (FIN) is the one that assigns the DINs of its units (ST-001
+    §2.4.1), so a scanned DIN names its maker; its product codes (ISBT 128 DS 003) and label format decide how
+    its labels are read and checked at receipt and at the bedside (`domain.label_match`)."""
+
+    class LabelFormat(models.TextChoices):
+        CELLCHAIN = "cellchain", _("CellChain label (chain of identity with its check character)")
+        ISBT128_DS040 = "isbt128-ds040", _("ISBT 128 label, chain of identity as Data Structure 040")
+
+    name = models.CharField(_("name"), max_length=200)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation in this installation"),
+    )
+    fin = models.CharField(_("ISBT 128 facility identification number (FIN)"), max_length=5, unique=True)
+    product_codes = models.JSONField(_("product codes it makes (ISBT 128 DS 003)"), default=list)
+    label_format = models.CharField(_("label format"), max_length=16, choices=LabelFormat.choices)
+
+    class Meta:
+        verbose_name = _("manufacturer")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.fin})"
+
+
 class ProductUseProfile(RegulatedModel):
     """A product's clinical-use values (T-7.8, T-7.9, T-7.10, T-7.14, T-8.2.6, T-8.2.7-a, T-9.2.8): the
     per-product values CellChain stores and enforces at the bedside.
@@ -409,6 +441,21 @@ class ClinicUnit(RegulatedModel):
     batch_product_version = models.PositiveIntegerField(
         _("product version the batch was made under"), null=True, blank=True
     )
+    manufacturer = models.ForeignKey(
+        Manufacturer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="units",
+        verbose_name=_("manufacturer (register)"),
+    )
+    product_code = models.CharField(
+        _("product code on the label (ISBT 128 DS 003)"), max_length=8, blank=True
+    )
+    label_format = models.CharField(
+        _("label format read at receipt"), max_length=16, choices=Manufacturer.LabelFormat.choices, blank=True
+    )
+    label_expires = models.DateTimeField(_("expiry on the label"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("product unit at the clinic")

@@ -45,7 +45,7 @@ def courses_visible_to(viewer: Any) -> QuerySet[TreatmentCourse]:
     if org is None:
         return TreatmentCourse.objects.none()
     return TreatmentCourse.objects.filter(site__organisation_id=org, voided_at__isnull=True).select_related(
-        "site", "product", "physician"
+        "site", "product__manufacturer", "physician"
     )
 
 
@@ -398,3 +398,80 @@ def package_rows(package: Any) -> list[ValueRow]:
             value = ProductUseProfile.Overtime(value).label
         rows.append(ValueRow(name, _label(name), _shown(value), True))
     return rows
+
+
+# --------------------------------------------------------------------------- one timeline whatever the maker
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """One event of a course at the hospital, naming the manufacturer of the product involved (issue 12 item 3)."""
+
+    at: dt.datetime
+    kind: str
+    summary: str
+    manufacturer: str
+    identifiers: tuple[str, ...] = ()
+
+
+def maker_name(course: TreatmentCourse, unit: ClinicUnit | None = None) -> str:
+    """The manufacturer's name: the unit's register entry, else the maker of the course's product."""
+    if unit is not None and unit.manufacturer_id is not None:
+        return unit.manufacturer.name
+    return course.product.manufacturer.name
+
+
+def course_timeline(course: TreatmentCourse) -> list[TimelineLine]:
+    """The course's events in time order - units received, thaws, bedside checks, infusions, adverse events -
+    the same for every manufacturer, each line naming it (issue 12 item 3; T-10.4), in a constant number of
+    queries."""
+    from cellchain.clinic.models import LymphodepletionDose, Thaw
+    from cellchain.ledger.models import LedgerEntry
+
+    units = {u.pk: u for u in course.units.select_related("manufacturer")}
+    course_maker = maker_name(course)
+    lines = [
+        TimelineLine(
+            dt.datetime.combine(d.given_on, dt.time(), tzinfo=dt.UTC),
+            "lymphodepletion",
+            f"{d.drug} {d.dose}",
+            course_maker,
+        )
+        for d in LymphodepletionDose.objects.filter(course=course, voided_at__isnull=True)
+    ]
+    admitted = LedgerEntry.objects.filter(
+        record_type=ClinicUnit._meta.label_lower,
+        record_id__in=[str(pk) for pk in units],
+        action=LedgerEntry.Action.CREATE,
+    ).values_list("record_id", "recorded_at")
+    for record_id, at in admitted:
+        unit = units[int(record_id)]
+        how = unit.get_label_format_display() if unit.label_format else "DIN"
+        lines.append(
+            TimelineLine(at, "receipt", f"Unit received ({how}), batch {unit.batch_number}",
+                         maker_name(course, unit), (unit.unit_id, unit.coi))
+        )  # fmt: skip
+    for thaw in Thaw.objects.filter(unit__course=course, voided_at__isnull=True):
+        unit = units[thaw.unit_id]
+        lines.append(
+            TimelineLine(thaw.started_at, "thaw", f"Thawed at {thaw.temperature_c} °C", maker_name(course, unit),
+                         (unit.unit_id,))
+        )  # fmt: skip
+    for check in course.bedside_checks.filter(voided_at__isnull=True):
+        unit = units.get(check.unit_id) if check.unit_id else None
+        codes = ", ".join(r.get("code", "") for r in check.reasons)
+        lines.append(
+            TimelineLine(check.checked_at, "bedside", f"Bedside check: {check.verdict}" + (f" ({codes})" if codes else ""),
+                         maker_name(course, unit), (unit.unit_id,) if unit else ())
+        )  # fmt: skip
+    for infusion in course.infusions.filter(voided_at__isnull=True):
+        unit = units.get(infusion.unit_id)
+        lines.append(
+            TimelineLine(infusion.started_at, "infusion", f"Infusion {infusion.volume_ml} mL",
+                         maker_name(course, unit), (unit.unit_id,) if unit else ())
+        )  # fmt: skip
+    for event in course.adverse_events.filter(voided_at__isnull=True):
+        lines.append(
+            TimelineLine(event.onset_at, "adverse_event", f"{event.term} ({event.number})", course_maker)
+        )
+    return sorted(lines, key=lambda line: line.at)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from cellchain.domain.clinical_timing import OvertimeHandling
 from cellchain.domain.clinical_verdict import Consequence, Reason, Verdict, require_aware, time_order_reasons
 from cellchain.domain.identity import compact
+from cellchain.domain.label_match import LabelProblem
 
 # --------------------------------------------------------------------------- bedside identity check
 
@@ -258,6 +259,22 @@ def _verifier_reasons(verifiers: tuple[Verifier, ...], required: int, today: dat
     return reasons
 
 
+def label_reasons(problems: Iterable[LabelProblem]) -> list[Reason]:
+    """The scanned label's disagreements with the register, the journey and the unit (issue 12 item 3; T-8.2.6-e,
+    T-10.4): a possible mix-up is an identity incident, the rest block."""
+    return [
+        Reason(
+            f"label_{problem.kind.value}",
+            problem.message,
+            problem.found,
+            problem.expected,
+            "T-10.4" if problem.identity_incident else "T-8.2.6-e",
+            Consequence.IDENTITY_INCIDENT if problem.identity_incident else Consequence.BLOCK,
+        )
+        for problem in problems
+    ]
+
+
 def bedside_check(
     expected: ExpectedInfusion,
     wristband: ScanEntry,
@@ -266,16 +283,19 @@ def bedside_check(
     verifiers: tuple[Verifier, ...],
     now: datetime,
     required_verifiers: int = 2,
+    label: Iterable[LabelProblem] = (),
 ) -> Verdict:
     """The bedside identity verdict before infusion (T-8.2.6-e, T-10.4, T-10.7, REGULATORY.md items 37-38).
 
     Proceed only when the verdict is allowed; a mismatch carries IDENTITY_INCIDENT so it is recorded.
     `required_verifiers` = 1 gives the first person's scan verdict; the infusion needs the second person's
-    (2, the default).
+    (2, the default). `label` are the problems of the scanned product label, whatever its maker's format
+    (`label_match.label_problems`; issue 12 item 3).
     """
     now = require_aware(now, "now")
     reasons = _entry_reasons(wristband, scanned_unit)
     reasons += _identity_reasons(expected, wristband, scanned_unit, unit)
+    reasons += label_reasons(label)
     if unit is not None and compact(unit.unit_id) == scanned_unit.normalised:
         reasons += _status_reasons(unit, now)
     reasons += _verifier_reasons(verifiers, required_verifiers, now.date())

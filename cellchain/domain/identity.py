@@ -55,6 +55,15 @@ class IdentifierKind(StrEnum):
     LABEL = "label"
 
 
+class LabelFormat(StrEnum):
+    """How a manufacturer's labels carry the chain of identity (issue 12 item 3; `isbt128`)."""
+
+    CELLCHAIN = "cellchain"
+    """CellChain's own payload (`LabelPayload`): COI with its Mod 37-2 check character, DS 001 DIN, DS 003, DS 005."""
+    ISBT128_DS040 = "isbt128-ds040"
+    """ISBT 128 data structures of another maker, the COI as DS 040 ``&/CH...`` (`isbt128.parse_isbt128_label`)."""
+
+
 class IdentifierFault(StrEnum):
     """Why a text is not a valid identifier."""
 
@@ -472,11 +481,27 @@ class ScannedIdentifiers:
     coi: ChainOfIdentityIdentifier | None
     product_code: ProductCode | None
     expires: datetime | None = None
+    label_format: LabelFormat | None = None
+    """Which label was read (None: a DIN barcode or a typed DIN, no label data; issue 12 item 3)."""
+
+    @property
+    def is_label(self) -> bool:
+        return self.label_format is not None
 
 
 def parse_unit_scan(text: str) -> ScannedIdentifiers:
-    """Read the unit a scan refers to: a label DataMatrix, a DIN barcode, or a typed DIN (G-4)."""
+    """Read the unit a scan refers to: CellChain's label DataMatrix, another maker's ISBT 128 label (DS 001, DS 003,
+    DS 005/004, DS 040; issue 12 item 3), a DIN barcode, or a typed DIN (G-4)."""
+    from cellchain.domain.isbt128 import looks_like_isbt128_label, parse_isbt128_label
+
     if len(text.split()) in (3, 4) and compact(text).startswith(COI_PREFIX):
         payload = parse_label_payload(text)
-        return ScannedIdentifiers(payload.din, payload.coi, payload.product_code, payload.expires)
+        return ScannedIdentifiers(
+            payload.din, payload.coi, payload.product_code, payload.expires, LabelFormat.CELLCHAIN
+        )
+    if looks_like_isbt128_label(text):
+        label = parse_isbt128_label(text)
+        return ScannedIdentifiers(
+            label.din.din, label.coi, label.product_code, label.expires, LabelFormat.ISBT128_DS040
+        )
     return ScannedIdentifiers(parse_din(text), None, None)

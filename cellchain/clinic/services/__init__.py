@@ -15,6 +15,7 @@ from cellchain.clinic.services.bedside import (
     observation_close,
     vitals_record,
 )
+from cellchain.clinic.services.manufacturers import manufacturer_register, register_entries
 from cellchain.clinic.services.plan import (
     agreement_in_force,
     agreement_record,
@@ -89,6 +90,7 @@ __all__ = [
     "infusion_end",
     "infusion_start",
     "lymphodepletion_record",
+    "manufacturer_register",
     "manufacturer_report_missing",
     "monitoring_day_complete",
     "observation_close",
@@ -102,6 +104,7 @@ __all__ = [
     "protocol_deviation_open_items",
     "protocol_deviation_record",
     "protocol_deviation_report_ec",
+    "register_entries",
     "reminders_send",
     "reporting_duty_mark_sent",
     "risk_plan_confirm",

@@ -96,8 +96,14 @@ def _verdict(
     manual_reason: str,
     now: dt.datetime,
 ) -> Verdict:
+    from cellchain.clinic.services.manufacturers import bedside_label_problems
+
     mode = rules.EntryMode(entry)
     expected = rules.ExpectedInfusion(course.journey_ref, course.coi, course.patient_wristband_id)
+    try:
+        label = bedside_label_problems(course, parse_unit_scan(unit_scan), unit)
+    except IdentifierError:
+        label = ()  # an unreadable scan names no unit: the rules report it as unknown
     verdict = rules.bedside_check(
         expected,
         rules.ScanEntry(wristband, mode, manual_reason),
@@ -106,6 +112,7 @@ def _verdict(
         tuple(verifier_of(p, now.date()) for p in people),
         now,
         len(people),
+        label,
     )
     if unit is not None and unit.state == ClinicUnit.State.STORED:
         verdict += Verdict(

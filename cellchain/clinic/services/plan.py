@@ -326,10 +326,19 @@ def unit_admit(
 
 
 @transaction.atomic
-def unit_admit_scanned(*, actor: Any, course: TreatmentCourse, scanned_text: str) -> ClinicUnit:
+def unit_admit_scanned(
+    *, actor: Any, course: TreatmentCourse, scanned_text: str, batch_number: str = "", release: str = ""
+) -> ClinicUnit:
     """Hand a received unit to the clinical team by scanning its label: batch, COI and release come from
-    manufacturing, QC and receipt (T-10.4, T-10.7); a unit of another journey is refused."""
+    manufacturing, QC and receipt (T-10.4, T-10.7); a unit of another journey is refused.
+
+    Issue 12 item 3: the label may be CellChain's or another maker's ISBT 128 label (DS 040 COI). A unit
+    CellChain's manufacturing records do not know is taken only from a label whose maker is in the hospital's
+    register, whose product code is the maker's and the course's, whose COI is the journey's and whose expiry has
+    not passed; its batch number and release status come from the maker's release certificate (`batch_number`,
+    `release`). Any mismatch is refused naming what differs."""
     from cellchain.clinic import upstream
+    from cellchain.clinic.services import manufacturers
     from cellchain.domain.identity import parse_unit_scan
 
     _hospital_actor(actor, course.site)
@@ -338,12 +347,10 @@ def unit_admit_scanned(*, actor: Any, course: TreatmentCourse, scanned_text: str
     except IdentifierError as exc:
         raise ValidationFailed(str(exc), field="scan") from None
     facts = upstream.unit_facts(scanned.din.data)
+    if scanned.is_label:
+        manufacturers.refuse_label(manufacturers.receipt_label_problems(course, scanned), "scan")
     if facts is None:
-        raise ValidationFailed(
-            f"Unit {scanned.din.data} is not known to manufacturing: record it by hand with "
-            "its batch, COI and release status.",
-            field="scan",
-        )
+        return _admit_from_label(actor, course, scanned, batch_number, release)
     coi = scanned.coi.data if scanned.coi is not None else facts.coi
     if course.coi not in (coi, facts.coi) or coi != facts.coi:
         raise IdentityMismatch(
@@ -358,8 +365,51 @@ def unit_admit_scanned(*, actor: Any, course: TreatmentCourse, scanned_text: str
         release=facts.release,
         batch_product=product,
         batch_product_version=version,
+        **_label_fields(course, scanned),
     )
     return create(actor, unit, "unit:admit", extra={"upstream": list(facts.reasons)})  # type: ignore[return-value]
+
+
+def _label_fields(course: TreatmentCourse, scanned: Any) -> dict[str, Any]:
+    """What the scanned label says of the unit, kept on the clinic's record (issue 12 item 3)."""
+    from cellchain.clinic.services import manufacturers
+
+    if not scanned.is_label:
+        return {}
+    return {
+        "manufacturer": manufacturers.manufacturer_row(scanned),
+        "product_code": scanned.product_code.code if scanned.product_code is not None else "",
+        "label_format": scanned.label_format.value,
+        "label_expires": manufacturers.label_aware(course.site, scanned.expires),
+    }
+
+
+def _admit_from_label(
+    actor: Any, course: TreatmentCourse, scanned: Any, batch_number: str, release: str
+) -> ClinicUnit:
+    """A unit of a maker whose records CellChain does not hold, taken from its checked label (issue 12 item 3)."""
+    din = scanned.din.data
+    if not scanned.is_label:
+        raise ValidationFailed(
+            f"Unit {din} is not known to manufacturing: scan its product label (CellChain or ISBT 128), or "
+            "record it by hand with its batch, COI and release status.",
+            field="scan",
+        )
+    if not batch_number.strip() or release not in ClinicUnit.Release.values:
+        raise ValidationFailed(
+            f"Unit {din} is not in CellChain's manufacturing records: give its batch number and release status "
+            "from the manufacturer's release certificate.",
+            field="batch_number" if not batch_number.strip() else "release",
+        )
+    unit = ClinicUnit(
+        unit_id=din,
+        course=course,
+        coi=scanned.coi.data,
+        batch_number=batch_number.strip(),
+        release=release,
+        **_label_fields(course, scanned),
+    )
+    return create(actor, unit, "unit:admit", extra={"label_format": scanned.label_format.value})  # type: ignore[return-value]
 
 
 @transaction.atomic

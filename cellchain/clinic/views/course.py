@@ -68,7 +68,8 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     context = {
         "course": item,
         "stage": selectors.STAGE_LABELS[selectors.course_stage(item, today)],
-        "units": [(u, selectors.unit_countdown(u, now)) for u in item.units.all()],
+        "units": [(u, selectors.unit_countdown(u, now)) for u in item.units.select_related("manufacturer")],
+        "timeline": selectors.course_timeline(item),
         "lymphodepletion": item.lymphodepletion.all(),
         "checks": item.bedside_checks.select_related("unit", "performer")[:10],
         "infusions": infusions,
@@ -106,7 +107,13 @@ def unit_admit(request: HttpRequest, course_id: int) -> HttpResponse:
     scan_form = forms.UnitScanForm(request.POST if scanned else None)
 
     def admit_scanned(data: Mapping[str, Any]) -> Any:
-        return services.unit_admit_scanned(actor=request.user, course=item, scanned_text=data["scan"])
+        return services.unit_admit_scanned(
+            actor=request.user,
+            course=item,
+            scanned_text=data["scan"],
+            batch_number=data.get("batch_number", ""),
+            release=data.get("release", ""),
+        )
 
     def admit_typed(data: Mapping[str, Any]) -> Any:
         return services.unit_admit(actor=request.user, course=item, **data)

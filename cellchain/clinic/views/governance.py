@@ -253,6 +253,7 @@ def products(request: HttpRequest) -> HttpResponse:
         "clinic/products.html",
         {
             "rows": rows,
+            "register": [(m, sorted(m.product_codes)) for m in services.register_entries()],
             "not_adopted": services.packages_not_adopted(items),
             "can_record": has_permission(request.user, "clinic.plan"),
             "can_adopt": has_permission(request.user, "clinic.product"),
