@@ -44,6 +44,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.metrics",
     "cellchain.dossiers",
     "cellchain.reviews",
+    "cellchain.capa",
 ]
 
 INSTALLED_APPS = [
