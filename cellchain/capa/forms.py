@@ -75,7 +75,9 @@ class ChangeForm(forms.Form):
     affected_versions = forms.ModelMultipleChoiceField(
         label=_("Affected product versions"), queryset=None, required=False
     )
-    affected_items = _text(_("Other affected items (equipment codes, document numbers and versions)"), 2, False)
+    affected_items = _text(
+        _("Other affected items (equipment codes, document numbers and versions)"), 2, False
+    )
 
     def __init__(self, *args: Any, versions: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -100,10 +100,17 @@ class CapaAction(RegulatedModel):
     )
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(_("created at"))
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     completed_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("completed by")
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("completed by"),
     )
     completion_note = models.TextField(_("completion evidence"), blank=True)
 
@@ -142,7 +149,9 @@ class EffectivenessCheck(RegulatedModel):
     result = models.CharField(_("result"), max_length=16, choices=Result.choices)
     evidence = models.TextField(_("what was checked"))
     checked_at = models.DateTimeField(_("checked at"))
-    checked_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("checked by"))
+    checked_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("checked by")
+    )
 
     class Meta:
         verbose_name = _("effectiveness check")
@@ -203,7 +212,9 @@ class ChangeRequest(RegulatedModel):
     # item 1), so documents and equipment are named as text; product versions are linked records.
     affected_items = models.TextField(_("other affected items (equipment, documents)"), blank=True)
     raised_at = models.DateTimeField(_("raised at"))
-    raised_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("raised by"))
+    raised_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("raised by")
+    )
     impact_assessment = models.TextField(_("impact assessment"), blank=True)
     assessed_at = models.DateTimeField(_("assessed at"), null=True, blank=True)
     assessed_by = models.ForeignKey(
@@ -216,7 +227,12 @@ class ChangeRequest(RegulatedModel):
     implementation_note = models.TextField(_("what was implemented"), blank=True)
     implemented_at = models.DateTimeField(_("implemented at"), null=True, blank=True)
     implemented_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("implemented by")
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("implemented by"),
     )
     verification_note = models.TextField(_("how it was verified"), blank=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)

@@ -23,7 +23,8 @@ _SEES_DEVIATIONS = {
 GRANTS = {
     "capa.view": _SEES_DEVIATIONS,
     "capa.manage": {Role.QA},  # investigation, actions, effectiveness check
-    "capa.complete_action": _SEES_DEVIATIONS - {Role.AUDITOR},  # the owner reports done; the service checks who
+    "capa.complete_action": _SEES_DEVIATIONS
+    - {Role.AUDITOR},  # the owner reports done; the service checks who
     "capa.close": {Role.QA},
     "capa.view_changes": {Role.QA, Role.AUDITOR, Role.QC_ANALYST, Role.PRODUCTION_OPERATOR},
     "capa.raise_change": {Role.QA, Role.QC_ANALYST, Role.PRODUCTION_OPERATOR},

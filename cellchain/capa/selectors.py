@@ -31,7 +31,9 @@ def deviation_facts(deviation: Deviation) -> rules.DeviationFacts:
             investigation if investigation is not None else Investigation(deviation=deviation)
         ).missing(),
         actions=tuple(_action_facts(a) for a in actions),
-        checks=tuple(rules.CheckFacts(effective=c.result == EffectivenessCheck.Result.EFFECTIVE) for c in checks),
+        checks=tuple(
+            rules.CheckFacts(effective=c.result == EffectivenessCheck.Result.EFFECTIVE) for c in checks
+        ),
     )
 
 
@@ -85,7 +87,9 @@ def deviations_in_capa(viewer: Any, today: dt.date, state: str = "") -> QuerySet
         .annotate(
             actions_total=Count("capa_actions", filter=live, distinct=True),
             actions_open=Count("capa_actions", filter=open_, distinct=True),
-            actions_overdue=Count("capa_actions", filter=open_ & Q(capa_actions__due_on__lt=today), distinct=True),
+            actions_overdue=Count(
+                "capa_actions", filter=open_ & Q(capa_actions__due_on__lt=today), distinct=True
+            ),
         )
         .order_by("-opened_at")
     )
@@ -113,7 +117,9 @@ def changes_visible_to(viewer: Any, state: str = "") -> QuerySet[ChangeRequest]:
     return rows.select_related("raised_by", "site").prefetch_related(
         Prefetch(
             "affected",
-            ChangeAffectedVersion.objects.filter(voided_at__isnull=True).select_related("product_version__product"),
+            ChangeAffectedVersion.objects.filter(voided_at__isnull=True).select_related(
+                "product_version__product"
+            ),
         )
     )
 
@@ -143,6 +149,6 @@ def versions_for(viewer: Any) -> QuerySet[ProductVersion]:
 
 def changes_open_for(viewer: Any) -> QuerySet[ChangeRequest]:
     """Change requests not closed or rejected, which a CAPA action may link (T-10.15)."""
-    return ChangeRequest.objects.filter(organisation_id=viewer.organisation_id, voided_at__isnull=True).exclude(
-        status__in=[ChangeRequest.Status.CLOSED, ChangeRequest.Status.REJECTED]
-    )
+    return ChangeRequest.objects.filter(
+        organisation_id=viewer.organisation_id, voided_at__isnull=True
+    ).exclude(status__in=[ChangeRequest.Status.CLOSED, ChangeRequest.Status.REJECTED])

@@ -57,9 +57,10 @@ def _own_deviation(actor: Any, deviation: Deviation) -> Deviation:
 
 def _not_closed(deviation: Deviation) -> None:
     if deviation.status == Deviation.Status.CLOSED:
-        raise Conflict(_("%(number)s is closed: nothing more can be recorded on it (T-6.4-f).") % {
-            "number": deviation.number
-        })
+        raise Conflict(
+            _("%(number)s is closed: nothing more can be recorded on it (T-6.4-f).")
+            % {"number": deviation.number}
+        )
 
 
 def _colleague(actor: Any, user: Any, field: str, what: str) -> None:
@@ -145,7 +146,9 @@ def capa_action_add(
     if due_on < clock.today(deviation.site.time_zone):
         raise ValidationFailed(_("The due date cannot be in the past."), field="due_on")
     if change_request is not None and change_request.organisation_id != actor.organisation_id:
-        raise ValidationFailed(_("The change request belongs to another organisation."), field="change_request")
+        raise ValidationFailed(
+            _("The change request belongs to another organisation."), field="change_request"
+        )
     number = CapaAction.objects.filter(deviation=deviation).count() + 1
     checks = EffectivenessCheck.objects.filter(deviation=deviation, voided_at__isnull=True).count()
     return record_create(
@@ -282,7 +285,7 @@ def _versions_checked(actor: Any, kind: str, versions: Iterable[ProductVersion])
 
 
 def _next_change_number(site: Site) -> str:
-    prefix = f"CR-{site.code.upper()[:8]}-{clock.now().year}-"
+    prefix = f"CR-{site.code.upper()[:8].rstrip('-')}-{clock.now().year}-"
     return f"{prefix}{ChangeRequest.objects.filter(number__startswith=prefix).count() + 1:04d}"
 
 
@@ -311,7 +314,8 @@ def change_raise(
         versions or affected_items.strip()
     ):
         raise ValidationFailed(
-            _("Name the equipment or document the change affects (REGULATORY item 61)."), field="affected_items"
+            _("Name the equipment or document the change affects (REGULATORY item 61)."),
+            field="affected_items",
         )
     site = actor.site
     change = record_create(
@@ -325,7 +329,9 @@ def change_raise(
             description=_text(description, "description", _("The description"), "REGULATORY-61"),
             reason=_text(reason, "reason", _("The reason for the change"), "REGULATORY-61"),
             risk_level=risk_level,
-            risk_assessment=_text(risk_assessment, "risk_assessment", _("The risk assessment"), "REGULATORY-61"),
+            risk_assessment=_text(
+                risk_assessment, "risk_assessment", _("The risk assessment"), "REGULATORY-61"
+            ),
             affected_items=affected_items.strip(),
             raised_at=clock.now(),
             raised_by=actor,
@@ -349,7 +355,11 @@ def change_assess(*, actor: Any, change: ChangeRequest, impact_assessment: str) 
     current.impact_assessment = _text(
         impact_assessment, "impact_assessment", _("The impact assessment"), "REGULATORY-61"
     )
-    current.status, current.assessed_at, current.assessed_by = ChangeRequest.Status.ASSESSED, clock.now(), actor
+    current.status, current.assessed_at, current.assessed_by = (
+        ChangeRequest.Status.ASSESSED,
+        clock.now(),
+        actor,
+    )
     return record_amend(
         actor=actor,
         record=current,
@@ -361,7 +371,9 @@ def change_assess(*, actor: Any, change: ChangeRequest, impact_assessment: str) 
 
 def change_approve(*, actor: Any, change: ChangeRequest, signer: SignerCredentials) -> ChangeRequest:
     """QA approves the assessed change with an e-signature (REGULATORY item 61; X-4)."""
-    _require(actor, "capa.approve_change", _("Only quality assurance approves a change (REGULATORY item 61)."))
+    _require(
+        actor, "capa.approve_change", _("Only quality assurance approves a change (REGULATORY item 61).")
+    )
     if signer.user.pk != actor.pk:
         raise ValidationFailed(_("The approver signs the change."), field="password")
     if change.organisation_id != actor.organisation_id:
@@ -433,7 +445,11 @@ def change_verify(*, actor: Any, change: ChangeRequest, note: str) -> ChangeRequ
             _("The implementer cannot verify their own change: another QA person verifies it."), field="note"
         )
     current.verification_note = _text(note, "note", _("How it was verified"), "REGULATORY-61")
-    current.status, current.verified_at, current.verified_by = ChangeRequest.Status.VERIFIED, clock.now(), actor
+    current.status, current.verified_at, current.verified_by = (
+        ChangeRequest.Status.VERIFIED,
+        clock.now(),
+        actor,
+    )
     return record_amend(
         actor=actor,
         record=current,

@@ -333,4 +333,3 @@ def change_step(request: HttpRequest, change_id: int, step: str) -> HttpResponse
 @require_POST
 def change_implement(request: HttpRequest, change_id: int) -> HttpResponse:
     return _run_step(request, _change(request, change_id), "implement")
-

@@ -118,7 +118,11 @@ def closure_gate(facts: DeviationFacts) -> Gate:
         )
     if not facts.actions:
         findings.append(
-            Finding("no_action", "No CAPA action is recorded: a deviation closes on its CAPA (T-10.15).", "T-10.15")
+            Finding(
+                "no_action",
+                "No CAPA action is recorded: a deviation closes on its CAPA (T-10.15).",
+                "T-10.15",
+            )
         )
     findings += _open_actions(facts)
     if facts.actions and not facts.checks:

@@ -14,7 +14,8 @@ from cellchain.capa.models import CapaAction, ChangeRequest
 from cellchain.core import clock
 from cellchain.manufacturing import services as mfg
 from cellchain.manufacturing.models import ProductVersion
-from cellchain.manufacturing.reference_product import INFORMATION, PROCESS, SPECIFICATION
+from cellchain.manufacturing.reference_product import INFORMATION, METHODS, PROCESS, SPECIFICATION
+from cellchain.qc import services as qc
 from cellchain.quality import services as quality
 from cellchain.quality.models import Deviation
 from cellchain.signatures.services import SignerCredentials
@@ -105,8 +106,14 @@ def kit(world: Any) -> CapaKit:
 @pytest.fixture
 def version(world: Any) -> ProductVersion:
     qa = world["qa_li"]
+    for method in METHODS:
+        qc.method_register(actor=qa, **method)
     product = mfg.product_create(
-        actor=qa, code="cd19-cart", name_zh="CD19 CAR-T", name_en="CD19 CAR-T", site=world.sites["shenghe-prod"]
+        actor=qa,
+        code="cd19-cart",
+        name_zh="CD19 CAR-T",
+        name_en="CD19 CAR-T",
+        site=world.sites["shenghe-prod"],
     )
     return mfg.product_version_create(
         actor=qa, product=product, process=PROCESS, specification=SPECIFICATION, information=INFORMATION

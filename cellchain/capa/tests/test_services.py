@@ -152,7 +152,9 @@ class TestDeviationClose:
 
 
 class TestInvestigationRecord:
-    def test_every_part_is_required_and_the_investigator_is_a_colleague(self, kit: CapaKit, world: Any) -> None:
+    def test_every_part_is_required_and_the_investigator_is_a_colleague(
+        self, kit: CapaKit, world: Any
+    ) -> None:
         """T-6.4-f: root cause, category, impact assessment, investigator."""
         base = {
             "actor": kit.qa,
@@ -236,7 +238,11 @@ class TestCapaAction:
             services.capa_action_complete(actor=kit.operator, action=action, note="  ")
         assert error.value.field == "note"
         done = kit.complete(action)
-        assert (done.status, done.completed_by, done.completion_note) == ("done", kit.operator, "done, record QF-77")
+        assert (done.status, done.completed_by, done.completion_note) == (
+            "done",
+            kit.operator,
+            "done, record QF-77",
+        )
         with pytest.raises(Conflict, match="CA-1 is already done"):
             kit.complete(action, who="qa_li")
 
@@ -286,18 +292,24 @@ class TestChangeControl:
         """REGULATORY item 61 (11.10(k), Annex 11 §10), P-1-a: raise -> assess -> approve (signed) -> implement
         -> verify -> close, linked to the affected product version."""
         change = raise_change(world, version)
-        assert change.number.startswith("CR-SHENGHE-2026-") and change.status == ChangeState.RAISED
+        assert change.number == "CR-SHENGHE-2026-0001" and change.status == ChangeState.RAISED
         assert list(change.affected_versions.all()) == [version]
         qa, guo = world["qa_li"], world["qa_guo"]
-        services.change_assess(actor=qa, change=change, impact_assessment="Revalidate expansion; update SOP-EXP.")
+        services.change_assess(
+            actor=qa, change=change, impact_assessment="Revalidate expansion; update SOP-EXP."
+        )
         from cellchain.signatures.services import SignerCredentials
         from conftest import PERSONA_PASSWORD
 
-        approved = services.change_approve(actor=qa, change=change, signer=SignerCredentials(qa, PERSONA_PASSWORD))
+        approved = services.change_approve(
+            actor=qa, change=change, signer=SignerCredentials(qa, PERSONA_PASSWORD)
+        )
         assert approved.status == "approved" and approved.approved_by == qa
         (signature,) = signatures_of(approved)
         assert signature.meaning == "approved" and _events(signature) == ["capa.changerequest:sign"]
-        services.change_implement(actor=world["operator_chen"], change=change, note="Medium switched, lot TX-1.")
+        services.change_implement(
+            actor=world["operator_chen"], change=change, note="Medium switched, lot TX-1."
+        )
         services.change_verify(actor=guo, change=change, note="Three runs comparable.")
         closed = services.change_close(actor=qa, change=change)
         assert closed.status == "closed"
@@ -317,7 +329,9 @@ class TestChangeControl:
 
         qa = world["qa_li"]
         change = raise_change(world, version)
-        with pytest.raises(Conflict, match=r"is raised: approve needs an impact assessment first.*REGULATORY item 61"):
+        with pytest.raises(
+            Conflict, match=r"is raised: approve needs an impact assessment first.*REGULATORY item 61"
+        ):
             services.change_approve(actor=qa, change=change, signer=SignerCredentials(qa, PERSONA_PASSWORD))
         with pytest.raises(Conflict, match="implement needs QA's approval"):
             services.change_implement(actor=world["operator_chen"], change=change, note="x")
@@ -337,7 +351,9 @@ class TestChangeControl:
         with pytest.raises(NotAllowed):
             services.change_assess(actor=operator, change=change, impact_assessment="x")
         services.change_assess(actor=world["qa_li"], change=change, impact_assessment="x")
-        with pytest.raises(NotAllowed, match=r"Only quality assurance approves a change \(REGULATORY item 61\)"):
+        with pytest.raises(
+            NotAllowed, match=r"Only quality assurance approves a change \(REGULATORY item 61\)"
+        ):
             services.change_approve(
                 actor=operator, change=change, signer=SignerCredentials(operator, PERSONA_PASSWORD)
             )
@@ -360,7 +376,11 @@ class TestChangeControl:
         """P-1-a: a process or specification change names the product versions it affects."""
         cases = [
             ({"affected_versions": []}, "affected_versions", "names the product versions it affects"),
-            ({"kind": "document", "affected_versions": []}, "affected_items", "Name the equipment or document"),
+            (
+                {"kind": "document", "affected_versions": []},
+                "affected_items",
+                "Name the equipment or document",
+            ),
             ({"kind": "plant"}, "kind", "Choose what the change is to"),
             ({"risk_level": "tiny"}, "risk_level", "risk level"),
             ({"risk_assessment": " "}, "risk_assessment", "risk assessment is required"),
@@ -379,7 +399,9 @@ class TestChangeControl:
         change = raise_change(world, version)
         with pytest.raises(ValidationFailed):
             services.change_reject(actor=qa, change=change, note="")
-        rejected = services.change_reject(actor=qa, change=change, note="Not needed: supplier extended supply.")
+        rejected = services.change_reject(
+            actor=qa, change=change, note="Not needed: supplier extended supply."
+        )
         assert rejected.status == "rejected"
         with pytest.raises(Conflict):
             services.change_assess(actor=qa, change=change, impact_assessment="x")
