@@ -205,3 +205,25 @@ def test_list_pages_cost_the_same_queries_with_more_records(
 
 
 PINNED = {"/capa/": 9, "/capa/changes/": 9}
+
+
+class TestApi:
+    def test_deviation_capa_overdue_and_changes(
+        self, kit: CapaKit, world: Any, version: Any, client_for: Clients
+    ) -> None:
+        """T-9.3.2, REGULATORY item 61: the API tells what blocks closure, what is overdue, which changes exist."""
+        from cellchain.core import clock
+
+        kit.action(due=1)
+        raise_change(world, version)
+        qa = client_for("qa_li")
+        body = qa.get(f"/api/capa/deviations/{kit.deviation.pk}").json()
+        assert [a["label"] for a in body["actions"]] == ["CA-1"]
+        assert any("still open" in m for m in body["closure_blocked_by"])
+        with clock.frozen(clock.now() + dt.timedelta(days=3)):
+            (late,) = qa.get("/api/capa/actions/overdue").json()
+        assert late["label"] == "CA-1"
+        (change,) = qa.get("/api/capa/changes").json()
+        assert change["affected_versions"] == ["cd19-cart v1"]
+        assert client_for("physician_wang").get(f"/api/capa/deviations/{kit.deviation.pk}").status_code == 404
+        assert client_for("nurse_wang").get("/api/capa/changes").status_code == 403
