@@ -4,7 +4,6 @@ Commands go through the pages (their signatures need the password typed again); 
 overdue and still blocking closure, for dashboards and the partner's QA.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 

@@ -188,7 +188,7 @@ class ChangeRequest(RegulatedModel):
         IMPLEMENTED = "implemented", _("Implemented")
         VERIFIED = "verified", _("Verified")
         CLOSED = "closed", pgettext_lazy("change request status", "Closed")
-        REJECTED = "rejected", _("Rejected")
+        REJECTED = "rejected", pgettext_lazy("change request status", "Rejected")
 
     number = models.CharField(_("number"), max_length=30, unique=True)
     organisation = models.ForeignKey(
