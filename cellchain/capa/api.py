@@ -4,7 +4,6 @@ Commands go through the pages (their signatures need the password typed again); 
 overdue and still blocking closure, for dashboards and the partner's QA.
 """
 
-
 import datetime as dt
 
 from django.http import Http404, HttpRequest
