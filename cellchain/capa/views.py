@@ -19,7 +19,7 @@ from cellchain.core.pages import form_page, redirect_to, submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.domain import capa as rules
 from cellchain.quality.models import Deviation
-from cellchain.signatures.services import SignerCredentials, signatures_of
+from cellchain.signatures.services import SignerCredentials
 
 STATES = [s.value for s in Deviation.Status]
 
@@ -75,7 +75,6 @@ def _context(request: HttpRequest, deviation: Deviation, **bound: Any) -> dict[s
         "actions": deviation.capa_actions.all(),
         "checks": deviation.effectiveness_checks.all(),
         "blocking": gate.findings,
-        "signatures": signatures_of(deviation),
         "today": _today(request),
         "can_manage": has_permission(user, "capa.manage") and deviation.status != Deviation.Status.CLOSED,
         "can_close": has_permission(user, "capa.close") and gate.allowed,
@@ -253,7 +252,6 @@ def _change_context(request: HttpRequest, change: ChangeRequest, **bound: Any) -
     allowed = {s for s in (*QA_STEPS, "implement") if rules.change_step_gate(s, state).allowed}
     return {
         "change": change,
-        "signatures": signatures_of(change),
         "steps": {
             "assess": qa and "assess" in allowed,
             "approve": qa and "approve" in allowed,
