@@ -45,6 +45,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.dossiers",
     "cellchain.reviews",
     "cellchain.studies",
+    "cellchain.capa",
 ]
 
 INSTALLED_APPS = [

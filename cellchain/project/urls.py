@@ -20,6 +20,7 @@ urlpatterns = [
     path("dossiers/", include("cellchain.dossiers.urls")),
     path("reviews/", include("cellchain.reviews.urls")),
     path("studies/", include("cellchain.studies.urls")),
+    path("capa/", include("cellchain.capa.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]

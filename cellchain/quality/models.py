@@ -65,6 +65,16 @@ class Deviation(RegulatedModel):
         verbose_name=_("dispositioned by"),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Closed only by QA's signature once investigation, CAPA and effectiveness check are complete
+    # (cellchain.capa.services.deviation_close; T-6.4-f, T-9.3.2).
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
 
     class Meta:
         verbose_name = _("deviation")

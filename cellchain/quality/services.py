@@ -1,4 +1,8 @@
-"""Open and disposition deviations; send and acknowledge notifications (one transaction each, with the ledger)."""
+"""Open and disposition deviations; send and acknowledge notifications (one transaction each, with the ledger).
+
+A deviation is closed only in cellchain.capa.services.deviation_close: by QA with an e-signature, once its
+investigation, CAPA actions and effectiveness check are complete (issue 13 item 4; T-6.4-f, T-9.3.2).
+"""
 
 from __future__ import annotations
 
@@ -101,18 +105,6 @@ def deviation_disposition(
     deviation.status = Deviation.Status.DISPOSITIONED
     deviation.dispositioned_at, deviation.dispositioned_by = clock.now(), actor
     record_amend(actor=actor, record=deviation, event="deviation:disposition", reason="disposition recorded")
-    return deviation
-
-
-@transaction.atomic
-def deviation_close(*, actor: Any, deviation: Deviation, reason: str = "CAPA complete") -> Deviation:
-    """Close a dispositioned deviation once its CAPA is done."""
-    if deviation.status != Deviation.Status.DISPOSITIONED:
-        raise Conflict("Only a dispositioned deviation can be closed.")
-    deviation.status, deviation.closed_at = Deviation.Status.CLOSED, clock.now()
-    record_amend(
-        actor=actor, record=deviation, event="deviation:close", reason=reason, fields=["status", "closed_at"]
-    )
     return deviation
 
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CapaConfig(AppConfig):
+    name = "cellchain.capa"
+    label = "capa"
+    verbose_name = _("CAPA and change control")
+
+    def ready(self) -> None:
+        from cellchain.core.navigation import MenuItem, register_menu
+
+        register_menu(MenuItem(_("CAPA"), "capa:index", "capa.view", 715))
+        register_menu(MenuItem(_("Change control"), "capa:changes", "capa.view_changes", 716))
