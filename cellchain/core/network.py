@@ -521,7 +521,8 @@ def _demo(base_dir: Path) -> int:
     )
     prepare(installations)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         for installation in installations:
             start(installation, workers=2, threads=4)
