@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -170,10 +170,18 @@ def run_command(
     return done.stdout
 
 
+_COMMANDS: dict[str, set[str]] = {}
+
+
 def commands(installation: Installation) -> set[str]:
-    """The management commands this installation's code has (to skip what is not merged yet)."""
-    listing = run_command(installation, "help", "--commands")
-    return {line.strip() for line in listing.splitlines() if line.strip()}
+    """The management commands this installation's code has (to skip what is not merged yet); asked once per
+    settings module, since every installation runs the same code."""
+    if installation.settings_module not in _COMMANDS:
+        listing = run_command(installation, "help", "--commands")
+        _COMMANDS[installation.settings_module] = {
+            line.strip() for line in listing.splitlines() if line.strip()
+        }
+    return _COMMANDS[installation.settings_module]
 
 
 def _parallel(installations: Sequence[Installation], step: str, *args: str) -> None:
@@ -195,11 +203,18 @@ def _parallel(installations: Sequence[Installation], step: str, *args: str) -> N
         raise failures[0]
 
 
-def prepare(installations: Sequence[Installation], *, demo: bool = True, clone_schema: bool = False) -> None:
+def prepare(
+    installations: Sequence[Installation],
+    *,
+    demo: bool = True,
+    clone_schema: bool = False,
+    say: Callable[[str], None] = lambda line: None,
+) -> None:
     """Migrate each installation's database and load its role's demo data (idempotent), in parallel.
 
     clone_schema: the databases are new; migrate the first only and copy its empty schema to the others
-    (SQLite backup, or PostgreSQL's CREATE DATABASE ... TEMPLATE), which saves a migrate run each (tests).
+    (SQLite backup, or PostgreSQL's CREATE DATABASE ... TEMPLATE), which saves a migrate run each.
+    say: told each step as it finishes (the demo prints them).
     """
     for installation in installations:
         installation.var_dir.mkdir(parents=True, exist_ok=True)
@@ -210,8 +225,10 @@ def prepare(installations: Sequence[Installation], *, demo: bool = True, clone_s
             _clone_schema(first, other)
     else:
         _parallel(installations, "migrate", "migrate", "--noinput", "-v", "0")
+    say("  databases migrated")
     if demo:
         _parallel(installations, "demo_load", "demo_load")
+        say("  demo data loaded (each role's part)")
 
 
 def _clone_schema(source: Installation, target: Installation) -> None:
@@ -516,16 +533,20 @@ def _demo(base_dir: Path) -> int:
     if busy:
         print(f"Ports in use: {', '.join(str(i.port) for i in busy)}; stop what listens there first.")
         return 1
-    print(
-        f"Preparing {len(installations)} installations under {base_dir}/ (migrate, demo data) ...", flush=True
-    )
-    prepare(installations)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    fresh = not any(i.sqlite_path.exists() for i in installations)
+    say(f"Preparing {len(installations)} installations under {base_dir}/ (migrate, demo data; minutes) ...")
+    prepare(installations, clone_schema=fresh, say=say)
     stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopping.set())
     try:
         for installation in installations:
             start(installation, workers=2, threads=4)
+            say(f"  {installation.name} serving on {installation.url}/")
         for line in link_partners(installations):
             print(line)
         for installation in installations:
