@@ -70,3 +70,54 @@ def test_the_demo_sign_in_hints_name_people_of_the_demo_world() -> None:
     people = {username: site_org[site] for username, _name, site, *_rest in PEOPLE}
     assert {people[u] for u in network.DEMO_SIGN_IN["manufacturer"]} == {"shenghe"}
     assert {people[u] for u in network.DEMO_SIGN_IN["hospital"]} == {"xiehe"}
+
+
+def test_link_partners_registers_each_pair_on_both_sides_through_the_exchange_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installations = network.demo_network(tmp_path)
+    calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def run_command(installation: Installation, *args: str, **_kw: object) -> str:
+        calls.append((installation.name, args))
+        if args[0] == "exchange_identity":
+            return (
+                f'{{"name": "{installation.name} shown", "role": "{installation.role}", '
+                f'"log_id": "log-{installation.name}", "public_key": "key-{installation.name}"}}'
+            )
+        return ""
+
+    monkeypatch.setattr(network, "commands", lambda _i: {"exchange_identity", "exchange_partner_add"})
+    monkeypatch.setattr(network, "run_command", run_command)
+    notes = network.link_partners(installations)
+
+    added = [
+        (here, dict(zip(args[1::2], args[2::2], strict=True)))
+        for here, args in calls
+        if args[0] == "exchange_partner_add"
+    ]
+    assert sorted((here, options["--name"]) for here, options in added) == [
+        ("hospital-a", "manufacturer shown"),
+        ("hospital-b", "manufacturer shown"),
+        ("manufacturer", "hospital-a shown"),
+        ("manufacturer", "hospital-b shown"),
+    ]
+    on_manufacturer = {o["--log-id"]: o for here, o in added if here == "manufacturer"}
+    assert on_manufacturer["log-hospital-a"]["--base-url"] == "http://127.0.0.1:8101"
+    assert on_manufacturer["log-hospital-a"]["--public-key"] == "key-hospital-a"
+    assert on_manufacturer["log-hospital-a"]["--role"] == "hospital"
+    # One token per pair, the same on both sides, different between pairs.
+    back = {o["--log-id"]: o["--token"] for here, o in added if here != "manufacturer"}
+    assert {on_manufacturer[f"log-{h}"]["--token"] for h in ("hospital-a", "hospital-b")} == set(
+        back.values()
+    )
+    assert len(set(back.values())) == 2
+    assert len(notes) == 4
+
+
+def test_link_partners_says_it_is_pending_without_the_exchange_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(network, "commands", lambda _i: {"migrate", "demo_load"})
+    notes = network.link_partners(network.demo_network(tmp_path))
+    assert len(notes) == 1 and "pending" in notes[0]
