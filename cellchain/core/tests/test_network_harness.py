@@ -107,10 +107,8 @@ def test_link_partners_registers_each_pair_on_both_sides_through_the_exchange_cl
     assert on_manufacturer["log-hospital-a"]["--public-key"] == "key-hospital-a"
     assert on_manufacturer["log-hospital-a"]["--role"] == "hospital"
     # One token per pair, the same on both sides, different between pairs.
-    back = {o["--log-id"]: o["--token"] for here, o in added if here != "manufacturer"}
-    assert {on_manufacturer[f"log-{h}"]["--token"] for h in ("hospital-a", "hospital-b")} == set(
-        back.values()
-    )
+    back = {here: o["--token"] for here, o in added if here != "manufacturer"}
+    assert back == {h: on_manufacturer[f"log-{h}"]["--token"] for h in ("hospital-a", "hospital-b")}
     assert len(set(back.values())) == 2
     assert len(notes) == 4
 
