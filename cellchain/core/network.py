@@ -116,8 +116,11 @@ class Installation:
         path = self.var_dir / "secret-key"
         if not path.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            descriptor = os.open(
+                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+            )  # never readable by others
+            with os.fdopen(descriptor, "w") as secret:
+                secret.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
     def env(self) -> dict[str, str]:
