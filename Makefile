@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE := cellchain.project.settings
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test test-sqlite test-postgres lint bench messages check-deploy clean venv
+.PHONY: help demo demo-network test test-sqlite test-postgres lint bench messages check-deploy clean venv
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 16
@@ -29,6 +29,10 @@ demo: $(STAMP) messages ## migrate a SQLite database under var/, load demo data,
 	@$(PY) -m django demo_load
 	@echo "Serving on http://127.0.0.1:8000/  (Ctrl-C stops)"
 	@$(PY) -m django runserver 127.0.0.1:8000
+
+demo-network: $(STAMP) messages ## manufacturer :8100, hospital A :8101, hospital B :8102, data under var/network/ (Ctrl-C stops all)
+	@mkdir -p var/network
+	@$(PY) -m cellchain.core.network demo --base var/network
 
 test: $(STAMP) messages ## run the whole suite on SQLite, then on PostgreSQL when a server answers
 	@scripts/ensure-chromium

@@ -14,6 +14,7 @@ from typing import Any
 
 from cellchain.accounts.world import DEMO_PASSWORD
 from cellchain.core import clock
+from cellchain.core.installation import is_hospital
 from cellchain.domain.custody import CustodyStep
 from cellchain.journeys import services
 from cellchain.journeys.models import EthicsApproval, Journey, Slot, StoragePosition, Unit
@@ -196,6 +197,10 @@ def load(world: Any, password: str = DEMO_PASSWORD) -> None:
     _ethics(world)
     open_slots(world)
     storage_positions(world)
+    if not is_hospital():
+        # A manufacturer's installation keeps no identity, by which these stories are found again (issue 12
+        # item 4); its journeys are those of the manufacturing demo's batches.
+        return
     if not Journey.objects.filter(patient_identity__wristband_id=LABELLED_WRISTBAND).exists():
         labelled_journey(world, name="李娜", wristband=LABELLED_WRISTBAND, password=password)
     if not Journey.objects.filter(patient_identity__wristband_id=RECEIVED_WRISTBAND).exists():

@@ -91,7 +91,10 @@ def patient_identity_for(viewer: Any, journey: Journey) -> PatientIdentity:
     """The patient's identity, for the patient's own hospital only (X-7, T-6.4-a)."""
     if not viewer.is_hospital_user or viewer.organisation_id != journey.hospital_site.organisation_id:
         raise NotAllowed("Patient identity is visible only to the patient's hospital.")
-    return PatientIdentity.objects.get(journey=journey)
+    identity = PatientIdentity.objects.filter(journey=journey).first()
+    if identity is None:  # a manufacturer's installation keeps none (issue 12 item 4)
+        raise NotFound(f"This installation keeps no patient identity for journey {journey.coi}.")
+    return identity
 
 
 def unit_get_for(viewer: Any, din: str) -> Unit:

@@ -157,6 +157,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sessions: idle timeout at shared terminals, absolute lifetime (REGULATORY item 28).
 CELLCHAIN_IDLE_TIMEOUT_SECONDS = envint("CELLCHAIN_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60)
 SESSION_COOKIE_AGE = envint("CELLCHAIN_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=300)
+# Installations side by side on one host (`make demo-network`, issue 12 item 4) need their own cookie names:
+# browsers share cookies between ports of the same host.
+SESSION_COOKIE_NAME = envstr("CELLCHAIN_SESSION_COOKIE_NAME", "sessionid")
+CSRF_COOKIE_NAME = envstr("CELLCHAIN_CSRF_COOKIE_NAME", "csrftoken")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

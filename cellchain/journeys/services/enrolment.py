@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from cellchain.accounts.models import Site
-from cellchain.core import clock
+from cellchain.core import clock, installation
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.domain.slot_booking import StartingMaterial
 from cellchain.journeys.models import Consent, EligibilityAssessment, EthicsApproval, Journey, PatientIdentity
@@ -111,7 +111,8 @@ def journey_enrol(
     starting_material: str,
     patient: PatientData,
 ) -> Journey:
-    """Enrol a patient: issue the COI and pseudonym, keep the identity hospital-side (T-10.4, X-7, T-5.2.2)."""
+    """Enrol a patient: issue the COI and pseudonym, keep the identity hospital-side (T-10.4, X-7, T-5.2.2);
+    on a manufacturer-only installation the identity is not stored at all (issue 12 item 4)."""
     _require_hospital_actor(actor, hospital_site)
     if not manufacturer_site.organisation.is_manufacturer:
         raise ValidationFailed(
@@ -146,6 +147,10 @@ def journey_enrol(
         ),
         event="journey:enrol",
     )
+    if not installation.is_hospital():
+        # A manufacturer's own installation keeps no patient identity: the journey is known there by COI
+        # and pseudonym only (X-7, issue 12 item 4).
+        return journey
     record_create(
         actor=actor,
         record=PatientIdentity(
