@@ -19,6 +19,7 @@ urlpatterns = [
     path("metrics/", include("cellchain.metrics.urls")),
     path("dossiers/", include("cellchain.dossiers.urls")),
     path("reviews/", include("cellchain.reviews.urls")),
+    path("exchange/", include("cellchain.exchange.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]
