@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from cellchain.core.permissions import PUBLIC, requires
 from cellchain.exchange.inbox import inbox_receive
@@ -39,4 +39,4 @@ class RefusalOut(Schema):
 def inbox(request: HttpRequest) -> Any:
     """Body: a cellchain-exchange/1 envelope. 200: applied (or already received); 4xx: refused and quarantined."""
     receipt = inbox_receive(raw=request.body, authorization=request.headers.get("Authorization", ""))
-    return receipt.status, receipt.payload
+    return Status(receipt.status, receipt.payload)
