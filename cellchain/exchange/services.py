@@ -293,7 +293,7 @@ def message_enqueue(
     event_id = (event_id or "").strip()
     if not event_id or len(event_id) > 300:
         raise ValidationFailed(_("Event id: give 1 to 300 characters."), field="event_id")
-    if not partner.active:
+    if not Partner.objects.filter(pk=partner.pk, active=True).exists():
         raise NotAllowed(_("%(partner)s is inactive: nothing is sent to it.") % {"partner": partner.name})
     reasons = registered.validate(body)
     if reasons:

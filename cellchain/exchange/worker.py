@@ -89,8 +89,9 @@ def post(url: str, token: str, payload: dict[str, Any], timeout: float) -> Outco
     return Outcome("delivered", status, f"HTTP {status}: {answer.get('status', '') if isinstance(answer, dict) else ''}", answer)
 
 
-def claim(limit: int | None = None) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages for this worker (a lease, so no other worker sends them meanwhile)."""
+def claim(limit: int | None = None, *, exclude: set[int] | frozenset[int] = frozenset()) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages for this worker (a lease, so no other worker sends them meanwhile);
+    `exclude`: messages this run already tried (they wait for the next run)."""
     now = clock.now()
     limit = limit or int(number("CELLCHAIN_EXCHANGE_BATCH"))
     with transaction.atomic():
@@ -99,6 +100,7 @@ def claim(limit: int | None = None) -> list[OutboxMessage]:
                 status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now, partner__active=True
             )
             .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+            .exclude(pk__in=list(exclude))
             .select_related("partner")
             .order_by("next_attempt_at", "pk")
         )
@@ -182,7 +184,7 @@ def run_once(limit: int | None = None) -> dict[str, int]:
     counts = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0}
     seen: set[int] = set()
     while True:
-        batch = [message for message in claim(limit) if message.pk not in seen]
+        batch = claim(limit, exclude=seen)
         if not batch:
             return counts
         witnessing.issue_head()
