@@ -32,7 +32,15 @@ class RefusalOut(Schema):
 @router.post(
     "/inbox",
     auth=None,
-    response={200: ReceiptOut, 400: RefusalOut, 401: RefusalOut, 403: RefusalOut, 409: RefusalOut, 413: RefusalOut, 422: RefusalOut},
+    response={
+        200: ReceiptOut,
+        400: RefusalOut,
+        401: RefusalOut,
+        403: RefusalOut,
+        409: RefusalOut,
+        413: RefusalOut,
+        422: RefusalOut,
+    },
     summary="Receive a signed message from a partner installation",
 )
 @requires(PUBLIC)

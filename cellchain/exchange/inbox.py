@@ -70,7 +70,12 @@ def _parse(raw: bytes) -> dict[str, Any]:
         raise _Refusal(400, "malformed", f"the request is not UTF-8 JSON: {error}") from None
     reasons = shape_reasons(envelope)
     if reasons:
-        raise _Refusal(400, "malformed", "not a cellchain-exchange/1 envelope: " + "; ".join(reasons), {"reasons": reasons})
+        raise _Refusal(
+            400,
+            "malformed",
+            "not a cellchain-exchange/1 envelope: " + "; ".join(reasons),
+            {"reasons": reasons},
+        )
     return envelope  # type: ignore[no-any-return]
 
 
@@ -97,11 +102,16 @@ def _check(partner: Partner, envelope: dict[str, Any]) -> kinds.Kind:
         )
     kind = kinds.get(envelope["kind"])
     if kind is None:
-        raise _Refusal(400, "unknown_kind", f"{envelope['kind']!r} is not a message kind this installation knows")
+        raise _Refusal(
+            400, "unknown_kind", f"{envelope['kind']!r} is not a message kind this installation knows"
+        )
     reasons = kind.validate(envelope["body"])
     if reasons:
         raise _Refusal(
-            422, "invalid_body", f"the {envelope['kind']} body is not valid: " + "; ".join(reasons), {"reasons": reasons}
+            422,
+            "invalid_body",
+            f"the {envelope['kind']} body is not valid: " + "; ".join(reasons),
+            {"reasons": reasons},
         )
     return kind
 
@@ -134,7 +144,12 @@ def _apply(partner: Partner, kind: kinds.Kind, envelope: dict[str, Any], digest:
                 received_at=clock.now(),
             ),
             event="exchange:receive",
-            extra={"sender": partner.log_id, "kind": envelope["kind"], "event_id": envelope["event_id"], "sha256": digest},
+            extra={
+                "sender": partner.log_id,
+                "kind": envelope["kind"],
+                "event_id": envelope["event_id"],
+                "sha256": digest,
+            },
         )
 
 
@@ -179,7 +194,11 @@ def inbox_receive(*, raw: bytes, authorization: str) -> Receipt:
     try:
         if len(raw) > int(setting("CELLCHAIN_EXCHANGE_MAX_BYTES")):
             partner = _partner_for(authorization)
-            raise _Refusal(413, "too_large", f"the message is {len(raw)} bytes; the inbox takes at most {setting('CELLCHAIN_EXCHANGE_MAX_BYTES')}")
+            raise _Refusal(
+                413,
+                "too_large",
+                f"the message is {len(raw)} bytes; the inbox takes at most {setting('CELLCHAIN_EXCHANGE_MAX_BYTES')}",
+            )
         partner = _partner_for(authorization)
         envelope = _parse(raw)
         kind = _check(partner, envelope)
@@ -195,7 +214,9 @@ def inbox_receive(*, raw: bytes, authorization: str) -> Receipt:
                     raise
             except ServiceError as error:
                 raise _Refusal(
-                    422, "not_applied", f"the {envelope['kind']} message could not be applied: {error.message}"
+                    422,
+                    "not_applied",
+                    f"the {envelope['kind']} message could not be applied: {error.message}",
                 ) from None
     except _Refusal as refusal:
         if refusal.status == 413:
@@ -203,5 +224,9 @@ def inbox_receive(*, raw: bytes, authorization: str) -> Receipt:
         return _refuse(raw, partner, refusal)
     return Receipt(
         200,
-        {"status": status, "event_id": envelope["event_id"], "witness": witnessing.answer(partner, envelope.get("witness"))},
+        {
+            "status": status,
+            "event_id": envelope["event_id"],
+            "witness": witnessing.answer(partner, envelope.get("witness")),
+        },
     )

@@ -36,7 +36,9 @@ _KINDS: dict[str, Kind] = {}
 def register(kind: str, *, validate: Validate, receive: Receive) -> Kind:
     """Register a message kind; registering the same functions again is harmless, other ones are refused."""
     if not kind or len(kind) > 100 or kind != kind.strip():
-        raise ValueError(f"a message kind is a name of 1 to 100 characters without spaces around; got {kind!r}")
+        raise ValueError(
+            f"a message kind is a name of 1 to 100 characters without spaces around; got {kind!r}"
+        )
     entry = Kind(kind, validate, receive)
     existing = _KINDS.get(kind)
     if existing is not None and existing != entry:

@@ -15,7 +15,6 @@ from typing import Any
 # Keys compared after lower-casing and removing "_", "-", " " and ".".
 DENIED_KEYS = frozenset(
     {
-
         "patientname",
         "fullname",
         "firstname",
@@ -54,10 +53,14 @@ DENIED_KEYS = frozenset(
     }
 )
 # 18 characters: 6-digit area, birth date 19xx/20xx MMDD, 3-digit sequence, check digit or X (GB 11643-1999).
-RESIDENT_ID = re.compile(r"(?<!\d)[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)")
+RESIDENT_ID = re.compile(
+    r"(?<!\d)[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)"
+)
+
 
 def _normal(key: str) -> str:
     return re.sub(r"[_\-\s.]", "", key.lower())
+
 
 def _walk(value: Any, where: str, findings: list[str]) -> None:
     if isinstance(value, dict):
@@ -71,6 +74,7 @@ def _walk(value: Any, where: str, findings: list[str]) -> None:
             _walk(item, f"{where}[{number}]", findings)
     elif isinstance(value, str) and RESIDENT_ID.search(value):
         findings.append(f"{where or 'body'}: the value holds what looks like a resident identity number")
+
 
 def outgoing_findings(body: dict[str, Any]) -> list[str]:
     """Where `body` carries patient identity, each as "path: why" (empty: nothing found)."""

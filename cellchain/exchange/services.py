@@ -52,13 +52,17 @@ def base_url_clean(value: str) -> str:
         )
     if parts.scheme == "http" and host not in LOCAL_HOSTS:
         raise ValidationFailed(
-            _("Base URL: %(url)r uses plain http; a partner is reached over https (http only to 127.0.0.1 or localhost).")
+            _(
+                "Base URL: %(url)r uses plain http; a partner is reached over https (http only to 127.0.0.1 or localhost)."
+            )
             % {"url": text},
             field="base_url",
         )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValidationFailed(
-            _("Base URL: %(url)r carries a query, a fragment or credentials; give only scheme, host, port and path.")
+            _(
+                "Base URL: %(url)r carries a query, a fragment or credentials; give only scheme, host, port and path."
+            )
             % {"url": text},
             field="base_url",
         )
@@ -151,12 +155,17 @@ def partner_register(
     log_id = (log_id or "").strip()
     if not credentials.LOG_ID.fullmatch(log_id):
         raise ValidationFailed(
-            _("Log id: %(id)r is not 1-100 letters, digits, '.', '_' or '-'.") % {"id": log_id}, field="log_id"
+            _("Log id: %(id)r is not 1-100 letters, digits, '.', '_' or '-'.") % {"id": log_id},
+            field="log_id",
         )
     if log_id == our_log_id():
-        raise ValidationFailed(_("Log id: %(id)s is this installation's own log.") % {"id": log_id}, field="log_id")
+        raise ValidationFailed(
+            _("Log id: %(id)s is this installation's own log.") % {"id": log_id}, field="log_id"
+        )
     if Partner.objects.filter(log_id=log_id).exists():
-        raise Conflict(_("A partner with log id %(id)s is already registered.") % {"id": log_id}, field="log_id")
+        raise Conflict(
+            _("A partner with log id %(id)s is already registered.") % {"id": log_id}, field="log_id"
+        )
     url = base_url_clean(base_url)
     raw = public_key_clean(public_key)
     digest_of_key = _fingerprint_checked(raw, fingerprint)
@@ -216,7 +225,9 @@ def partner_update(
         changed.append("name")
     if role is not None and role != partner.role:
         if role not in Partner.Role.values:
-            raise ValidationFailed(_("Role: %(role)r is not manufacturer or hospital.") % {"role": role}, field="role")
+            raise ValidationFailed(
+                _("Role: %(role)r is not manufacturer or hospital.") % {"role": role}, field="role"
+            )
         partner.role = role
         changed.append("role")
     if base_url is not None:
@@ -246,12 +257,22 @@ def partner_update(
         raise ValidationFailed(_("Nothing to change: give at least one new value."))
     if changed:
         record_amend(
-            actor=actor, record=partner, event="exchange_partner:update", reason=reason, fields=changed, extra=extra
+            actor=actor,
+            record=partner,
+            event="exchange_partner:update",
+            reason=reason,
+            fields=changed,
+            extra=extra,
         )
     else:
         # Only the file changed: the ledger still says who replaced the token and why.
         record_amend(
-            actor=actor, record=partner, event="exchange_partner:token", reason=reason, fields=["name"], extra=extra
+            actor=actor,
+            record=partner,
+            event="exchange_partner:token",
+            reason=reason,
+            fields=["name"],
+            extra=extra,
         )
     if outbound is not None:
         credentials.token_write(partner.log_id, outbound)
@@ -298,7 +319,8 @@ def message_enqueue(
     reasons = registered.validate(body)
     if reasons:
         raise ValidationFailed(
-            _("The %(kind)s message is not valid: %(reasons)s.") % {"kind": kind, "reasons": "; ".join(reasons)},
+            _("The %(kind)s message is not valid: %(reasons)s.")
+            % {"kind": kind, "reasons": "; ".join(reasons)},
             field="body",
             detail={"reasons": reasons},
         )
@@ -312,7 +334,8 @@ def message_enqueue(
         )
     if OutboxMessage.objects.filter(partner=partner, event_id=event_id).exists():
         raise Conflict(
-            _("Event %(event)s was already sent to %(partner)s.") % {"event": event_id, "partner": partner.name},
+            _("Event %(event)s was already sent to %(partner)s.")
+            % {"event": event_id, "partner": partner.name},
             field="event_id",
         )
     now = clock.now()
@@ -338,7 +361,12 @@ def message_enqueue(
             next_attempt_at=now,
         ),
         event="exchange:enqueue",
-        extra={"recipient": partner.log_id, "kind": kind, "event_id": event_id, "sha256": content_sha256(envelope)},
+        extra={
+            "recipient": partner.log_id,
+            "kind": kind,
+            "event_id": event_id,
+            "sha256": content_sha256(envelope),
+        },
     )
 
 

@@ -81,14 +81,16 @@ def _pinned(partner: Partner, document: Any) -> None:
 
 def _countersign(partner: Partner, document: Any) -> WitnessedHead:
     _pinned(partner, document)
-    return partner_head_countersign(actor=None, document=document, expected_fingerprint=partner.key_fingerprint)
+    return partner_head_countersign(
+        actor=None, document=document, expected_fingerprint=partner.key_fingerprint
+    )
 
 
 def _their_size(partner: Partner, value: Any) -> None:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        if value != partner.their_countersigned_size:
-            partner.their_countersigned_size = value
-            partner.save(update_fields=["their_countersigned_size"])
+    valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if valid and value != partner.their_countersigned_size:
+        partner.their_countersigned_size = value
+        partner.save(update_fields=["their_countersigned_size"])
 
 
 def answer(partner: Partner, witness: Any) -> dict[str, Any]:
@@ -125,7 +127,9 @@ def after_delivery(message: OutboxMessage, response: Any) -> list[str]:
     if isinstance(document, dict):
         try:
             if document.get("witness_id") != partner.log_id:
-                raise ValidationFailed(f"the countersignature names {document.get('witness_id')!r}, not {partner.log_id}")
+                raise ValidationFailed(
+                    f"the countersignature names {document.get('witness_id')!r}, not {partner.log_id}"
+                )
             _pinned(partner, document)
             countersignature_receive(actor=None, document=document)
         except ServiceError as error:
@@ -170,7 +174,9 @@ def countersignature_validate(body: dict[str, Any]) -> list[str]:
 def countersignature_apply(actor: Any, partner: Partner, body: dict[str, Any], event_id: str) -> Any:
     """Receive a partner's countersignature of one of our heads (the kind `exchange.countersignature`)."""
     if body.get("witness_id") != partner.log_id:
-        raise ValidationFailed(f"the countersignature names {body.get('witness_id')!r}, not the sender {partner.log_id}")
+        raise ValidationFailed(
+            f"the countersignature names {body.get('witness_id')!r}, not the sender {partner.log_id}"
+        )
     _pinned(partner, body)
     return countersignature_receive(actor=actor, document=body)
 

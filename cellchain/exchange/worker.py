@@ -68,7 +68,11 @@ def post(url: str, token: str, payload: dict[str, Any], timeout: float) -> Outco
         url,
         data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+        },
     )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
@@ -86,10 +90,17 @@ def post(url: str, token: str, payload: dict[str, Any], timeout: float) -> Outco
         answer = json.loads(body.decode("utf-8")) if body else {}
     except (UnicodeDecodeError, ValueError):
         answer = {}
-    return Outcome("delivered", status, f"HTTP {status}: {answer.get('status', '') if isinstance(answer, dict) else ''}", answer)
+    return Outcome(
+        "delivered",
+        status,
+        f"HTTP {status}: {answer.get('status', '') if isinstance(answer, dict) else ''}",
+        answer,
+    )
 
 
-def claim(limit: int | None = None, *, exclude: set[int] | frozenset[int] = frozenset()) -> list[OutboxMessage]:
+def claim(
+    limit: int | None = None, *, exclude: set[int] | frozenset[int] = frozenset()
+) -> list[OutboxMessage]:
     """Claim up to `limit` due messages for this worker (a lease, so no other worker sends them meanwhile);
     `exclude`: messages this run already tried (they wait for the next run)."""
     now = clock.now()
@@ -124,7 +135,9 @@ def attempt(message: OutboxMessage) -> Outcome:
         witness = witnessing.attachment(partner)
         if witness is not None:
             payload["witness"] = witness
-        outcome = post(partner.base_url + INBOX_PATH, token, payload, number("CELLCHAIN_EXCHANGE_TIMEOUT_SECONDS"))
+        outcome = post(
+            partner.base_url + INBOX_PATH, token, payload, number("CELLCHAIN_EXCHANGE_TIMEOUT_SECONDS")
+        )
     recorded = record_outcome(message, outcome)
     if recorded.result == "delivered":
         try:
@@ -144,14 +157,26 @@ def record_outcome(message: OutboxMessage, outcome: Outcome) -> Outcome:
     now = clock.now()
     row.attempts += 1
     if outcome.result == "retry" and row.attempts >= int(number("CELLCHAIN_EXCHANGE_MAX_ATTEMPTS")):
-        outcome = Outcome("failed", outcome.http_status, f"gave up after {row.attempts} attempts; last: {outcome.detail}")
+        outcome = Outcome(
+            "failed", outcome.http_status, f"gave up after {row.attempts} attempts; last: {outcome.detail}"
+        )
     DeliveryAttempt.objects.create(
-        message=row, number=row.attempts, at=now, http_status=outcome.http_status, outcome=outcome.result, detail=outcome.detail
+        message=row,
+        number=row.attempts,
+        at=now,
+        http_status=outcome.http_status,
+        outcome=outcome.result,
+        detail=outcome.detail,
     )
     row.leased_until = None
     row.last_error = "" if outcome.result == "delivered" else outcome.detail
     bookkeeping = ["attempts", "last_error", "leased_until", "next_attempt_at"]
-    extra = {"recipient": row.partner.log_id, "event_id": row.event_id, "attempts": row.attempts, "http_status": outcome.http_status}
+    extra = {
+        "recipient": row.partner.log_id,
+        "event_id": row.event_id,
+        "attempts": row.attempts,
+        "http_status": outcome.http_status,
+    }
     if outcome.result == "delivered":
         row.status, row.delivered_at = OutboxMessage.Status.DELIVERED, now
         record_amend(

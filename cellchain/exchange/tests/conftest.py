@@ -119,7 +119,9 @@ def deliver(envelope: Any, *, token: str = INBOUND, raw: bytes | None = None) ->
 
 def their_head(key: Ed25519PrivateKey, *, log_id: str = PARTNER_LOG, size: int = 1) -> dict[str, Any]:
     """A head document of the partner's log (a one-leaf tree), signed with `key`."""
-    head = TreeHead(log_id=log_id, size=size, root=merkle.leaf_hash(b"their first entry"), time="2026-12-07T12:00:00Z")
+    head = TreeHead(
+        log_id=log_id, size=size, root=merkle.leaf_hash(b"their first entry"), time="2026-12-07T12:00:00Z"
+    )
     public = public_key_bytes(key)
     return {
         "format": HEAD_FORMAT,

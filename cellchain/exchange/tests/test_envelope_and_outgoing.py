@@ -32,7 +32,16 @@ def _envelope(**changes: object) -> dict:
 class TestEnvelope:
     def test_the_envelope_has_the_documented_fields_and_verifies(self) -> None:
         envelope = _envelope()
-        assert set(envelope) == {"format", "sender", "recipient", "kind", "event_id", "sent_at", "body", "signature"}
+        assert set(envelope) == {
+            "format",
+            "sender",
+            "recipient",
+            "kind",
+            "event_id",
+            "sent_at",
+            "body",
+            "signature",
+        }
         assert envelope["format"] == "cellchain-exchange/1" and envelope["sent_at"] == "2026-12-07T12:00:05Z"
         assert shape_reasons(envelope) == []
         assert signature_verifies(envelope, public_key_bytes(KEY))
@@ -73,7 +82,10 @@ class TestEnvelope:
 
 class TestOutgoingFindings:
     def test_a_pseudonymous_body_passes(self) -> None:
-        assert outgoing_findings({"coi": "COI-2026-0001", "pseudonym": "P-17", "grade": 3, "text": "fever"}) == []
+        assert (
+            outgoing_findings({"coi": "COI-2026-0001", "pseudonym": "P-17", "grade": 3, "text": "fever"})
+            == []
+        )
 
     @pytest.mark.parametrize(
         "body",
@@ -108,7 +120,9 @@ class TestBackoff:
 
     def test_jitter_draws_below_the_delay(self) -> None:
         assert retry_delay_seconds(3, first_seconds=5, cap_seconds=60, jitter=0.5, draw=lambda: 0.0) == 20
-        assert retry_delay_seconds(3, first_seconds=5, cap_seconds=60, jitter=0.5, draw=lambda: 0.999) == pytest.approx(10.01)
+        assert retry_delay_seconds(
+            3, first_seconds=5, cap_seconds=60, jitter=0.5, draw=lambda: 0.999
+        ) == pytest.approx(10.01)
         spread = {retry_delay_seconds(3, first_seconds=5, cap_seconds=60, jitter=0.25) for _ in range(50)}
         assert len(spread) > 1 and all(15 <= value <= 20 for value in spread)
 

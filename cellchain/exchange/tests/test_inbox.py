@@ -56,7 +56,11 @@ class TestAccepted:
         assert InboxMessage.objects.count() == 1 and not QuarantinedMessage.objects.exists()
 
     def test_the_receive_runs_in_a_bounded_number_of_queries(
-        self, partner: Partner, other_key: Ed25519PrivateKey, applied: Applied, django_assert_max_num_queries: Any
+        self,
+        partner: Partner,
+        other_key: Ed25519PrivateKey,
+        applied: Applied,
+        django_assert_max_num_queries: Any,
     ) -> None:
         """Authenticate, check, apply, ledger, issue our head: at most 22 queries whatever the body's size or
         the number received before (the ledger's Merkle nodes vary by one or two with the tree size)."""
@@ -67,16 +71,23 @@ class TestAccepted:
                 response = deliver(their_envelope(other_key, event_id=f"evt-{number}", body=body))
             assert response.json()["status"] == "received"
         with django_assert_max_num_queries(12):  # a repeat: no apply, no append, no new head
-            assert deliver(their_envelope(other_key, event_id="evt-5", body=body)).json()["status"] == "already received"
+            assert (
+                deliver(their_envelope(other_key, event_id="evt-5", body=body)).json()["status"]
+                == "already received"
+            )
 
 
 class TestRefused:
     def test_no_token(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
-        kept = _refused(deliver(their_envelope(other_key), token=""), 401, "unknown_partner", "no bearer token")
+        kept = _refused(
+            deliver(their_envelope(other_key), token=""), 401, "unknown_partner", "no bearer token"
+        )
         assert kept.partner is None and kept.sender_claimed == PARTNER_LOG and kept.event_id == "evt-1"
 
     def test_unknown_token(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
-        _refused(deliver(their_envelope(other_key), token="ccx_guessed"), 401, "unknown_partner", "not the token")
+        _refused(
+            deliver(their_envelope(other_key), token="ccx_guessed"), 401, "unknown_partner", "not the token"
+        )
 
     def test_inactive_partner(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
         partner_deactivate(actor=None, partner=partner, reason="contract ended")
@@ -92,10 +103,20 @@ class TestRefused:
         _refused(deliver(envelope), 400, "malformed", "event_id: missing")
 
     def test_sender_other_than_the_token_holder(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
-        _refused(deliver(their_envelope(other_key, sender="hospital-b")), 403, "wrong_sender", "token is that of hospital-a")
+        _refused(
+            deliver(their_envelope(other_key, sender="hospital-b")),
+            403,
+            "wrong_sender",
+            "token is that of hospital-a",
+        )
 
     def test_wrong_recipient(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
-        _refused(deliver(their_envelope(other_key, recipient="someone-else")), 400, "wrong_recipient", "'someone-else'")
+        _refused(
+            deliver(their_envelope(other_key, recipient="someone-else")),
+            400,
+            "wrong_recipient",
+            "'someone-else'",
+        )
 
     def test_tampered_body(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
         envelope = their_envelope(other_key)
@@ -106,10 +127,14 @@ class TestRefused:
         _refused(deliver(their_envelope(Ed25519PrivateKey.generate())), 403, "bad_signature", "pinned")
 
     def test_unknown_kind(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
-        _refused(deliver(their_envelope(other_key, kind="epcis.unknown")), 400, "unknown_kind", "'epcis.unknown'")
+        _refused(
+            deliver(their_envelope(other_key, kind="epcis.unknown")), 400, "unknown_kind", "'epcis.unknown'"
+        )
 
     def test_invalid_body(self, partner: Partner, other_key: Ed25519PrivateKey) -> None:
-        kept = _refused(deliver(their_envelope(other_key, body={"txt": "typo"})), 422, "invalid_body", "text: missing")
+        kept = _refused(
+            deliver(their_envelope(other_key, body={"txt": "typo"})), 422, "invalid_body", "text: missing"
+        )
         assert kept.kind == TEST_KIND
 
     def test_refused_by_the_kind_on_apply_leaves_nothing(
@@ -131,7 +156,9 @@ class TestRefused:
 
     def test_too_large(self, partner: Partner, other_key: Ed25519PrivateKey, settings: Any) -> None:
         settings.CELLCHAIN_EXCHANGE_MAX_BYTES = 200
-        kept = _refused(deliver(their_envelope(other_key, body={"text": "x" * 300})), 413, "too_large", "at most 200")
+        kept = _refused(
+            deliver(their_envelope(other_key, body={"text": "x" * 300})), 413, "too_large", "at most 200"
+        )
         assert kept.raw_size == 200
 
 
@@ -150,15 +177,21 @@ class TestReview:
         assert response.status_code == 302
         kept.refresh_from_db()
         assert kept.disposition == "dismissed" and kept.reviewed_by == world["qa_li"]
-        entry = LedgerEntry.objects.filter(record_type="exchange.quarantinedmessage", event="exchange:quarantine_review").get()
-        assert json.loads(bytes(entry.canonical))["reason"] == "test traffic from the partner's staging server"
+        entry = LedgerEntry.objects.filter(
+            record_type="exchange.quarantinedmessage", event="exchange:quarantine_review"
+        ).get()
+        assert (
+            json.loads(bytes(entry.canonical))["reason"] == "test traffic from the partner's staging server"
+        )
         with pytest.raises(Exception, match="already reviewed"):
             quarantine_review(actor=world["qa_li"], message=kept, disposition="dismissed", note="again")
 
     def test_a_review_without_a_note_is_refused(self, partner: Partner, world: Any, client_for: Any) -> None:
         deliver(None, raw=b"garbage")
         kept = QuarantinedMessage.objects.get()
-        response = client_for("qa_li").post(f"/exchange/quarantine/{kept.pk}/review/", {"disposition": "dismissed", "note": ""}, follow=True)
+        response = client_for("qa_li").post(
+            f"/exchange/quarantine/{kept.pk}/review/", {"disposition": "dismissed", "note": ""}, follow=True
+        )
         assert b"Note" in response.content
         kept.refresh_from_db()
         assert kept.disposition == ""

@@ -29,7 +29,11 @@ pytestmark = pytest.mark.django_db
 def _enqueue(partner: Partner, event_id: str = "ours-1", body: dict | None = None) -> OutboxMessage:
     with transaction.atomic():
         return message_enqueue(
-            actor=None, partner=partner, kind=TEST_KIND, body=body or {"text": "batch released"}, event_id=event_id
+            actor=None,
+            partner=partner,
+            kind=TEST_KIND,
+            body=body or {"text": "batch released"},
+            event_id=event_id,
         )
 
 
@@ -54,20 +58,27 @@ class TestEnqueue:
     def test_outside_a_transaction_is_a_programming_error(self, partner: Partner, monkeypatch: Any) -> None:
         from django.db import connections
 
-        monkeypatch.setattr(connections["default"], "in_atomic_block", False)  # as outside the test's own transaction
+        monkeypatch.setattr(
+            connections["default"], "in_atomic_block", False
+        )  # as outside the test's own transaction
         with pytest.raises(RuntimeError, match="inside the transaction"):
             message_enqueue(actor=None, partner=partner, kind=TEST_KIND, body={"text": "x"}, event_id="e")
 
     def test_an_invalid_body_is_refused_with_the_kinds_reasons(self, partner: Partner) -> None:
         with pytest.raises(ValidationFailed, match="text: missing") as refused:
             _enqueue(partner, body={"txt": "typo"})
-        assert refused.value.detail["reasons"] == ["text: missing or not a non-empty string", "unknown fields: txt"]
+        assert refused.value.detail["reasons"] == [
+            "text: missing or not a non-empty string",
+            "unknown fields: txt",
+        ]
         assert not OutboxMessage.objects.exists()
 
     def test_patient_identity_is_never_enqueued(self, partner: Partner) -> None:
         with pytest.raises(ValidationFailed, match="patient identity") as refused:
             _enqueue(partner, body={"text": "AE", "extra": {"patient": {"mrn": "MRN-77"}}})
-        assert refused.value.detail["findings"] == ["extra.patient.mrn: the field 'mrn' may identify a patient and is never sent"]
+        assert refused.value.detail["findings"] == [
+            "extra.patient.mrn: the field 'mrn' may identify a patient and is never sent"
+        ]
         assert not OutboxMessage.objects.exists()
 
     def test_unknown_kind_duplicate_event_and_inactive_partner_are_refused(self, partner: Partner) -> None:
@@ -89,12 +100,17 @@ class Partnerside:
         side = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
-                side.requests.append((self.path, self.headers["Authorization"], json.loads(self.rfile.read(length))))
+                side.requests.append(
+                    (self.path, self.headers["Authorization"], json.loads(self.rfile.read(length)))
+                )
                 status = side.plan.pop(0) if side.plan else 200
                 if status == 200:
-                    payload = side.answer or {"status": "received", "event_id": side.requests[-1][2]["event_id"]}
+                    payload = side.answer or {
+                        "status": "received",
+                        "event_id": side.requests[-1][2]["event_id"],
+                    }
                 else:
                     payload = {"message": f"Refused: test status {status}.", "code": "test", "detail": {}}
                 data = json.dumps(payload).encode()
@@ -162,11 +178,18 @@ class TestWorker:
             assert message.status == "delivered" and message.delivered_at is not None
         posted = [request[2]["event_id"] for request in server.requests]
         assert sorted(set(posted)) == ["m1", "m2"] and len(posted) == 5  # 3 refused tries, then each once
-        assert all(path == "/api/exchange/inbox" and auth == f"Bearer {OUTBOUND}" for path, auth, _ in server.requests)
+        assert all(
+            path == "/api/exchange/inbox" and auth == f"Bearer {OUTBOUND}"
+            for path, auth, _ in server.requests
+        )
         # Every try of one message carried the same signed content.
         contents = {content_sha256(body) for _, _, body in server.requests if body["event_id"] == "m1"}
         assert len(contents) == 1
-        outcomes = list(DeliveryAttempt.objects.order_by("at", "pk").values_list("message__event_id", "outcome", "http_status"))
+        outcomes = list(
+            DeliveryAttempt.objects.order_by("at", "pk").values_list(
+                "message__event_id", "outcome", "http_status"
+            )
+        )
         assert outcomes.count(("m1", "delivered", 200)) == 1 and outcomes.count(("m2", "delivered", 200)) == 1
         assert sum(1 for _, outcome, _ in outcomes if outcome == "retry") == 3
         delivered = LedgerEntry.objects.filter(record_type="exchange.outboxmessage", event="exchange:deliver")
@@ -231,7 +254,9 @@ class TestWorker:
         assert "delivered 1" in capsys.readouterr().out
         assert len(server.requests) == 1
 
-    def test_no_token_keeps_the_message_queued(self, partner: Partner, exchange_dir: Any, applied: Applied) -> None:
+    def test_no_token_keeps_the_message_queued(
+        self, partner: Partner, exchange_dir: Any, applied: Applied
+    ) -> None:
         (exchange_dir / f"{PARTNER_LOG}.token").unlink()
         message = _enqueue(partner)
         worker.run_once()

@@ -56,7 +56,11 @@ class TestRegister:
 
     def test_a_token_is_made_when_none_is_given(self, exchange_dir: Any) -> None:
         partner, made = _register()
-        assert made and made.startswith("ccx_") and partner.inbound_token_sha256 == credentials.token_sha256(made)
+        assert (
+            made
+            and made.startswith("ccx_")
+            and partner.inbound_token_sha256 == credentials.token_sha256(made)
+        )
         assert partner.base_url == "https://maker-b.example"
         assert credentials.token_read("maker-b") is None  # no outbound token given yet
 
@@ -86,7 +90,9 @@ class TestRegister:
         key = Ed25519PrivateKey.generate()
         with pytest.raises(ValidationFailed, match="Fingerprint"):
             _register(public_key=_b64(key), fingerprint="00" * 32)
-        partner, _ = _register(public_key=_b64(key), fingerprint=key_fingerprint(public_key_bytes(key)).upper())
+        partner, _ = _register(
+            public_key=_b64(key), fingerprint=key_fingerprint(public_key_bytes(key)).upper()
+        )
         assert partner.key_fingerprint == key_fingerprint(public_key_bytes(key))
 
     @pytest.mark.parametrize("key", ["not base64!", base64.b64encode(b"short").decode()])
@@ -111,15 +117,21 @@ class TestUpdate:
         with pytest.raises(ValidationFailed, match="reason"):
             partner_update(actor=None, partner=partner, reason=" ", public_key=_b64(new))
         old_fingerprint = partner.key_fingerprint
-        updated, _ = partner_update(actor=None, partner=partner, reason="key rotated on 2026-12-07", public_key=_b64(new))
+        updated, _ = partner_update(
+            actor=None, partner=partner, reason="key rotated on 2026-12-07", public_key=_b64(new)
+        )
         assert bytes(updated.public_key) == public_key_bytes(new)
-        entry = LedgerEntry.objects.filter(record_type="exchange.partner", event="exchange_partner:update").get()
+        entry = LedgerEntry.objects.filter(
+            record_type="exchange.partner", event="exchange_partner:update"
+        ).get()
         document = json.loads(bytes(entry.canonical))
         assert document["reason"] == "key rotated on 2026-12-07"
         assert document["extra"]["key_changed"] == {"from": old_fingerprint, "to": updated.key_fingerprint}
 
     def test_the_outbound_token_is_replaced_in_its_file(self, partner: Partner) -> None:
-        partner_update(actor=None, partner=partner, reason="new token", outbound_token="ccx_replacement-token-0123456789")
+        partner_update(
+            actor=None, partner=partner, reason="new token", outbound_token="ccx_replacement-token-0123456789"
+        )
         assert credentials.token_read(PARTNER_LOG) == "ccx_replacement-token-0123456789"
 
     def test_nothing_to_change_is_refused(self, partner: Partner) -> None:
@@ -148,16 +160,28 @@ class TestCommands:
         identity = tmp_path / "id.json"
         identity.write_text(
             json.dumps(
-                {"name": "Maker C", "role": "manufacturer", "log_id": "maker-c", "public_key": _b64(key),
-                 "fingerprint": key_fingerprint(public_key_bytes(key))}
+                {
+                    "name": "Maker C",
+                    "role": "manufacturer",
+                    "log_id": "maker-c",
+                    "public_key": _b64(key),
+                    "fingerprint": key_fingerprint(public_key_bytes(key)),
+                }
             )
         )
         token = tmp_path / "token.txt"
         token.write_text("ccx_given-to-us-by-maker-c-0123456789\n")
         out = StringIO()
         call_command(
-            "exchange_partner_add", "--identity", str(identity), "--base-url", "http://127.0.0.1:8100",
-            "--outbound-token-file", str(token), "--json", stdout=out,
+            "exchange_partner_add",
+            "--identity",
+            str(identity),
+            "--base-url",
+            "http://127.0.0.1:8100",
+            "--outbound-token-file",
+            str(token),
+            "--json",
+            stdout=out,
         )
         result = json.loads(out.getvalue())
         assert result["log_id"] == "maker-c" and result["inbound_token"].startswith("ccx_")
@@ -172,8 +196,17 @@ class TestCommands:
             call_command("exchange_partner_add", "--base-url", "https://x.example")
         with pytest.raises(CommandError, match="plain http"):
             call_command(
-                "exchange_partner_add", "--base-url", "http://x.example", "--name", "X", "--role", "hospital",
-                "--log-id", "x", "--public-key", _b64(Ed25519PrivateKey.generate()),
+                "exchange_partner_add",
+                "--base-url",
+                "http://x.example",
+                "--name",
+                "X",
+                "--role",
+                "hospital",
+                "--log-id",
+                "x",
+                "--public-key",
+                _b64(Ed25519PrivateKey.generate()),
             )
 
     def test_cellchain_exchange_identity_goes_to_the_command(self, db: None, capsys: Any) -> None:

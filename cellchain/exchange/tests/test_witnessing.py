@@ -27,7 +27,10 @@ class TestReceiverSide:
     def test_the_receiver_countersigns_the_senders_head_and_answers_with_its_own(
         self, partner: Partner, other_key: Ed25519PrivateKey, applied: Any
     ) -> None:
-        envelope = {**their_envelope(other_key), "witness": {"head": their_head(other_key), "countersigned_size": 0}}
+        envelope = {
+            **their_envelope(other_key),
+            "witness": {"head": their_head(other_key), "countersigned_size": 0},
+        }
         response = deliver(envelope)
         assert response.status_code == 200, response.content
         witness = response.json()["witness"]
@@ -48,7 +51,10 @@ class TestReceiverSide:
     def test_a_head_signed_by_another_key_is_not_countersigned_but_the_message_is_received(
         self, partner: Partner, other_key: Ed25519PrivateKey, applied: Any
     ) -> None:
-        envelope = {**their_envelope(other_key), "witness": {"head": their_head(Ed25519PrivateKey.generate())}}
+        envelope = {
+            **their_envelope(other_key),
+            "witness": {"head": their_head(Ed25519PrivateKey.generate())},
+        }
         response = deliver(envelope)
         assert response.status_code == 200 and response.json()["status"] == "received"
         assert "other than the one pinned" in response.json()["witness"]["refused"][0]
@@ -60,7 +66,9 @@ class TestSenderSide:
         self, partner: Partner, other_key: Ed25519PrivateKey, applied: Any
     ) -> None:
         with transaction.atomic():
-            message = message_enqueue(actor=None, partner=partner, kind=TEST_KIND, body={"text": "x"}, event_id="m1")
+            message = message_enqueue(
+                actor=None, partner=partner, kind=TEST_KIND, body={"text": "x"}, event_id="m1"
+            )
         ours = head_issue()
         attachment = witnessing.attachment(partner)
         assert attachment is not None and attachment["head"]["size"] == ours.size
@@ -76,7 +84,8 @@ class TestSenderSide:
                     "format": "cellchain-countersignature/1",
                     "witness_id": PARTNER_LOG,
                     "public_key": attachment and their_head(other_key)["public_key"],
-                    "head": attachment["head"] and {k: attachment["head"][k] for k in ("log_id", "root", "size", "time")},
+                    "head": attachment["head"]
+                    and {k: attachment["head"][k] for k in ("log_id", "root", "size", "time")},
                     "signature": base64.b64encode(theirs.signature).decode(),
                 },
                 "head": their_head(other_key),
@@ -102,8 +111,8 @@ class TestSenderSide:
         with transaction.atomic():
             message_enqueue(actor=None, partner=partner, kind=TEST_KIND, body={"text": "x"}, event_id="m1")
         ours = head_issue()
-        from cellchain.ledger.heads import to_tree_head
         from cellchain.domain.treehead import tree_head_to_json
+        from cellchain.ledger.heads import to_tree_head
 
         theirs = countersign(other_key, PARTNER_LOG, to_tree_head(ours))
         body = {
@@ -113,10 +122,19 @@ class TestSenderSide:
             "head": tree_head_to_json(to_tree_head(ours)),
             "signature": base64.b64encode(theirs.signature).decode(),
         }
-        response = deliver(their_envelope(other_key, kind=witnessing.WITNESS_KIND, event_id="cs-1", body=body))
+        response = deliver(
+            their_envelope(other_key, kind=witnessing.WITNESS_KIND, event_id="cs-1", body=body)
+        )
         assert response.status_code == 200, response.content
         assert HeadCountersignature.objects.get(witness_id=PARTNER_LOG).head_id == ours.pk
         # A countersignature made by another witness key is refused and quarantined.
-        forged = {**body, "signature": base64.b64encode(countersign(Ed25519PrivateKey.generate(), PARTNER_LOG, to_tree_head(ours)).signature).decode()}
-        refused = deliver(their_envelope(other_key, kind=witnessing.WITNESS_KIND, event_id="cs-2", body=forged))
+        forged = {
+            **body,
+            "signature": base64.b64encode(
+                countersign(Ed25519PrivateKey.generate(), PARTNER_LOG, to_tree_head(ours)).signature
+            ).decode(),
+        }
+        refused = deliver(
+            their_envelope(other_key, kind=witnessing.WITNESS_KIND, event_id="cs-2", body=forged)
+        )
         assert refused.status_code == 422 and refused.json()["code"] == "not_applied"

@@ -61,7 +61,11 @@ class Command(BaseCommand):
             key: options[key] or document.get(key)
             for key in ("name", "role", "log_id", "public_key", "fingerprint")
         }
-        missing = [f"--{key.replace('_', '-')}" for key in ("name", "role", "log_id", "public_key") if not values[key]]
+        missing = [
+            f"--{key.replace('_', '-')}"
+            for key in ("name", "role", "log_id", "public_key")
+            if not values[key]
+        ]
         if missing:
             raise CommandError(f"missing {', '.join(missing)} (or give --identity)")
         try:
@@ -78,7 +82,12 @@ class Command(BaseCommand):
             )
         except ServiceError as error:
             raise CommandError(error.message) from None
-        result = {"id": partner.pk, "name": partner.name, "log_id": partner.log_id, "fingerprint": partner.key_fingerprint}
+        result = {
+            "id": partner.pk,
+            "name": partner.name,
+            "log_id": partner.log_id,
+            "fingerprint": partner.key_fingerprint,
+        }
         if made:
             result["inbound_token"] = made
         if options["json"]:

@@ -1,7 +1,7 @@
 """`cellchain exchange run`: the delivery worker of the exchange outbox (issue 12 item 2).
 
-    cellchain exchange run --once        deliver what is due now and exit
-    cellchain exchange run               loop: deliver, then wait --interval seconds when nothing is due
+cellchain exchange run --once        deliver what is due now and exit
+cellchain exchange run               loop: deliver, then wait --interval seconds when nothing is due
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
-        parser.add_argument("--interval", type=float, default=2.0, help="seconds between polls in the loop (2)")
+        parser.add_argument(
+            "--interval", type=float, default=2.0, help="seconds between polls in the loop (2)"
+        )
         parser.add_argument("--limit", type=int, default=None, help="messages claimed per batch")
 
     def handle(self, *args: Any, **options: Any) -> None:
