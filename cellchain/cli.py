@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> None:
         _django(["runserver", "127.0.0.1:8000", *args[1:]])
     elif command == "serve":
         _django(["runserver", *(args[1:] or ["127.0.0.1:8000"])])
+    elif command == "exchange" and len(args) > 1:
+        # `cellchain exchange run --once` is the command `exchange_run` (likewise identity, partner-add ...).
+        _django([f"exchange_{args[1].replace('-', '_')}", *args[2:]])
     else:
         # `move-database` reads better on a command line; Django's command modules use underscores.
         _django([command.replace("-", "_"), *args[1:]] if args else ["help"])

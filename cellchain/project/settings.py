@@ -46,6 +46,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.reviews",
     "cellchain.studies",
     "cellchain.capa",
+    "cellchain.exchange",
 ]
 
 INSTALLED_APPS = [
@@ -229,6 +230,12 @@ CELLCHAIN_INSTALLATION_NAME = envstr("CELLCHAIN_INSTALLATION_NAME", "CellChain")
 # The ledger's Ed25519 key for signed tree heads is generated on first use here (issue 3).
 CELLCHAIN_LEDGER_KEY_PATH = Path(envstr("CELLCHAIN_LEDGER_KEY_PATH", str(VAR_DIR / "ledger-ed25519.key")))
 CELLCHAIN_LEDGER_LOG_ID = envstr("CELLCHAIN_LEDGER_LOG_ID", "cellchain-dev")
+# Exchange with partner installations (issue 12; decision 0017; defaults in cellchain/exchange/conf.py).
+CELLCHAIN_EXCHANGE_DIR = Path(envstr("CELLCHAIN_EXCHANGE_DIR", str(VAR_DIR / "exchange")))
+CELLCHAIN_EXCHANGE_BASE_URL = envstr("CELLCHAIN_EXCHANGE_BASE_URL", "")
+CELLCHAIN_EXCHANGE_MAX_ATTEMPTS = envint("CELLCHAIN_EXCHANGE_MAX_ATTEMPTS", 25)
+CELLCHAIN_EXCHANGE_RETRY_FIRST_SECONDS = envint("CELLCHAIN_EXCHANGE_RETRY_FIRST_SECONDS", 5)
+CELLCHAIN_EXCHANGE_RETRY_MAX_SECONDS = envint("CELLCHAIN_EXCHANGE_RETRY_MAX_SECONDS", 900)
 CELLCHAIN_HEAD_EVERY_ENTRIES = envint("CELLCHAIN_HEAD_EVERY_ENTRIES", 256, minimum=1)
 CELLCHAIN_HEAD_EVERY_SECONDS = envint("CELLCHAIN_HEAD_EVERY_SECONDS", 3600, minimum=1)
 

@@ -19,6 +19,7 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.core.numbering import number_next
 from cellchain.core.permissions import user_roles
+from cellchain.domain.backoff import retry_delay_seconds
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.models import Deviation, EmailNotification, Notification
 
@@ -193,8 +194,11 @@ EMAIL_RETRY_MAX_SECONDS = 6 * 3600
 
 def email_retry_delay(attempts: int) -> dt.timedelta:
     """Back-off after the n-th failed attempt: 1 min, 2 min, 4 min ... at most 6 h (issue 15)."""
-    seconds = EMAIL_RETRY_FIRST_SECONDS * 2 ** max(0, attempts - 1)
-    return dt.timedelta(seconds=min(seconds, EMAIL_RETRY_MAX_SECONDS))
+    return dt.timedelta(
+        seconds=retry_delay_seconds(
+            attempts, first_seconds=EMAIL_RETRY_FIRST_SECONDS, cap_seconds=EMAIL_RETRY_MAX_SECONDS
+        )
+    )
 
 
 def email_deliver(outbox: EmailNotification) -> bool:
