@@ -1,16 +1,20 @@
 """The one check of every outgoing message for patient identity (issue 12 item 2: no field that identifies
 the patient is ever sent).
 
-`outgoing_findings(body)` is called by `message_enqueue` for every message before it is written. For now it
-is a deny list of keys (names, identity numbers, phone, birth date, MRN, wristband, address) and a pattern
-for the mainland China resident identity number anywhere in a value; the integrator points this one function
-at the domain's patient-identity scanner.
+`outgoing_findings(body)` is called by `message_enqueue` for every message before it is written. It joins a deny
+list of keys (names, identity numbers, phone, birth date, MRN, wristband, address) with the domain's scanner
+(`cellchain.domain.patient_identity`: resident ID numbers with their check digit, phone numbers, e-mail), and at a
+hospital installation with every identifying value the hospital holds of its patients, so a name typed into a
+free-text field is caught too.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from cellchain.core import installation
+from cellchain.domain.patient_identity import patient_identifiers_in
 
 # Keys compared after lower-casing and removing "_", "-", " " and ".".
 DENIED_KEYS = frozenset(
@@ -80,4 +84,23 @@ def outgoing_findings(body: dict[str, Any]) -> list[str]:
     """Where `body` carries patient identity, each as "path: why" (empty: nothing found)."""
     findings: list[str] = []
     _walk(body, "", findings)
+    seen = {_pointer(finding.split(":", 1)[0]) for finding in findings}
+    for finding in patient_identifiers_in(body, known=_known_identifiers()):
+        if finding.path not in seen and finding.path != "/":
+            seen.add(finding.path)
+            findings.append(f"{finding.path}: {finding.reason}")
     return findings
+
+
+def _pointer(path: str) -> str:
+    """Our "a.b[0].c" path as the scanner's JSON pointer "/a/b/0/c", so one place is reported once."""
+    return "/" + "/".join(part for part in re.split(r"[.\[\]]+", path) if part)
+
+
+def _known_identifiers() -> frozenset[str]:
+    """The identifying values of this hospital's patients; none at a manufacturer's installation, which holds none."""
+    if not installation.is_hospital():
+        return frozenset()
+    from cellchain.clinic.reporting import hospital_patient_identifiers
+
+    return hospital_patient_identifiers()

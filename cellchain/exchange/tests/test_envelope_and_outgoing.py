@@ -80,6 +80,7 @@ class TestEnvelope:
         assert shape_reasons([1, 2]) == ["the message is a JSON list, not an object (an envelope)"]
 
 
+@pytest.mark.django_db
 class TestOutgoingFindings:
     def test_a_pseudonymous_body_passes(self) -> None:
         assert (
@@ -136,3 +137,20 @@ class TestBackoff:
         from cellchain.quality.services import email_retry_delay
 
         assert email_retry_delay(3) == dt.timedelta(seconds=240)
+
+
+@pytest.mark.django_db
+def test_a_hospital_patients_name_in_free_text_is_caught(
+    monkeypatch: pytest.MonkeyPatch, settings: object
+) -> None:
+    """Issue 12 item 2: the hospital's own identifying values (gathered by clinic.reporting, tested there) are
+    looked for in every outgoing value; a manufacturer's installation holds none to look for."""
+    from cellchain.clinic import reporting
+
+    monkeypatch.setattr(reporting, "hospital_patient_identifiers", lambda: frozenset({"张三丰"}))
+    body = {"note": "fever since Tuesday; 张三丰 seen by the night nurse"}
+    settings.CELLCHAIN_INSTALLATION_ROLE = "hospital"  # type: ignore[attr-defined]
+    assert outgoing_findings(body), "the patient's name in a note is found"
+    assert outgoing_findings({"note": "fever since Tuesday"}) == []
+    settings.CELLCHAIN_INSTALLATION_ROLE = "manufacturer"  # type: ignore[attr-defined]
+    assert outgoing_findings(body) == []

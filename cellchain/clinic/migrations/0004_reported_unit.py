@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0002_product_profile_from_package'),
+        ('clinic', '0003_manufacturer_register'),
     ]
 
     operations = [
