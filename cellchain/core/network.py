@@ -431,7 +431,8 @@ def _partners(installations: Sequence[Installation]) -> Iterator[tuple[Installat
 def link_partners(installations: Sequence[Installation]) -> list[str]:
     """Register each exchanging pair with each other (issue 12 item 4), through the exchange CLI:
     `exchange_identity` on both, then on each side `exchange_partner_add --name N --role R --base-url URL
-    --log-id L --public-key B64 --token T` naming the other, with one fresh token shared by the pair.
+    --log-id L --public-key B64 --outbound-token-file F --inbound-token-file F` naming the other, with one fresh
+    token shared by the pair, kept in a 0600 file under each side's data directory (never on a command line).
 
     Returns what was done, one line per installation and pair; when an installation's code has no exchange
     commands yet, nothing is registered and the lines say that linking is pending.
@@ -449,6 +450,7 @@ def link_partners(installations: Sequence[Installation]) -> list[str]:
         token = secrets.token_urlsafe(32)
         for here, there in ((first, second), (second, first)):
             other = identities[there.name]
+            token_file = _pair_token_file(here, there, token)
             run_command(
                 here,
                 "exchange_partner_add",
@@ -462,11 +464,24 @@ def link_partners(installations: Sequence[Installation]) -> list[str]:
                 other["log_id"],
                 "--public-key",
                 other["public_key"],
-                "--token",
-                token,
+                "--outbound-token-file",
+                str(token_file),
+                "--inbound-token-file",
+                str(token_file),
             )
             notes.append(f"{here.name}: partner {there.name} ({other['role']}, log {other['log_id']}) added")
     return notes
+
+
+def _pair_token_file(here: Installation, there: Installation, token: str) -> Path:
+    """Write the pair's shared API token where only `here` reads it (0600), and return its path."""
+    folder = here.var_dir / "exchange"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"pair-{there.name}.token"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(token)
+    return path
 
 
 # PostgreSQL: one database per installation, made and dropped by the caller (the network tests).

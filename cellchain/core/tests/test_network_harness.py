@@ -106,9 +106,16 @@ def test_link_partners_registers_each_pair_on_both_sides_through_the_exchange_cl
     assert on_manufacturer["log-hospital-a"]["--base-url"] == "http://127.0.0.1:8101"
     assert on_manufacturer["log-hospital-a"]["--public-key"] == "key-hospital-a"
     assert on_manufacturer["log-hospital-a"]["--role"] == "hospital"
+
     # One token per pair, the same on both sides, different between pairs.
-    back = {here: o["--token"] for here, o in added if here != "manufacturer"}
-    assert back == {h: on_manufacturer[f"log-{h}"]["--token"] for h in ("hospital-a", "hospital-b")}
+    def token(options: dict[str, str]) -> str:
+        assert options["--outbound-token-file"] == options["--inbound-token-file"]
+        path = Path(options["--outbound-token-file"])
+        assert path.stat().st_mode & 0o077 == 0, "the token file is readable by its owner only"
+        return path.read_text()
+
+    back = {here: token(o) for here, o in added if here != "manufacturer"}
+    assert back == {h: token(on_manufacturer[f"log-{h}"]) for h in ("hospital-a", "hospital-b")}
     assert len(set(back.values())) == 2
     assert len(notes) == 4
 
