@@ -12,3 +12,8 @@ class CapaConfig(AppConfig):
 
         register_menu(MenuItem(_("CAPA"), "capa:index", "capa.view", 715))
         register_menu(MenuItem(_("Change control"), "capa:changes", "capa.view_changes", 716))
+
+        from cellchain.capa import worklist
+        from cellchain.core.worklist import register_worklist
+
+        register_worklist("capa.complete_action", worklist.my_actions, 705)

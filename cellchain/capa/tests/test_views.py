@@ -227,3 +227,20 @@ class TestApi:
         assert change["affected_versions"] == ["cd19-cart v1"]
         assert client_for("physician_wang").get(f"/api/capa/deviations/{kit.deviation.pk}").status_code == 404
         assert client_for("nurse_wang").get("/api/capa/changes").status_code == 403
+
+
+def test_the_owner_sees_the_action_on_the_worklist_late_once_past_due(kit: CapaKit, world: Any) -> None:
+    """T-9.3.2 "timely": the owner's worklist counts their open actions; late after the due date."""
+    from cellchain.core import clock
+    from cellchain.core.worklist import work_day, worklist_for
+
+    def line(user: Any) -> Any:
+        return next((i for i in worklist_for(user, work_day(user)) if i.key == "capa.my_actions"), None)
+
+    action = kit.action(due=1, owner="operator_chen")
+    assert (line(kit.operator).count, line(kit.operator).overdue) == (1, 0)
+    with clock.frozen(clock.now() + dt.timedelta(days=3)):
+        assert (line(kit.operator).count, line(kit.operator).overdue) == (1, 1)
+    kit.complete(action)
+    assert line(kit.operator) is None  # a line with nothing due is not shown
+    assert line(world["auditor_shenghe"]) is None

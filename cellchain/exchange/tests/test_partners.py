@@ -209,6 +209,38 @@ class TestCommands:
                 _b64(Ed25519PrivateKey.generate()),
             )
 
+    def test_partner_update_changes_the_key_with_a_reason_then_deactivates(self, partner: Partner) -> None:
+        new = Ed25519PrivateKey.generate()
+        out = StringIO()
+        call_command(
+            "exchange_partner_update",
+            "--log-id",
+            PARTNER_LOG,
+            "--reason",
+            "partner rotated its key",
+            "--public-key",
+            _b64(new),
+            "--new-inbound-token",
+            stdout=out,
+        )
+        result = json.loads(out.getvalue())
+        partner.refresh_from_db()
+        assert result["fingerprint"] == partner.key_fingerprint == key_fingerprint(public_key_bytes(new))
+        assert partner.inbound_token_sha256 == credentials.token_sha256(result["inbound_token"])
+        call_command(
+            "exchange_partner_update",
+            "--log-id",
+            PARTNER_LOG,
+            "--reason",
+            "ended",
+            "--deactivate",
+            stdout=out,
+        )
+        partner.refresh_from_db()
+        assert not partner.active
+        with pytest.raises(CommandError, match="no partner"):
+            call_command("exchange_partner_update", "--log-id", "nobody", "--reason", "x")
+
     def test_cellchain_exchange_identity_goes_to_the_command(self, db: None, capsys: Any) -> None:
         from cellchain.cli import main
 
