@@ -17,7 +17,7 @@ from cellchain.exchange.inbox import inbox_receive
 router = Router(tags=["exchange"])
 
 
-class ReceiptOut(Schema):
+class InboxReceiptOut(Schema):
     status: str
     event_id: str
     witness: dict[str, Any] | None = None
@@ -33,7 +33,7 @@ class RefusalOut(Schema):
     "/inbox",
     auth=None,
     response={
-        200: ReceiptOut,
+        200: InboxReceiptOut,
         400: RefusalOut,
         401: RefusalOut,
         403: RefusalOut,

