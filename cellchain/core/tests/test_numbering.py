@@ -42,7 +42,14 @@ def test_a_number_drawn_in_a_rolled_back_transaction_is_drawn_again() -> None:
         assert number_next("QR-1-2026-", issued_before=lambda: 0) == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_numbers_are_drawn_only_inside_a_transaction() -> None:
+def test_numbers_are_drawn_only_inside_a_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a transaction the counter's lock would end at once and two requests could draw one number."""
+    from types import SimpleNamespace
+
+    from cellchain.core import numbering
+
+    monkeypatch.setattr(
+        numbering.transaction, "get_connection", lambda: SimpleNamespace(in_atomic_block=False)
+    )
     with pytest.raises(RuntimeError, match="inside the service's transaction"):
         number_next("DEV-A-2026-", issued_before=lambda: 0)
