@@ -81,6 +81,23 @@ def _text(value: str, field: str, label: str, clause: str) -> str:
 # --------------------------------------------------------------------------- deviation CAPA
 
 
+def _step_amend(
+    actor: Any, current: Any, *, status: str, stamp: str, event: str, reason: str, noted: tuple[str, ...] = ()
+) -> Any:
+    """Move a record to `status`, stamped `<stamp>_at` now and `<stamp>_by` the actor, and ledger the step with
+    the columns it wrote (the note columns `noted` set by the caller, then status and stamp)."""
+    current.status = status
+    setattr(current, f"{stamp}_at", clock.now())
+    setattr(current, f"{stamp}_by", actor)
+    return record_amend(
+        actor=actor,
+        record=current,
+        event=event,
+        reason=reason,
+        fields=[*noted, "status", f"{stamp}_at", f"{stamp}_by"],
+    )
+
+
 @transaction.atomic
 def investigation_record(
     *,
@@ -234,13 +251,13 @@ def deviation_close(
     def write() -> Deviation:
         current = _own_deviation(actor, deviation)
         _refuse(rules.closure_gate(selectors.deviation_facts(current)))
-        current.status, current.closed_at, current.closed_by = Deviation.Status.CLOSED, clock.now(), actor
-        return record_amend(
-            actor=actor,
-            record=current,
+        return _step_amend(
+            actor,
+            current,
+            status=Deviation.Status.CLOSED,
+            stamp="closed",
             event="deviation:close",
             reason=note.strip() or "investigation complete, CAPA done and effective",
-            fields=["status", "closed_at", "closed_by"],
         )
 
     signing.record_sign(record=write, signer=signer, meaning=Meaning.APPROVED)
@@ -355,17 +372,14 @@ def change_assess(*, actor: Any, change: ChangeRequest, impact_assessment: str) 
     current.impact_assessment = _text(
         impact_assessment, "impact_assessment", _("The impact assessment"), "REGULATORY-61"
     )
-    current.status, current.assessed_at, current.assessed_by = (
-        ChangeRequest.Status.ASSESSED,
-        clock.now(),
+    return _step_amend(
         actor,
-    )
-    return record_amend(
-        actor=actor,
-        record=current,
+        current,
+        status=ChangeRequest.Status.ASSESSED,
+        stamp="assessed",
         event="change:assess",
         reason="impact assessed",
-        fields=["impact_assessment", "status", "assessed_at", "assessed_by"],
+        noted=("impact_assessment",),
     )
 
 
@@ -382,17 +396,13 @@ def change_approve(*, actor: Any, change: ChangeRequest, signer: SignerCredentia
 
     def write() -> ChangeRequest:
         current = _change_step("approve", change, actor)
-        current.status, current.approved_at, current.approved_by = (
-            ChangeRequest.Status.APPROVED,
-            clock.now(),
+        return _step_amend(
             actor,
-        )
-        return record_amend(
-            actor=actor,
-            record=current,
+            current,
+            status=ChangeRequest.Status.APPROVED,
+            stamp="approved",
             event="change:approve",
             reason="approved by QA",
-            fields=["status", "approved_at", "approved_by"],
         )
 
     signing.record_sign(record=write, signer=signer, meaning=Meaning.APPROVED)
@@ -405,13 +415,14 @@ def change_reject(*, actor: Any, change: ChangeRequest, note: str) -> ChangeRequ
     _require(actor, "capa.approve_change", _("Only quality assurance rejects a change."))
     current = _change_step("reject", change, actor)
     current.closure_note = _text(note, "note", _("The reason for rejecting"), "REGULATORY-61")
-    current.status, current.closed_at, current.closed_by = ChangeRequest.Status.REJECTED, clock.now(), actor
-    return record_amend(
-        actor=actor,
-        record=current,
+    return _step_amend(
+        actor,
+        current,
+        status=ChangeRequest.Status.REJECTED,
+        stamp="closed",
         event="change:reject",
         reason=current.closure_note,
-        fields=["closure_note", "status", "closed_at", "closed_by"],
+        noted=("closure_note",),
     )
 
 
@@ -421,17 +432,14 @@ def change_implement(*, actor: Any, change: ChangeRequest, note: str) -> ChangeR
     _require(actor, "capa.implement_change", _("Your role does not implement changes."))
     current = _change_step("implement", change, actor)
     current.implementation_note = _text(note, "note", _("What was implemented"), "REGULATORY-61")
-    current.status, current.implemented_at, current.implemented_by = (
-        ChangeRequest.Status.IMPLEMENTED,
-        clock.now(),
+    return _step_amend(
         actor,
-    )
-    return record_amend(
-        actor=actor,
-        record=current,
+        current,
+        status=ChangeRequest.Status.IMPLEMENTED,
+        stamp="implemented",
         event="change:implement",
         reason="implemented",
-        fields=["implementation_note", "status", "implemented_at", "implemented_by"],
+        noted=("implementation_note",),
     )
 
 
@@ -445,17 +453,14 @@ def change_verify(*, actor: Any, change: ChangeRequest, note: str) -> ChangeRequ
             _("The implementer cannot verify their own change: another QA person verifies it."), field="note"
         )
     current.verification_note = _text(note, "note", _("How it was verified"), "REGULATORY-61")
-    current.status, current.verified_at, current.verified_by = (
-        ChangeRequest.Status.VERIFIED,
-        clock.now(),
+    return _step_amend(
         actor,
-    )
-    return record_amend(
-        actor=actor,
-        record=current,
+        current,
+        status=ChangeRequest.Status.VERIFIED,
+        stamp="verified",
         event="change:verify",
         reason="verified",
-        fields=["verification_note", "status", "verified_at", "verified_by"],
+        noted=("verification_note",),
     )
 
 
@@ -465,11 +470,12 @@ def change_close(*, actor: Any, change: ChangeRequest, note: str = "") -> Change
     _require(actor, "capa.approve_change", _("Only quality assurance closes a change."))
     current = _change_step("close", change, actor)
     current.closure_note = note.strip()
-    current.status, current.closed_at, current.closed_by = ChangeRequest.Status.CLOSED, clock.now(), actor
-    return record_amend(
-        actor=actor,
-        record=current,
+    return _step_amend(
+        actor,
+        current,
+        status=ChangeRequest.Status.CLOSED,
+        stamp="closed",
         event="change:close",
         reason="verified and closed",
-        fields=["closure_note", "status", "closed_at", "closed_by"],
+        noted=("closure_note",),
     )
