@@ -60,8 +60,9 @@ def coa_document(batch: Batch, *, ids: EpcisIds | None = None) -> tuple[Document
     pdf = documents.coa_pdf(
         selectors.certificate_for(batch, definition), definition.item_labels, batch.site.time_zone
     )
-    uri = f"{ids.base}/documents/coa/{batch.number}-{hashlib.sha256(pdf).hexdigest()[:12]}.pdf"
-    return DocumentRef(uri, hashlib.sha256(pdf).hexdigest(), "certificate_of_analysis"), pdf
+    digest = hashlib.sha256(pdf).hexdigest()
+    uri = f"{ids.base}/documents/coa/{batch.number}-{digest[:12]}.pdf"
+    return DocumentRef(uri, digest, "certificate_of_analysis"), pdf
 
 
 def release_notice(decision: ReleaseDecision, certificate: DocumentRef) -> ReleaseNotice:
