@@ -24,6 +24,11 @@ def name() -> str:
     return str(getattr(settings, "CELLCHAIN_INSTALLATION_NAME", "CellChain"))
 
 
+def organisation_code() -> str:
+    """The code of the organisation this installation belongs to (CELLCHAIN_INSTALLATION_ORGANISATION), or ""."""
+    return str(getattr(settings, "CELLCHAIN_INSTALLATION_ORGANISATION", ""))
+
+
 def is_manufacturer() -> bool:
     """True when this installation keeps manufacturing, QC and shipping records."""
     return role() in (MANUFACTURER, BOTH)

@@ -61,6 +61,8 @@ DEMO_NETWORK = (
     ("hospital-a", "hospital", 8101, "Hospital A"),
     ("hospital-b", "hospital", 8102, "Hospital B"),
 )
+DEMO_ORGANISATIONS = {"manufacturer": "shenghe", "hospital-a": "xiehe", "hospital-b": "renji"}
+"""The organisation (accounts.world code) each demo installation belongs to."""
 """The three installations of `make demo-network` (issue 12 item 4)."""
 
 
@@ -78,6 +80,8 @@ class Installation:
     base_dir: Path
     display_name: str = ""
     host: str = "127.0.0.1"
+    organisation: str = ""
+    """The code of the organisation it belongs to (CELLCHAIN_INSTALLATION_ORGANISATION); partners route by it."""
     database_url: str = ""
     """Empty for SQLite under the data directory; else this installation's own PostgreSQL database."""
     settings_module: str = "cellchain.project.settings"
@@ -134,6 +138,7 @@ class Installation:
             CELLCHAIN_INSTALLATION_ROLE=self.role,
             CELLCHAIN_INSTALLATION_NAME=self.display_name or self.name,
             CELLCHAIN_LEDGER_LOG_ID=self.name,
+            CELLCHAIN_INSTALLATION_ORGANISATION=self.organisation,
             CELLCHAIN_SESSION_COOKIE_NAME=f"cc_{cookie}_session",
             CELLCHAIN_CSRF_COOKIE_NAME=f"cc_{cookie}_csrf",
             SECRET_KEY=self.secret_key(),
@@ -468,6 +473,7 @@ def link_partners(installations: Sequence[Installation]) -> list[str]:
                 str(token_file),
                 "--inbound-token-file",
                 str(token_file),
+                *(["--organisation", other["organisation"]] if other.get("organisation") else []),
             )
             notes.append(f"{here.name}: partner {there.name} ({other['role']}, log {other['log_id']}) added")
     return notes
@@ -533,7 +539,12 @@ def demo_network(
     base_dir: Path, specs: Iterable[tuple[str, str, int, str]] = DEMO_NETWORK
 ) -> list[Installation]:
     """The demo's installations under base_dir (SQLite each)."""
-    return [Installation(name, role, port, base_dir, display_name=shown) for name, role, port, shown in specs]
+    return [
+        Installation(
+            name, role, port, base_dir, display_name=shown, organisation=DEMO_ORGANISATIONS.get(name, "")
+        )
+        for name, role, port, shown in specs
+    ]
 
 
 DEMO_PASSWORD = "cellchain-demo-2026"  # noqa: S105 — the demo world's (accounts.world.DEMO_PASSWORD; a test keeps them equal)

@@ -17,7 +17,7 @@ IDENTITY_FORMAT = "cellchain-exchange-identity/1"
 
 
 def identity() -> dict[str, Any]:
-    """This installation's name, role, log id, public key (base64) and its SHA-256 fingerprint.
+    """This installation's name, role, organisation code (when set), log id, public key (base64) and its SHA-256 fingerprint.
 
     The key is the log's active signing key (the one that signs heads and envelopes); before the first head
     it is the key file's key, which becomes the first key.
@@ -32,6 +32,8 @@ def identity() -> dict[str, Any]:
         "public_key": b64(public),
         "fingerprint": key_fingerprint(public),
     }
+    if installation.organisation_code():
+        document["organisation"] = installation.organisation_code()
     base_url = str(setting("CELLCHAIN_EXCHANGE_BASE_URL"))
     if base_url:
         document["base_url"] = base_url.rstrip("/")

@@ -36,6 +36,17 @@ class Partner(RegulatedModel):
     inbound_token_sha256 = models.CharField(
         _("SHA-256 of the token the partner presents"), max_length=64, unique=True
     )
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation it stands for"),
+        help_text=_(
+            "The organisation of this installation's records the partner is (routes messages to it)."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
     registered_at = models.DateTimeField(_("registered at"))
     # What the partner last told us it countersigned of our log (a cache for the consistency proof we send).

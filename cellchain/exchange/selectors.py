@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, Q, QuerySet
 
 from cellchain.exchange.models import OutboxMessage, Partner, QuarantinedMessage
@@ -13,6 +15,19 @@ def partners_list() -> QuerySet[Partner]:
         queued=Count("outbox", filter=Q(outbox__status=OutboxMessage.Status.QUEUED)),
         failed=Count("outbox", filter=Q(outbox__status=OutboxMessage.Status.FAILED)),
     ).order_by("name", "pk")
+
+
+def partner_for_organisation(organisation: Any) -> Partner | None:
+    """The active partner that stands for this organisation (an `accounts.Organisation`), or None: where a
+    message about its sites, units or products goes (issue 12 item 2)."""
+    if organisation is None:
+        return None
+    return Partner.objects.filter(organisation=organisation, active=True).first()
+
+
+def partner_for_log(log_id: str) -> Partner | None:
+    """The active partner whose ledger log id this is, or None (who sent what a `ReportedUnit` says)."""
+    return Partner.objects.filter(log_id=log_id, active=True).first()
 
 
 def partner_messages(partner: Partner, limit: int = 50) -> dict[str, list]:

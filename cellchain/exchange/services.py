@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from cellchain.accounts.models import Organisation
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.exchange import credentials, kinds
@@ -126,6 +127,25 @@ def _inbound_unique(digest: str, partner: Partner | None) -> None:
         raise Conflict(_("That token is already the token of another partner; give each partner its own."))
 
 
+def _organisation_checked(code: str) -> Organisation | None:
+    """The organisation of that code, None for "", refused when unknown or already another partner's."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    found = Organisation.objects.filter(code=code).first()
+    if found is None:
+        raise ValidationFailed(
+            _("Organisation: no organisation has the code %(code)r here.") % {"code": code},
+            field="organisation",
+        )
+    if Partner.objects.filter(organisation=found, active=True).exists():
+        raise Conflict(
+            _("Organisation: %(code)s is already represented by another active partner.") % {"code": code},
+            field="organisation",
+        )
+    return found
+
+
 @transaction.atomic
 def partner_register(
     *,
@@ -138,12 +158,15 @@ def partner_register(
     fingerprint: str | None = None,
     outbound_token: str = "",
     inbound_token: str | None = None,
+    organisation: str = "",
 ) -> tuple[Partner, str | None]:
     """Register a partner installation with its pinned key (issue 12 item 1).
 
     `fingerprint`, when given, is what the partner published: the key must hash to it. `outbound_token` is the
     token the partner gave us (kept in a file); `inbound_token` the one it will present to us (only its hash
-    is stored): when not given one is made and returned, once, to hand over to the partner.
+    is stored): when not given one is made and returned, once, to hand over to the partner. `organisation` is
+    the code of the `accounts.Organisation` the partner stands for here: messages about that organisation's
+    sites and products go to it (`selectors.partner_for_organisation`).
     """
     name = (name or "").strip()
     if not name:
@@ -177,6 +200,7 @@ def partner_register(
         inbound = made = credentials.token_new()
     digest = credentials.token_sha256(inbound)
     _inbound_unique(digest, None)
+    represents = _organisation_checked(organisation)
     partner = record_create(
         actor=actor,
         record=Partner(
@@ -187,6 +211,7 @@ def partner_register(
             public_key=raw,
             key_fingerprint=digest_of_key,
             inbound_token_sha256=digest,
+            organisation=represents,
             active=True,
             registered_at=clock.now(),
         ),

@@ -226,6 +226,9 @@ CELLCHAIN_INSTALLATION_ROLE = envchoice(
     "CELLCHAIN_INSTALLATION_ROLE", "both", ("manufacturer", "hospital", "both")
 )
 CELLCHAIN_INSTALLATION_NAME = envstr("CELLCHAIN_INSTALLATION_NAME", "CellChain")
+# The code of the organisation this installation belongs to (accounts.Organisation.code); partners register us by
+# it, so a message names which organisation it comes from. Empty in "both", which holds every organisation.
+CELLCHAIN_INSTALLATION_ORGANISATION = envstr("CELLCHAIN_INSTALLATION_ORGANISATION", "")
 
 # The ledger's Ed25519 key for signed tree heads is generated on first use here (issue 3).
 CELLCHAIN_LEDGER_KEY_PATH = Path(envstr("CELLCHAIN_LEDGER_KEY_PATH", str(VAR_DIR / "ledger-ed25519.key")))

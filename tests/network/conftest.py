@@ -31,8 +31,12 @@ def installations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             base,
             database_url=network.postgres_url_for(database_url, f"net_{name}") if postgres else "",
             settings_module=SETTINGS,
+            organisation=organisation,
         )
-        for name, role in (("manufacturer", "manufacturer"), ("hospital", "hospital"))
+        for name, role, organisation in (
+            ("manufacturer", "manufacturer", "shenghe"),
+            ("hospital", "hospital", "xiehe"),
+        )
     ]
     try:
         if postgres:

@@ -147,6 +147,26 @@ class TestUpdate:
 
 
 class TestCommands:
+    def test_the_organisation_it_stands_for_routes_messages_to_it(self, exchange_dir: Any) -> None:
+        from cellchain.accounts.services import organisation_create
+        from cellchain.exchange.selectors import partner_for_log, partner_for_organisation
+
+        maker = organisation_create(actor=None, code="maker-b", name="Maker B", kind="manufacturer")
+        partner, _token = _register(organisation="maker-b")
+        assert partner_for_organisation(maker) == partner
+        assert partner_for_log("maker-b") == partner
+        with pytest.raises(ValidationFailed, match="no organisation has the code 'nobody'"):
+            _register(log_id="maker-c", organisation="nobody")
+        with pytest.raises(Conflict, match="already represented"):
+            _register(log_id="maker-c", organisation="maker-b")
+        assert Partner.objects.count() == 1
+
+    def test_identity_names_the_installation_organisation(self, db: None, settings: Any) -> None:
+        settings.CELLCHAIN_INSTALLATION_ORGANISATION = "xiehe"
+        out = StringIO()
+        call_command("exchange_identity", stdout=out)
+        assert json.loads(out.getvalue())["organisation"] == "xiehe"
+
     def test_identity_prints_what_a_partner_registers(self, db: None, settings: Any) -> None:
         out = StringIO()
         call_command("exchange_identity", stdout=out)

@@ -41,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--outbound-token-file", help="file holding the token the partner gave us")
         parser.add_argument("--outbound-token", help="the token itself (prefer the file: visible in ps)")
         parser.add_argument("--inbound-token-file", help="file holding the token the partner will present")
+        parser.add_argument(
+            "--organisation", help="code of the organisation the partner stands for here (routes messages)"
+        )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -79,6 +82,7 @@ class Command(BaseCommand):
                 fingerprint=values["fingerprint"],
                 outbound_token=options["outbound_token"] or _read(options["outbound_token_file"]) or "",
                 inbound_token=_read(options["inbound_token_file"]),
+                organisation=options["organisation"] or document.get("organisation") or "",
             )
         except ServiceError as error:
             raise CommandError(error.message) from None
