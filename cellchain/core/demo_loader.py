@@ -22,7 +22,7 @@ SKIPPED_DEMOS = {
     installation.MANUFACTURER: frozenset({"cellchain.clinic"}),
     # The hospital makes no batches: no manufacturing or QC records (the clinic adopts the product's
     # approved version, the manufacturer's information package, on its own: `manufacturing.demo.approved_version`).
-    installation.HOSPITAL: frozenset({"cellchain.manufacturing", "cellchain.qc"}),
+    installation.HOSPITAL: frozenset({"cellchain.manufacturing", "cellchain.environment", "cellchain.qc"}),
 }
 """The contexts whose demo does not run on an installation of each role (issue 12 item 4)."""
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from cellchain.domain.environment import open_step_template_problems
 from cellchain.domain.findings import Finding, Gate, format_decimal
 
 
@@ -128,6 +129,8 @@ class StepTemplate:
     removes_beads: bool = False  # records the bead removal (P-1.3.2-a)
     signature_required: bool = False
     equipment_types: tuple[str, ...] = ()
+    open_operation: bool = False  # a non-closed operation: only in an area of an allowed grade (T-5.1.7)
+    allowed_grades: tuple[str, ...] = ()  # cleanliness grades an open step may be done in (T-5.1.7)
 
     def parameter(self, code: str) -> ParameterSpec:
         for spec in self.parameters:
@@ -172,12 +175,20 @@ class ProcessTemplate:
 
 
 def template_problems(template: ProcessTemplate) -> tuple[Finding, ...]:
-    """Why a process template cannot be approved (P-1-a, P-T2-c..i, P-T2-g, P-1.3.2-a, P-1.3.5-a, Q-2.6-c)."""
+    """Why a process template cannot be approved (P-1-a, P-T2-c..i, P-T2-g, P-1.3.2-a, P-1.3.5-a, Q-2.6-c,
+    T-5.1.7)."""
     return (
         *_step_order_problems(template.steps),
         *_bead_removal_problems(template),
         *_window_problems(template),
         *(f for step in template.steps for f in _parameter_problems(step)),
+        *(
+            f
+            for step in template.steps
+            for f in open_step_template_problems(
+                step.code, open_operation=step.open_operation, allowed=step.allowed_grades
+            )
+        ),
         *_fill_problems(template.fill),
     )
 

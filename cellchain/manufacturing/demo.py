@@ -21,7 +21,7 @@ from cellchain.accounts.world import DEMO_PASSWORD
 from cellchain.core import clock
 from cellchain.domain.custody import CustodyStep
 from cellchain.manufacturing import services
-from cellchain.manufacturing.models import Batch, ProductionArea, ProductVersion
+from cellchain.manufacturing.models import AreaPurpose, Batch, ProductionArea, ProductVersion
 from cellchain.manufacturing.reference_product import INFORMATION, METHODS, PROCESS, SPECIFICATION
 from cellchain.signatures.services import SignerCredentials
 
@@ -80,13 +80,22 @@ class Demo:
         return version
 
     def facility(self) -> None:
-        for code, name, mode in (
-            ("unit-a", "生产单元 A / Production unit A", ProductionArea.Mode.UNIT_BASED),
-            ("unit-b", "生产单元 B / Production unit B", ProductionArea.Mode.UNIT_BASED),
-            ("room-1", "功能间 1 激活转导 / Room 1", ProductionArea.Mode.ROOM_BASED),
-            ("room-2", "功能间 2 培养 / Room 2 culture", ProductionArea.Mode.ROOM_BASED),
+        for code, name, mode, grade, hvac in (
+            ("unit-a", "生产单元 A / Production unit A", ProductionArea.Mode.UNIT_BASED, "B", "AHU-01"),
+            ("unit-b", "生产单元 B / Production unit B", ProductionArea.Mode.UNIT_BASED, "B", "AHU-01"),
+            ("room-1", "功能间 1 激活转导 / Room 1", ProductionArea.Mode.ROOM_BASED, "B", "AHU-02"),
+            ("room-2", "功能间 2 培养 / Room 2 culture", ProductionArea.Mode.ROOM_BASED, "C", "AHU-02"),
         ):
-            services.area_create(actor=self.qa, site=self.site, code=code, name=name, mode=mode)
+            services.area_create(
+                actor=self.qa,
+                site=self.site,
+                code=code,
+                name=name,
+                mode=mode,
+                purpose=AreaPurpose.CELL_PREPARATION,
+                grade=grade,
+                hvac_system=hvac,
+            )
         due = clock.now().date() + dt.timedelta(days=200)
         for code, kind, name in (
             ("bsc-01", "biosafety_cabinet", "生物安全柜 01 / BSC 01"),

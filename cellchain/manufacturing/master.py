@@ -222,6 +222,8 @@ def _step(data: Any, path: str) -> StepTemplate:
         removes_beads=reader.flag("removes_beads"),
         signature_required=reader.flag("signature_required"),
         equipment_types=tuple(str(x) for x in reader.items("equipment_types")),
+        open_operation=reader.flag("open_operation"),
+        allowed_grades=tuple(str(x) for x in reader.items("allowed_grades")),
     )
     reader.done()
     return step

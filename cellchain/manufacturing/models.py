@@ -84,6 +84,27 @@ class ProductVersion(RegulatedModel):
         return f"{self.product.code} v{self.version}"
 
 
+class CleanlinessGrade(models.TextChoices):
+    """Cleanliness grades of EU GMP / China GMP Annex 1 (`cellchain.domain.environment.Grade`)."""
+
+    A = "A", _("Grade A")
+    B = "B", _("Grade B")
+    C = "C", _("Grade C")
+    D = "D", _("Grade D")
+
+
+class AreaPurpose(models.TextChoices):
+    """What an area is for: the minimum areas of T-5.1.4 a-f (`cellchain.domain.environment.AreaPurpose`)."""
+
+    CELL_PREPARATION = "cell_preparation", _("Cell preparation")
+    QC = "qc", _("Quality control")
+    CELL_STORAGE = "cell_storage", _("Cell storage")
+    VIRUS_STORAGE = "virus_storage", _("Virus storage")
+    PLASMID_PREPARATION = "plasmid_preparation", _("Plasmid preparation")
+    VIRUS_PREPARATION = "virus_preparation", _("Virus preparation")
+    OTHER = "other", _("Other")
+
+
 class ProductionArea(RegulatedModel):
     """A production unit or room and its mode (review 1.2.1, P-1.2.1-a/b)."""
 
@@ -97,6 +118,12 @@ class ProductionArea(RegulatedModel):
     code = models.SlugField(_("code"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=200)
     mode = models.CharField(_("mode"), max_length=20, choices=Mode.choices)
+    # T-5.1.3 area register: purpose (T-5.1.4 a-f), cleanliness grade (T-5.1.7), HVAC system (T-5.1.5).
+    purpose = models.CharField(_("purpose"), max_length=30, choices=AreaPurpose.choices, blank=True)
+    grade = models.CharField(
+        _("cleanliness grade"), max_length=1, choices=CleanlinessGrade.choices, blank=True
+    )  # blank: unclassified (no open operation may be done there)
+    hvac_system = models.CharField(_("HVAC system"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("production area")

@@ -37,6 +37,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.quality",
     "cellchain.journeys",
     "cellchain.manufacturing",
+    "cellchain.environment",
     "cellchain.qc",
     "cellchain.logistics",
     "cellchain.clinic",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("reviews/", include("cellchain.reviews.urls")),
     path("studies/", include("cellchain.studies.urls")),
     path("capa/", include("cellchain.capa.urls")),
+    path("environment/", include("cellchain.environment.urls")),
     path("exchange/", include("cellchain.exchange.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),

@@ -24,6 +24,7 @@ class Deviation(RegulatedModel):
         TRANSPORT = "transport", _("Transport or temperature deviation")
         RECEIPT = "receipt", _("Receipt nonconformance")
         PROTOCOL = "protocol", _("Protocol deviation")
+        ENVIRONMENT = "environment", _("Environmental-monitoring excursion")
         SAFETY = "safety", _("Patient-safety record")
         OTHER = "other", _("Other")
 

@@ -14,6 +14,7 @@ from cellchain.manufacturing.services.batches import (
 )
 from cellchain.manufacturing.services.facility import (
     area_create,
+    area_environment_update,
     equipment_calibration_record,
     equipment_register,
     line_clearance_record,
@@ -29,6 +30,7 @@ from cellchain.manufacturing.services.products import (
 __all__ = [
     "apheresis_intake_record",
     "area_create",
+    "area_environment_update",
     "batch_start",
     "batch_status_set",
     "equipment_calibration_record",

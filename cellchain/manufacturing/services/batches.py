@@ -17,6 +17,7 @@ from cellchain.accounts.roles import Role
 from cellchain.accounts.services import require_qualification
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
+from cellchain.domain import environment as env
 from cellchain.domain import facility as fac
 from cellchain.domain.custody import CustodyStep, UnitState, custody_steps_allowed
 from cellchain.domain.identity import IdentifierError, parse_unit_scan
@@ -362,6 +363,16 @@ def _step_create(
         starts = {StepKind(s.kind): s.started_at for s in steps}
         refuse_unless(harvest_start_check(template, starts, start), "Harvest is blocked")
     where = _step_area(batch, area)
+    refuse_unless(
+        env.open_step_grade_check(
+            step_code,
+            open_operation=step_template.open_operation,
+            allowed=step_template.allowed_grades,
+            area=where.code,
+            grade=where.grade,
+        ),
+        f"{step_code} cannot be done in {where.code}",
+    )
     if batch.area is None:
         gate = fac.area_start_check(
             selectors.area_to_domain(where),

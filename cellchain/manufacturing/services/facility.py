@@ -13,19 +13,70 @@ from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing import selectors
-from cellchain.manufacturing.models import Equipment, LineClearance, MaterialLot, ProductionArea
+from cellchain.manufacturing.models import (
+    AreaPurpose,
+    CleanlinessGrade,
+    Equipment,
+    LineClearance,
+    MaterialLot,
+    ProductionArea,
+)
 from cellchain.manufacturing.services._common import require_role
 from cellchain.signatures.services import SignerCredentials, two_person_check
 
 
+def _area_environment_checked(purpose: str, grade: str, hvac_system: str) -> tuple[str, str, str]:
+    if purpose and purpose not in AreaPurpose.values:
+        raise ValidationFailed(f"Unknown area purpose {purpose!r} (T-5.1.4).", field="purpose")
+    if grade and grade not in CleanlinessGrade.values:
+        raise ValidationFailed(
+            f"Unknown cleanliness grade {grade!r}: A, B, C or D, or empty for unclassified (T-5.1.3).",
+            field="grade",
+        )
+    return purpose, grade, hvac_system.strip()
+
+
 @transaction.atomic
-def area_create(*, actor: Any, site: Site, code: str, name: str, mode: str) -> ProductionArea:
-    """Register a production unit or room with its mode (review 1.2.1)."""
+def area_create(
+    *,
+    actor: Any,
+    site: Site,
+    code: str,
+    name: str,
+    mode: str,
+    purpose: str = "",
+    grade: str = "",
+    hvac_system: str = "",
+) -> ProductionArea:
+    """Register a production unit or room with its mode (review 1.2.1), purpose, cleanliness grade and HVAC
+    system (T-5.1.3)."""
     require_role(actor, Role.QA, Role.SITE_ADMIN)
     if mode not in ProductionArea.Mode.values:
         raise ValidationFailed(f"Unknown mode {mode!r}.", field="mode")
+    purpose, grade, hvac_system = _area_environment_checked(purpose, grade, hvac_system)
     area = record_create(
-        actor=actor, record=ProductionArea(site=site, code=code, name=name, mode=mode), event="area:create"
+        actor=actor,
+        record=ProductionArea(
+            site=site, code=code, name=name, mode=mode, purpose=purpose, grade=grade, hvac_system=hvac_system
+        ),
+        event="area:create",
+    )
+    return area
+
+
+@transaction.atomic
+def area_environment_update(
+    *, actor: Any, area: ProductionArea, purpose: str, grade: str, hvac_system: str, reason: str
+) -> ProductionArea:
+    """Change an area's purpose, grade or HVAC system with a reason, e.g. after requalification (T-5.1.3, X-3)."""
+    require_role(actor, Role.QA)
+    area.purpose, area.grade, area.hvac_system = _area_environment_checked(purpose, grade, hvac_system)
+    record_amend(
+        actor=actor,
+        record=area,
+        event="area:environment",
+        reason=reason,
+        fields=["purpose", "grade", "hvac_system"],
     )
     return area
 
