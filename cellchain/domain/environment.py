@@ -238,3 +238,31 @@ def hvac_warnings(areas: Sequence[AreaAir]) -> tuple[Finding, ...]:
                 )
             )
     return tuple(found)
+
+
+class Stored(StrEnum):
+    """What is put into a storage area: viral vector, or cells (T-5.1.4-c)."""
+
+    VECTOR = "vector"
+    CELLS = "cells"
+
+
+STORAGE_FOR: dict[Stored, AreaPurpose] = {
+    Stored.VECTOR: AreaPurpose.VIRUS_STORAGE,
+    Stored.CELLS: AreaPurpose.CELL_STORAGE,
+}
+
+
+def storage_placement_check(what: Stored, item: str, *, area: str, purpose: str) -> Gate:
+    """Virus and cell storage are kept apart: a vector lot only into virus storage, cells only into cell storage,
+    and nothing into an area that is not a storage area (T-5.1.4-c)."""
+    wanted = STORAGE_FOR[what]
+    if purpose == wanted:
+        return Gate()
+    if purpose in STORAGE_FOR.values():
+        message = f"{item} is {what.value} and {area} is {purpose.replace('_', ' ')}: virus and cell storage are kept apart"
+    else:
+        message = f"{area} is not a storage area for {what.value} ({wanted.value.replace('_', ' ')} is)"
+    return Gate(
+        (Finding("storage_segregation", f"{message} (T-5.1.4-c)", "T-5.1.4-c", item, purpose, wanted.value),)
+    )

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cellchain.environment.models import AreaCleaning, Parameter
-from cellchain.manufacturing.models import AreaPurpose, CleanlinessGrade
+from cellchain.manufacturing.models import AreaPurpose, CleanlinessGrade, MaterialLot
 
 
 class CleaningForm(forms.Form):
@@ -38,3 +38,13 @@ class AreaEnvironmentForm(forms.Form):
     )
     hvac_system = forms.CharField(label=_("HVAC system"), max_length=40, required=False)
     reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class PlacementForm(forms.Form):
+    lot = forms.ModelChoiceField(label=_("Vector lot"), queryset=MaterialLot.objects.none(), required=False)
+    unit_din = forms.CharField(label=_("or the cell unit's DIN"), max_length=13, required=False)
+    position = forms.CharField(label=_("Position (freezer, rack, box)"), max_length=80, required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["lot"].queryset = MaterialLot.objects.filter(is_vector=True, voided_at__isnull=True)  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cellchain.accounts.models import Site
 from cellchain.ledger.models import RegulatedModel
-from cellchain.manufacturing.models import CleanlinessGrade, ProductionArea
+from cellchain.manufacturing.models import CleanlinessGrade, MaterialLot, ProductionArea, ProductUnit
 from cellchain.quality.models import Deviation
 
 USER = settings.AUTH_USER_MODEL
@@ -109,3 +109,42 @@ class MonitoringResult(RegulatedModel):
     class Meta:
         verbose_name = _("monitoring result")
         ordering = ["-sampled_at"]
+
+
+class StoragePlacement(RegulatedModel):
+    """A vector lot or a cell unit put into a storage area; virus and cell storage kept apart (T-5.1.4-c).
+    The latest placement of an item is where it is."""
+
+    area = models.ForeignKey(
+        ProductionArea, on_delete=models.PROTECT, related_name="placements", verbose_name=_("storage area")
+    )
+    lot = models.ForeignKey(
+        MaterialLot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("vector lot"),
+    )
+    unit = models.ForeignKey(
+        ProductUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cell unit"),
+    )
+    position = models.CharField(_("position (freezer, rack, box)"), max_length=80, blank=True)
+    placed_at = models.DateTimeField(_("placed at"))
+    placed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+
+    class Meta:
+        verbose_name = _("storage placement")
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lot__isnull=True, unit__isnull=False)
+                | models.Q(lot__isnull=False, unit__isnull=True),
+                name="placement_of_one_item",
+            )
+        ]

@@ -8,8 +8,8 @@ from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from cellchain.domain import environment as env
 from cellchain.domain.findings import Finding
-from cellchain.environment.models import AreaCleaning, MonitoringLimit, MonitoringResult
-from cellchain.manufacturing.models import ProductionArea
+from cellchain.environment.models import AreaCleaning, MonitoringLimit, MonitoringResult, StoragePlacement
+from cellchain.manufacturing.models import ProductionArea, ProductUnit
 
 
 def limit_for(site: Any, grade: str, parameter: str) -> MonitoringLimit | None:
@@ -49,3 +49,14 @@ def area_overview(viewer: Any) -> QuerySet[ProductionArea]:
         last_sampled_at=Subquery(latest.values("sampled_at")[:1]),
         last_outcome=Subquery(latest.values("outcome")[:1]),
     )
+
+
+def placements_in(area: ProductionArea, limit: int = 50) -> list[StoragePlacement]:
+    return list(area.placements.select_related("lot", "unit", "placed_by")[:limit])
+
+
+def unit_by_din(viewer: Any, din: str) -> ProductUnit | None:
+    """A cell unit of the viewer's organisation by its DIN."""
+    return ProductUnit.objects.filter(
+        din=din.strip(), batch__site__organisation_id=viewer.organisation_id
+    ).first()

@@ -1,4 +1,4 @@
-"""Clean-zone records, each in one transaction with its ledger entry (T-5.1.6, T-5.1.7, G-2).
+"""Clean-zone records, each in one transaction with its ledger entry (T-5.1.4-c, T-5.1.6, T-5.1.7, G-2).
 
 `area_cleaning_record` logs a cleaning or disinfection; `monitoring_limit_set` sets a site's alert and action limit
 for a grade and parameter (never looser than EU GMP Annex 1); `monitoring_result_record` judges a result against
@@ -17,10 +17,16 @@ from cellchain.core import clock
 from cellchain.core.errors import NotAllowed, ValidationFailed
 from cellchain.core.permissions import has_permission
 from cellchain.domain import environment as env
-from cellchain.environment.models import AreaCleaning, MonitoringLimit, MonitoringResult, Parameter
+from cellchain.environment.models import (
+    AreaCleaning,
+    MonitoringLimit,
+    MonitoringResult,
+    Parameter,
+    StoragePlacement,
+)
 from cellchain.environment.selectors import limit_for
 from cellchain.ledger.records import record_amend, record_create
-from cellchain.manufacturing.models import ProductionArea
+from cellchain.manufacturing.models import MaterialLot, ProductionArea, ProductUnit
 from cellchain.quality import services as quality
 from cellchain.quality.models import Deviation
 
@@ -197,3 +203,35 @@ def monitoring_result_record(
             fields=["deviation"],
         )
     return result
+
+
+@transaction.atomic
+def storage_place(
+    *,
+    actor: Any,
+    area: ProductionArea,
+    lot: MaterialLot | None = None,
+    unit: ProductUnit | None = None,
+    position: str = "",
+) -> StoragePlacement:
+    """Put a vector lot or a cell unit into a storage area; a vector lot only into virus storage, cells only
+    into cell storage (T-5.1.4-c). A lot that is not a vector is not tracked here."""
+    _require(actor, "environment.store", "place material in storage: production, QC or QA does")
+    _own_area(actor, area)
+    if (lot is None) == (unit is None):
+        raise ValidationFailed("Place one item: a vector lot or a cell unit.", field="lot")
+    if lot is not None and not lot.is_vector:
+        raise ValidationFailed(
+            f"{lot} is not a viral vector lot: only vectors and cells are placed here.", field="lot"
+        )
+    what, item = (env.Stored.VECTOR, str(lot)) if lot is not None else (env.Stored.CELLS, str(unit))
+    gate = env.storage_placement_check(what, item, area=area.code, purpose=area.purpose)
+    if not gate.allowed:
+        raise ValidationFailed(gate.findings[0].message, field="area")
+    return record_create(
+        actor=actor,
+        record=StoragePlacement(
+            area=area, lot=lot, unit=unit, position=position.strip(), placed_at=clock.now(), placed_by=actor
+        ),
+        event=f"storage:place:{what.value}",
+    )

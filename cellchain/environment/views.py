@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from cellchain.core.errors import ValidationFailed
 from cellchain.core.pages import submit
 from cellchain.core.permissions import has_permission, requires
 from cellchain.environment import forms, selectors, services
@@ -56,8 +57,31 @@ def area(request: HttpRequest, area_id: int) -> HttpResponse:
             "can_clean": has_permission(request.user, "environment.clean"),
             "can_monitor": has_permission(request.user, "environment.monitor"),
             "can_set_limits": has_permission(request.user, "environment.set_limits"),
+            "is_storage": found.purpose in ("virus_storage", "cell_storage"),
+            "placements": selectors.placements_in(found),
+            "placement_form": forms.PlacementForm(),
+            "can_store": has_permission(request.user, "environment.store"),
         },
     )
+
+
+@requires("environment.store")
+@require_POST
+def placement(request: HttpRequest, area_id: int) -> HttpResponse:
+    found = _area(request, area_id)
+
+    def place(data: dict) -> object:
+        unit = selectors.unit_by_din(request.user, data["unit_din"]) if data["unit_din"] else None
+        if data["unit_din"] and unit is None:
+            raise ValidationFailed(
+                _("No cell unit %(din)s is known here.") % {"din": data["unit_din"]}, field="unit_din"
+            )
+        return services.storage_place(
+            actor=request.user, area=found, lot=data["lot"], unit=unit, position=data["position"]
+        )
+
+    submit(request, forms.PlacementForm(request.POST), place, _("The placement was recorded."))
+    return redirect("environment:area", area_id=found.pk)
 
 
 @requires("environment.clean")

@@ -98,3 +98,21 @@ def test_the_models_choices_are_the_domains_values() -> None:
     assert set(CleanlinessGrade.values) == {g.value for g in env.Grade}
     assert set(AreaPurpose.values) == {p.value for p in env.AreaPurpose}
     assert set(Parameter.values) == {p.value for p in env.Parameter} == set(env.UNITS)
+
+
+@pytest.mark.parametrize(
+    ("what", "purpose", "allowed"),
+    [
+        (env.Stored.VECTOR, "virus_storage", True),
+        (env.Stored.VECTOR, "cell_storage", False),
+        (env.Stored.CELLS, "cell_storage", True),
+        (env.Stored.CELLS, "virus_storage", False),
+        (env.Stored.CELLS, "cell_preparation", False),
+    ],
+)
+def test_virus_and_cell_storage_are_kept_apart(what: env.Stored, purpose: str, allowed: bool) -> None:
+    """T-5.1.4-c: a vector lot never in a cell location, cells never in a virus location."""
+    gate = env.storage_placement_check(what, "item", area="store-1", purpose=purpose)
+    assert gate.allowed is allowed
+    if not allowed:
+        assert gate.findings[0].clause == "T-5.1.4-c" and "(T-5.1.4-c)" in gate.findings[0].message

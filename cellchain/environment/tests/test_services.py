@@ -11,7 +11,7 @@ import pytest
 
 from cellchain.core.errors import NotAllowed, ValidationFailed
 from cellchain.environment import services
-from cellchain.environment.models import MonitoringResult
+from cellchain.environment.models import MonitoringResult, StoragePlacement
 from cellchain.ledger.models import LedgerEntry
 from cellchain.manufacturing import services as manufacturing
 from cellchain.manufacturing.reference_product import PROCESS
@@ -182,3 +182,38 @@ class TestOpenSteps:
         version = mfg.new_version(process=process)
         problems = manufacturing.product_version_problems(version)
         assert "open_step_without_grade" in problems.checks
+
+
+class TestStorage:
+    def _store(self, mfg: Any, code: str, purpose: str) -> Any:
+        return manufacturing.area_create(
+            actor=mfg.qa, site=mfg.site, code=code, name=code, mode="room_based", purpose=purpose, grade="D"
+        )
+
+    def test_a_vector_lot_goes_only_into_virus_storage_and_cells_only_into_cell_storage(
+        self, mfg: Any
+    ) -> None:
+        """T-5.1.4-c: storage typed virus or cell; the wrong placement is refused and nothing is written."""
+        virus, cells = self._store(mfg, "vs-01", "virus_storage"), self._store(mfg, "cs-01", "cell_storage")
+        vector = manufacturing.material_lot_register(
+            actor=mfg.qa, material="CD19 CAR lentivirus", lot="LV-0912", is_vector=True, released=True
+        )
+        with pytest.raises(ValidationFailed, match=r"virus and cell storage are kept apart \(T-5.1.4-c\)"):
+            services.storage_place(actor=mfg.operator, area=cells, lot=vector)
+        placed = services.storage_place(
+            actor=mfg.operator, area=virus, lot=vector, position="-80 °C F2 R1 B3"
+        )
+        assert _events(placed) == ["storage:place:vector"]
+        batch = mfg.manufactured()
+        unit = batch.units.first()
+        with pytest.raises(ValidationFailed, match=r"T-5\.1\.4-c"):
+            services.storage_place(actor=mfg.operator, area=virus, unit=unit)
+        assert services.storage_place(actor=mfg.operator, area=cells, unit=unit).unit == unit
+        assert StoragePlacement.objects.count() == 2
+
+    def test_a_lot_that_is_not_a_vector_or_no_item_is_refused(self, mfg: Any) -> None:
+        virus = self._store(mfg, "vs-01", "virus_storage")
+        with pytest.raises(ValidationFailed, match="not a viral vector"):
+            services.storage_place(actor=mfg.operator, area=virus, lot=mfg.beads)
+        with pytest.raises(ValidationFailed, match="Place one item"):
+            services.storage_place(actor=mfg.operator, area=virus)

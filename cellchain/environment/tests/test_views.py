@@ -140,3 +140,27 @@ def test_the_demo_sets_limits_logs_cleaning_and_shows_an_alert_once(mfg: Any) ->
         "within",
         "within",
     ]
+
+
+def test_a_vector_lot_placed_in_cell_storage_from_the_page_is_refused(mfg: Any, client_for: Any) -> None:
+    """T-5.1.4-c on the page: the refusal is shown, nothing is written; the right store takes it."""
+    from cellchain.environment.models import StoragePlacement
+
+    cells = manufacturing.area_create(
+        actor=mfg.qa,
+        site=mfg.site,
+        code="cs-01",
+        name="Cell store",
+        mode="room_based",
+        purpose="cell_storage",
+    )
+    vector = manufacturing.material_lot_register(actor=mfg.qa, material="LV", lot="LV-1", is_vector=True)
+    client = client_for("operator_chen")
+    body = client.post(
+        f"/environment/areas/{cells.pk}/placements/", {"lot": vector.pk}, follow=True
+    ).content.decode()
+    assert "virus and cell storage are kept apart" in body and not StoragePlacement.objects.exists()
+    body = client.post(
+        f"/environment/areas/{cells.pk}/placements/", {"unit_din": "W0000"}, follow=True
+    ).content
+    assert "No cell unit W0000 is known here." in body.decode()
