@@ -373,8 +373,8 @@ def stop(installation: Installation) -> None:
 class _Worker:
     """Keeps `python -m django exchange_run` running: started again when it ends (one pass or a crash)."""
 
-    def __init__(self, installation: Installation, interval: float) -> None:
-        self.installation, self.interval = installation, interval
+    def __init__(self, installation: Installation, interval: float, poll: float | None = None) -> None:
+        self.installation, self.interval, self.poll = installation, interval, poll
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"worker-{installation.name}", daemon=True)
@@ -384,8 +384,14 @@ class _Worker:
         log_path = self.installation.var_dir / "worker.log"
         while not self._stopping.is_set():
             with log_path.open("ab") as log:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-m", "django", "exchange_run"],
+                self.process = subprocess.Popen(  # noqa: S603 — our interpreter, fixed arguments
+                    [
+                        sys.executable,
+                        "-m",
+                        "django",
+                        "exchange_run",
+                        *(["--interval", str(self.poll)] if self.poll is not None else []),
+                    ],
                     env=self.installation.env(),
                     cwd=REPO,
                     stdout=log,
@@ -401,13 +407,24 @@ class _Worker:
         self._thread.join(timeout=15)
 
 
-def start_worker(installation: Installation, *, interval: float = 5) -> bool:
-    """Run the exchange worker for this installation; False (and nothing started) when it has none yet."""
+def start_worker(installation: Installation, *, interval: float = 5, poll: float | None = None) -> bool:
+    """Run the exchange worker for this installation; False (and nothing started) when it has none yet.
+
+    interval: seconds before the worker is started again after it ended; poll: its `--interval` (seconds
+    between polls when nothing is due; the command's default when None).
+    """
     if "exchange_run" not in commands(installation):
         return False
     if installation.worker is None:
-        installation.worker = _Worker(installation, interval)
+        installation.worker = _Worker(installation, interval, poll)
     return True
+
+
+def stop_worker(installation: Installation) -> None:
+    """Stop the installation's exchange worker (its server keeps running)."""
+    if installation.worker is not None:
+        installation.worker.stop()
+        installation.worker = None
 
 
 def identity(installation: Installation) -> dict[str, str]:
