@@ -47,6 +47,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.studies",
     "cellchain.capa",
     "cellchain.exchange",
+    "cellchain.records",
 ]
 
 INSTALLED_APPS = [
