@@ -120,3 +120,44 @@ def test_x3_x6_no_path_deletes_a_regulated_record(world: Any, infusion: Any) -> 
 def test_x6_unknown_subject_has_no_journey() -> None:
     assert selectors.record_coi("nothing.here", "1") is None
     assert selectors.record_coi("clinic.infusion", "not-a-number") is None
+
+
+JOURNEY_BOUND = [
+    "journeys.journey",
+    "journeys.consent",
+    "journeys.collection",
+    "journeys.unit",
+    "journeys.custodyevent",
+    "manufacturing.apheresisintake",
+    "manufacturing.batch",
+    "manufacturing.batchstep",
+    "manufacturing.parameterentry",
+    "manufacturing.productunit",
+    "qc.qcresult",
+    "qc.releasedecision",
+    "logistics.shipment",
+    "logistics.receiptinspection",
+    "clinic.treatmentcourse",
+    "clinic.thaw",
+    "clinic.infusion",
+    "clinic.adverseevent",
+    "clinic.followupvisit",
+    "records.archivetick",
+]
+
+
+@pytest.mark.parametrize("label", JOURNEY_BOUND)
+def test_x6_journey_records_find_their_journey_by_their_keys(label: str) -> None:
+    """X-6: every record of the journey's spine reaches the COI through its foreign keys (decision 0027)."""
+    from django.apps import apps
+
+    path = selectors._coi_lookup(apps.get_model(label))
+    assert path is not None and path.endswith("coi"), label
+
+
+def test_x6_shared_records_have_no_journey() -> None:
+    """X-6: records of no one journey (SOP-like product profile, storage position) follow the shared rule."""
+    from django.apps import apps
+
+    for label in ("clinic.productuseprofile", "journeys.storageposition", "journeys.ethicsapproval"):
+        assert selectors._coi_lookup(apps.get_model(label)) is None, label
