@@ -39,7 +39,7 @@ def _tick_all_missing(world: Any, checklist: ArchiveChecklist) -> None:
 
 
 def test_t10_16_open_refuses_a_journey_no_record_names(world: Any, infusion: Any) -> None:
-    with pytest.raises(ValidationFailed, match="T-10.16") as refused:
+    with pytest.raises(ValidationFailed, match=r"T-10.16") as refused:
         services.archive_open(actor=world["coordinator_zhou"], coi="CHW999926999999")
     assert refused.value.field == "coi"
 
@@ -62,7 +62,7 @@ def test_t10_16_system_answers_items_from_its_own_records(checklist: ArchiveChec
 def test_t10_16_close_refused_naming_every_missing_item(world: Any, checklist: ArchiveChecklist) -> None:
     """T-10.16: the journey's archive cannot close while an item is missing; nothing is written."""
     before = LedgerEntry.objects.count()
-    with pytest.raises(Conflict, match="T-10.16") as refused:
+    with pytest.raises(Conflict, match=r"T-10.16") as refused:
         services.archive_close(
             actor=world["physician_wang"],
             checklist=checklist,
@@ -111,7 +111,7 @@ def test_x4_close_refused_with_a_wrong_password(world: Any, checklist: ArchiveCh
 
 def test_t10_16_only_qa_or_physician_closes(world: Any, checklist: ArchiveChecklist) -> None:
     _tick_all_missing(world, checklist)
-    with pytest.raises(NotAllowed, match="T-10.16"):
+    with pytest.raises(NotAllowed, match=r"T-10.16"):
         services.archive_close(
             actor=world["coordinator_zhou"],
             checklist=checklist,
@@ -122,7 +122,7 @@ def test_t10_16_only_qa_or_physician_closes(world: Any, checklist: ArchiveCheckl
 
 def test_t5_2_9_close_needs_the_archive_location(world: Any, checklist: ArchiveChecklist) -> None:
     _tick_all_missing(world, checklist)
-    with pytest.raises(ValidationFailed, match="T-5.2.9"):
+    with pytest.raises(ValidationFailed, match=r"T-5.2.9"):
         services.archive_close(
             actor=world["physician_wang"], checklist=checklist, signer=_signer(world), archive_location=" "
         )
@@ -130,7 +130,7 @@ def test_t5_2_9_close_needs_the_archive_location(world: Any, checklist: ArchiveC
 
 def test_t10_16_tick_needs_evidence_and_is_once_per_item(world: Any, checklist: ArchiveChecklist) -> None:
     actor = world["coordinator_zhou"]
-    with pytest.raises(ValidationFailed, match="T-10.16") as refused:
+    with pytest.raises(ValidationFailed, match=r"T-10.16") as refused:
         services.archive_tick(actor=actor, checklist=checklist, item="follow_up", evidence="  ")
     assert refused.value.field == "evidence"
     with pytest.raises(ValidationFailed):

@@ -43,7 +43,7 @@ def test_x6_scan_is_bound_by_sha256_to_its_record_with_the_paper_location(world:
 
 
 def test_t6_4_g_scan_of_a_record_the_ledger_does_not_know_is_refused(world: Any, infusion: Any) -> None:
-    with pytest.raises(ValidationFailed, match="T-6.4-g") as refused:
+    with pytest.raises(ValidationFailed, match=r"T-6.4-g") as refused:
         _scan(world, infusion, record_id="999999")
     assert refused.value.field == "record_id"
 
