@@ -145,3 +145,23 @@ def test_t10_16_other_organisation_does_not_see_the_checklist(
     client_for: Any, checklist: ArchiveChecklist
 ) -> None:
     assert client_for("qa_li").get(reverse("records:checklist", args=[checklist.pk])).status_code == 404
+
+
+def test_x6_api_answers_the_retention_of_a_ledgered_record(client_for: Any, infusion: Any) -> None:
+    """X-6, T-10.3: a clean-up job asks the retention of a record by its ledger subject."""
+    body = (
+        client_for("auditor_xiehe")
+        .get("/api/records/retention", {"record_type": "clinic.infusion", "record_id": str(infusion.pk)})
+        .json()
+    )
+    assert body["coi"] == selectors.coi_key(infusion.course.coi)
+    assert body["provisional"] is True and body["basis"] == "use+15y"
+    assert body["retained_until"].startswith(str(infusion.started_at.year + 15))
+
+
+def test_t10_16_api_lists_items_and_what_blocks_closure(client_for: Any, checklist: ArchiveChecklist) -> None:
+    body = client_for("physician_wang").get(f"/api/records/archive/{checklist.pk}").json()
+    items = {i["item"]: i for i in body["items"]}
+    assert items["infusion"]["present"] is True and items["follow_up"]["present"] is False
+    assert any("T-10.16" in m and "follow_up" in m for m in body["closure_blocked_by"])
+    assert client_for("qa_li").get(f"/api/records/archive/{checklist.pk}").status_code == 404
