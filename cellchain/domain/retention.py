@@ -187,3 +187,36 @@ def archive_close_gate(states: list[ItemState], *, coi: str) -> Gate:
             for item in missing
         )
     )
+
+
+RESTORE_TEST_INTERVAL_DAYS = 180
+"""T-10.2: electronic backups exist and a restore is tested; a restore test older than this is due (decision 0027)."""
+
+
+def restore_test_gate(last_passed: dt.date | None, today: dt.date) -> Gate:
+    """Is a restore test due? Yes with no passed test, or the last one older than the interval (T-10.2)."""
+    if last_passed is None:
+        return Gate(
+            (
+                Finding(
+                    "restore_test_missing",
+                    "No restore of a backup has been tested and passed (T-10.2).",
+                    "T-10.2",
+                ),
+            )
+        )
+    due = last_passed + dt.timedelta(days=RESTORE_TEST_INTERVAL_DAYS)
+    if today > due:
+        return Gate(
+            (
+                Finding(
+                    "restore_test_overdue",
+                    f"The last passed restore test was on {last_passed.isoformat()}; one was due by "
+                    f"{due.isoformat()} (T-10.2).",
+                    "T-10.2",
+                    value=last_passed.isoformat(),
+                    limit=due.isoformat(),
+                ),
+            )
+        )
+    return Gate()

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cellchain.records.models import ITEM_LABELS
+from cellchain.records.models import ITEM_LABELS, RestoreTest
 from cellchain.signatures.forms import SignForm
 
 
@@ -54,3 +54,13 @@ class ScanForm(forms.Form):
 class RetentionForm(forms.Form):
     record_type = forms.CharField(label=_("Record type"), max_length=80)
     record_id = forms.CharField(label=_("Record id"), max_length=64)
+
+
+class RestoreTestForm(forms.Form):
+    backup_name = forms.CharField(label=_("Backup file"), max_length=255)
+    backup_sha256 = forms.CharField(label=_("SHA-256 of the backup file"), max_length=64)
+    tree_size = forms.IntegerField(label=_("Ledger size after the restore"), min_value=0)
+    root_hash = forms.CharField(label=_("Ledger root after the restore (hex)"), max_length=64)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=RestoreTest.Outcome.choices)
+    tested_on = forms.DateField(label=_("Tested on"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

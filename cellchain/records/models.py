@@ -159,3 +159,35 @@ class ScannedDocument(RegulatedModel):
     @property
     def paper_location(self) -> str:
         return f"{self.paper_archive} / {self.paper_shelf} / {self.paper_box}"
+
+
+class RestoreTest(RegulatedModel):
+    """One test restore of a backup into a scratch database, with the ledger verification's outcome (T-10.2).
+
+    `cellchain backup` and `cellchain restore` (decision 0011) do the work; this log records that a restore was
+    tried, from which backup (its SHA-256), what ledger size and root the restored copy showed, and whether
+    `ledger verify` passed.
+    """
+
+    class Outcome(models.TextChoices):
+        PASSED = "passed", pgettext_lazy("restore test outcome", "Passed")
+        FAILED = "failed", pgettext_lazy("restore test outcome", "Failed")
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
+    backup_name = models.CharField(_("backup file"), max_length=255)
+    backup_sha256 = models.CharField(_("SHA-256 of the backup file"), max_length=64)
+    tree_size = models.PositiveBigIntegerField(_("ledger size after the restore"))
+    root_hash = models.CharField(_("ledger root after the restore (hex)"), max_length=64)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    note = models.TextField(_("note (what was checked, any problem)"), blank=True)
+    tested_on = models.DateField(_("tested on"))
+    tested_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("tested by")
+    )
+
+    class Meta:
+        verbose_name = _("restore test")
+        ordering = ["-tested_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"restore test {self.tested_on} {self.outcome}"

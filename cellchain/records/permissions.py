@@ -26,4 +26,7 @@ GRANTS = {
     "records.archive": {Role.QA, Role.COORDINATOR, Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST},
     "records.close": {Role.QA, Role.PHYSICIAN},
     "records.scan": {Role.QA, Role.COORDINATOR, Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST},
+    # T-10.2: the backup restore-test log
+    "records.view_restore_tests": {Role.QA, Role.AUDITOR, Role.SITE_ADMIN},
+    "records.restore_test": {Role.QA, Role.SITE_ADMIN},
 }

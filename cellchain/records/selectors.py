@@ -31,7 +31,7 @@ from cellchain.ledger.models import LedgerEntry, RegulatedModel
 from cellchain.logistics.models import ReceiptInspection, Shipment, StockEvent
 from cellchain.manufacturing.models import ApheresisIntake, Batch, ProductUnit
 from cellchain.qc.models import ReleaseDecision
-from cellchain.records.models import ArchiveChecklist, ArchiveTick, ScannedDocument
+from cellchain.records.models import ArchiveChecklist, ArchiveTick, RestoreTest, ScannedDocument
 
 _NOT_JOURNEY = (Site, Organisation)  # parents every record has; they lead to no journey
 
@@ -359,3 +359,22 @@ def scan_get_for(viewer: Any, scan_id: int) -> ScannedDocument:
 def record_exists(record_type: str, record_id: str) -> bool:
     """Does the ledger know this record (the subject a scan is linked to)?"""
     return LedgerEntry.objects.filter(record_type=record_type, record_id=record_id).exists()
+
+
+# --------------------------------------------------------------------------- restore tests (T-10.2)
+
+
+def restore_tests_for(viewer: Any) -> QuerySet[RestoreTest]:
+    return RestoreTest.objects.filter(
+        voided_at__isnull=True, site__organisation_id=viewer.organisation_id
+    ).select_related("tested_by")
+
+
+def last_passed_restore_test(viewer: Any) -> dt.date | None:
+    return (
+        restore_tests_for(viewer)
+        .filter(outcome=RestoreTest.Outcome.PASSED)
+        .order_by("-tested_on")
+        .values_list("tested_on", flat=True)
+        .first()
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +24,7 @@ from cellchain.domain.findings import Gate
 from cellchain.domain.retention import ArchiveItem
 from cellchain.ledger.records import record_amend, record_create, record_void
 from cellchain.records import selectors
-from cellchain.records.models import ArchiveChecklist, ArchiveTick, ScannedDocument
+from cellchain.records.models import ArchiveChecklist, ArchiveTick, RestoreTest, ScannedDocument
 from cellchain.signatures import services as signing
 from cellchain.signatures.models import Meaning
 from cellchain.signatures.services import SignerCredentials
@@ -263,3 +264,61 @@ def retention_purge_check(*, record_type: str, record_id: str, today: dt.date) -
     if not gate.allowed:
         raise NotAllowed(" ".join(f.message for f in gate.findings))
     return found
+
+
+# --------------------------------------------------------------------------- restore-test log
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _hex64(value: str, field: str, label: str) -> str:
+    value = (value or "").strip().lower()
+    if not _HEX64.match(value):
+        raise ValidationFailed(
+            _("%(label)s must be 64 hexadecimal characters (a SHA-256) (T-10.2).") % {"label": label},
+            field=field,
+        )
+    return value
+
+
+@transaction.atomic
+def restore_test_record(
+    *,
+    actor: Any,
+    backup_name: str,
+    backup_sha256: str,
+    tree_size: int,
+    root_hash: str,
+    outcome: str,
+    tested_on: dt.date,
+    note: str = "",
+) -> RestoreTest:
+    """Log a test restore of a backup and its ledger verification (T-10.2); a failed one needs a note."""
+    _require(
+        actor,
+        "records.restore_test",
+        _("Only quality assurance or a site administrator logs restore tests (T-10.2)."),
+    )
+    if outcome not in RestoreTest.Outcome.values:
+        raise ValidationFailed(_("Choose the outcome of the restore test (T-10.2)."), field="outcome")
+    if outcome == RestoreTest.Outcome.FAILED and not note.strip():
+        raise ValidationFailed(_("Say what failed in the restore test (T-10.2)."), field="note")
+    if tested_on > clock.today(actor.site.time_zone):
+        raise ValidationFailed(_("A restore test cannot be dated in the future (T-10.2)."), field="tested_on")
+    if tree_size < 0:
+        raise ValidationFailed(_("The ledger size cannot be negative."), field="tree_size")
+    return record_create(
+        actor=actor,
+        record=RestoreTest(
+            site=actor.site,
+            backup_name=_text(backup_name, "backup_name", _("The backup file"), "T-10.2"),
+            backup_sha256=_hex64(backup_sha256, "backup_sha256", _("The backup's SHA-256")),
+            tree_size=tree_size,
+            root_hash=_hex64(root_hash, "root_hash", _("The ledger root")),
+            outcome=outcome,
+            note=note.strip(),
+            tested_on=tested_on,
+            tested_by=actor,
+        ),
+        event="restoretest:record",
+    )

@@ -14,4 +14,5 @@ urlpatterns = [
     path("scans/new/", views.scan_new, name="scan_new"),
     path("scans/<int:scan_id>/file/", views.scan_file, name="scan_file"),
     path("retention/", views.retention, name="retention"),
+    path("restore-tests/", views.restore_tests, name="restore_tests"),
 ]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cellchain.core import clock
 from cellchain.core.errors import Conflict
 from cellchain.core.pages import form_page, redirect_to, submit
 from cellchain.core.permissions import has_permission, requires
@@ -225,3 +227,29 @@ def retention(request: HttpRequest) -> HttpResponse:
             form.cleaned_data["record_type"].lower(), form.cleaned_data["record_id"]
         )
     return render(request, "records/retention.html", {"form": form, "found": found})
+
+
+@requires("records.view_restore_tests")
+@require_http_methods(["GET", "POST"])
+def restore_tests(request: HttpRequest) -> HttpResponse:
+    """The backup restore-test log and whether a test is due (T-10.2)."""
+    user = request.user
+    can_record = has_permission(user, "records.restore_test")
+    if request.method == "POST" and not can_record:
+        raise PermissionDenied
+    form = f.RestoreTestForm(request.POST or None)
+    today = clock.today(user.site.time_zone)  # type: ignore[union-attr]
+    context = {
+        "tests": list(selectors.restore_tests_for(user)[:200]),
+        "due": rules.restore_test_gate(selectors.last_passed_restore_test(user), today).findings,
+        "can_record": can_record,
+    }
+    return form_page(
+        request,
+        form,
+        lambda data: services.restore_test_record(actor=user, **data),
+        _("The restore test was logged."),
+        done=redirect_to("records:restore_tests"),
+        template="records/restore_tests.html",
+        context=context,
+    )

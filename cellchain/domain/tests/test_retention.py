@@ -98,3 +98,15 @@ def test_t10_16_archive_cannot_close_with_an_item_missing() -> None:
 def test_t10_16_ticked_items_count_as_present() -> None:
     states = [ItemState(i, ticked=True) for i in ARCHIVE_ITEMS]
     assert archive_close_gate(states, coi="CH1").allowed
+
+
+def test_t10_2_restore_test_due_when_none_or_older_than_the_interval() -> None:
+    """T-10.2: backups with a restore-test log; a missing or old passed test is reported due."""
+    from cellchain.domain.retention import RESTORE_TEST_INTERVAL_DAYS, restore_test_gate
+
+    today = D(2026, 12, 7)
+    assert restore_test_gate(None, today).checks == ("restore_test_missing",)
+    last = today - dt.timedelta(days=RESTORE_TEST_INTERVAL_DAYS)
+    assert restore_test_gate(last, today).allowed
+    overdue = restore_test_gate(last - dt.timedelta(days=1), today)
+    assert overdue.checks == ("restore_test_overdue",) and "T-10.2" in overdue.findings[0].message
