@@ -48,6 +48,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.studies",
     "cellchain.capa",
     "cellchain.exchange",
+    "cellchain.records",
 ]
 
 INSTALLED_APPS = [

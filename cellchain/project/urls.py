@@ -23,6 +23,7 @@ urlpatterns = [
     path("capa/", include("cellchain.capa.urls")),
     path("environment/", include("cellchain.environment.urls")),
     path("exchange/", include("cellchain.exchange.urls")),
+    path("records/", include("cellchain.records.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]

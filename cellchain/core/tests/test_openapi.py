@@ -114,6 +114,7 @@ ROUTER_READS = [
     ("qa_li", "/api/ledger/keys"),
     ("coordinator_zhou", "/api/journeys/"),
     ("physician_wang", "/api/clinic/product-versions"),
+    ("auditor_xiehe", "/api/records/retention?record_type=clinic.infusion&record_id=1"),
 ]
 
 
