@@ -47,6 +47,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.studies",
     "cellchain.capa",
     "cellchain.exchange",
+    "cellchain.documents",
 ]
 
 INSTALLED_APPS = [

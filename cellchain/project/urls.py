@@ -22,6 +22,7 @@ urlpatterns = [
     path("studies/", include("cellchain.studies.urls")),
     path("capa/", include("cellchain.capa.urls")),
     path("exchange/", include("cellchain.exchange.urls")),
+    path("documents/", include("cellchain.documents.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]
