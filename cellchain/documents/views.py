@@ -39,7 +39,9 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": selectors.register(request.user, today, overdue_only=overdue),
         "overdue": overdue,
-        "training": selectors.training_due(request.user, today, today + TRAINING_NOTICE),
+        "training": selectors.training_due(request.user, today, today + TRAINING_NOTICE)
+        if has_permission(request.user, "documents.acknowledge")
+        else [],
         "today": today,
         "can_manage": has_permission(request.user, "documents.manage"),
     }

@@ -29,8 +29,9 @@ class DocumentKit:
     """A hospital SOP at Union Hospital: coordinator registers, nurse authors, pharmacist reviews, physician
     approves; people train. Every step through the services."""
 
-    def __init__(self, world: Any) -> None:
+    def __init__(self, world: Any, today: dt.date = TODAY) -> None:
         self.world = world
+        self.today = today
 
     def __getitem__(self, name: str) -> Any:
         return self.world[name]
@@ -55,7 +56,7 @@ class DocumentKit:
             actor=self.world[author],
             document=document,
             label=label,
-            effective_from=TODAY + dt.timedelta(days=days),
+            effective_from=self.today + dt.timedelta(days=days),
             review_interval_months=12,
             text=f"Procedure text, version {label}.",
         )
