@@ -42,7 +42,7 @@ def test_nurse_signs_the_training_on_the_sop_in_force(page: Any, sign_in: Any, e
 
     version = _thaw_sop(e2e_world)
     sign_in("nurse_zhou")
-    page.click("nav.menu >> text=Documents")
+    page.click("nav.menu >> a[href='/documents/']")
     page.wait_for_url(f"{page.base_url}/documents/")
     training = page.locator("#my-training")
     assert "in force: the step is refused until you sign" in training.inner_text()
