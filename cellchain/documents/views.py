@@ -155,6 +155,7 @@ def _version_context(request: HttpRequest, version: DocumentVersion, **bound: An
         "signoffs": selectors.signoff_rows(version),
         "trainings": selectors.trainings_of(version),
         "trained": selectors.has_trained(user, version),
+        "uses": version.uses.filter(voided_at__isnull=True).count(),
         "can_submit": shown is rules.Shown.DRAFT and user.pk == version.author_id,
         "can_review": shown is rules.Shown.IN_REVIEW
         and version.reviewer_id is None

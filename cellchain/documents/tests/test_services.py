@@ -170,6 +170,19 @@ class TestTraining:
             kit.train(draft, "nurse_zhou")
         assert not TrainingRecord.objects.exists()
 
+    def test_a_superseded_version_cannot_be_trained_on_t_6_1(self, kit: DocumentKit) -> None:
+        """T-6.1: superseded versions cannot be selected."""
+        from cellchain.core import clock
+
+        document = kit.register()
+        first = kit.approved(document)
+        kit.approved(document, label="2", days=3)
+        with (
+            clock.frozen(dt.datetime(2026, 6, 18, 4, 0, tzinfo=dt.UTC)),
+            pytest.raises(Conflict, match="superseded"),
+        ):
+            kit.train(first, "nurse_zhou")
+
     def test_training_twice_is_refused(self, kit: DocumentKit) -> None:
         version = kit.approved(kit.register())
         kit.train(version, "nurse_zhou")

@@ -68,7 +68,7 @@ def _thaw(world: Any, unit: Any) -> Thaw:
 
 class TestThaw:
     def test_thaw_refused_untrained_then_recorded_with_the_sop_version_t_6_5_d(
-        self, world: Any, unit: Any
+        self, world: Any, unit: Any, client_for: Any
     ) -> None:
         """T-6.5-d, T-6.1: the thaw is refused to a nurse without read-and-understood training on the SOP in
         force, nothing is written; once trained, the thaw record names the SOP version."""
@@ -79,6 +79,8 @@ class TestThaw:
         _train(world, version, "nurse_wang")
         thaw = _thaw(world, unit)
         assert [u.version for u in selectors.sop_uses_for(thaw)] == [version]
+        page = client_for("nurse_wang").get(f"/documents/versions/{version.pk}/").content.decode()
+        assert '<dd id="uses">1</dd>' in page
 
     def test_thaw_without_a_governing_sop_proceeds_as_before(self, world: Any, unit: Any) -> None:
         _sop_in_force(world, "infusion", NOW)  # governs another step
