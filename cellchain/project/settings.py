@@ -49,6 +49,7 @@ CELLCHAIN_CONTEXTS = [
     "cellchain.capa",
     "cellchain.exchange",
     "cellchain.records",
+    "cellchain.documents",
 ]
 
 INSTALLED_APPS = [

@@ -24,6 +24,7 @@ urlpatterns = [
     path("environment/", include("cellchain.environment.urls")),
     path("exchange/", include("cellchain.exchange.urls")),
     path("records/", include("cellchain.records.urls")),
+    path("documents/", include("cellchain.documents.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
 ]

@@ -15,6 +15,8 @@ class Meaning(models.TextChoices):
     REVIEWED = "reviewed", _("Reviewed")
     APPROVED = "approved", _("Approved")
     RELEASED = "released", _("Released")
+    AUTHORED = "authored", _("Authored")  # a controlled document's author (T-6.1)
+    ACKNOWLEDGED = "acknowledged", _("Read and understood")  # training on a document version (T-6.1)
 
 
 class Signature(RegulatedModel):

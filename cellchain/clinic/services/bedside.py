@@ -28,6 +28,7 @@ from cellchain.clinic.services.preparation import unit_overtime_apply
 from cellchain.clinic.services.products import unit_profile
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, IdentityMismatch, NotAllowed, ValidationFailed
+from cellchain.documents.services import sop_version_link
 from cellchain.domain import bedside as rules
 from cellchain.domain import clinical_timing as timing
 from cellchain.domain.clinical_verdict import Consequence, Reason, Verdict
@@ -326,6 +327,7 @@ def infusion_start(
         performed_by=actor,
     )
     create(actor, infusion, "infusion:start", extra={"checklist": dict(checklist)})
+    sop_version_link(actor=actor, step="infusion", site=course.site, record=infusion, at=started_at)
     unit.state = ClinicUnit.State.INFUSED
     amend(actor, unit, "unit:infused", "unit infused")
     upstream.mark_infused(actor, unit, started_at)

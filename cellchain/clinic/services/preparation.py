@@ -13,6 +13,7 @@ from cellchain.clinic.services.plan import _hospital_actor
 from cellchain.clinic.services.products import applied_version, unit_profile
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, ValidationFailed
+from cellchain.documents.services import sop_version_link
 from cellchain.domain import clinical_timing as timing
 from cellchain.domain.clinical_verdict import Consequence, Verdict
 from cellchain.domain.preparation import DilutionEntry, ThawEntry, dilution_check, thaw_check
@@ -113,6 +114,7 @@ def thaw_record(
         findings=reasons_json(verdict),
     )
     create(actor, thaw, "unit:thaw", extra={"values_of": applied_version(profile) or "hand-entered profile"})
+    sop_version_link(actor=actor, step="thaw", site=unit.course.site, record=thaw, at=started_at)
     unit.state = ClinicUnit.State.THAWED
     _recompute_use_by(unit)
     amend(actor, unit, "unit:thawed", "thaw recorded; use-by countdown started (T-7.8-a)")

@@ -23,6 +23,7 @@ from cellchain.clinic.services.bedside import _local_date
 from cellchain.clinic.services.plan import _hospital_actor
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, ValidationFailed
+from cellchain.documents.services import sop_version_link
 from cellchain.domain import clinical_timing as timing
 from cellchain.domain import grading
 from cellchain.domain import reporting_clocks as clocks
@@ -222,6 +223,7 @@ def adverse_event_record(
         **optional,
     )
     create(actor, event, f"adverse_event:record:{category}")
+    sop_version_link(actor=actor, step="ae_handling", site=course.site, record=event)
     _create_duties(actor, event)
     _send_to_manufacturer(actor, event)
     return event

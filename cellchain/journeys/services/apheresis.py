@@ -12,6 +12,7 @@ from django.db import transaction
 from cellchain.accounts.services import require_qualification
 from cellchain.core import clock
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
+from cellchain.documents.services import sop_version_link
 from cellchain.domain import apheresis as rules
 from cellchain.domain.apheresis import (
     MNC_TARGET_DEFAULT,
@@ -211,6 +212,9 @@ def _collection_create(*, actor: Any, journey: Journey, data: CollectionInput) -
         ),
         event="collection:record",
         extra={"mnc": mnc.message, "reactive": [m.value for m in verdict.reactive_markers]},
+    )
+    sop_version_link(
+        actor=actor, step="apheresis", site=journey.hospital_site, record=collection, at=data.collected_at
     )
     for volume in data.bag_volumes_ml:
         _unit_create(actor, collection, volume)
