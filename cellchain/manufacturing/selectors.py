@@ -255,9 +255,14 @@ def supplier_to_domain(supplier: Supplier | None) -> fac.SupplierStanding | None
     return fac.SupplierStanding(supplier.code, fac.SupplierStatus(supplier.status), supplier.requalify_by)
 
 
-def lot_to_domain(lot: MaterialLot) -> fac.MaterialLot:
+def lot_to_domain(
+    lot: MaterialLot, *, coa_attached: bool | None = None, supplier: Supplier | bool | None = True
+) -> fac.MaterialLot:
     """The lot as the issue and release gates read it, with its supplier's standing and whether a CoA is on
-    file (P-1.1-a/b, Q-2.6-a)."""
+    file (P-1.1-a/b, Q-2.6-a). By default the supplier and the CoA are read afresh from the database, so a
+    disqualification takes effect at once whatever the caller holds; list pages pass what they prefetched."""
+    if supplier is True:
+        supplier = Supplier.objects.filter(pk=lot.registered_supplier_id).first()
     return fac.MaterialLot(
         lot.material,
         lot.lot,
@@ -269,8 +274,8 @@ def lot_to_domain(lot: MaterialLot) -> fac.MaterialLot:
         lot.risk_assessment_approved,
         lot.is_vector,
         lot.rcl_culture_passed,
-        supplier_to_domain(lot.registered_supplier),
-        lot_certificate(lot) is not None,
+        supplier_to_domain(supplier or None),
+        lot_certificate(lot) is not None if coa_attached is None else coa_attached,
     )
 
 
