@@ -41,7 +41,7 @@ def _lots_of(request: HttpRequest) -> Any:
     """Lots of the viewer's organisation: those of its register's suppliers, and older lots without one."""
     from django.db.models import Q
 
-    org = request.user.organisation_id  # type: ignore[union-attr]
+    org = request.user.organisation_id
     return selectors.lots_all().filter(
         Q(registered_supplier__site__organisation_id=org) | Q(registered_supplier__isnull=True)
     )
@@ -59,8 +59,8 @@ def suppliers(request: HttpRequest) -> HttpResponse:
     can_manage = has_permission(request.user, "manufacturing.manage_materials")
     form = forms.SupplierForm(request.POST or None)
     if request.method == "POST" and can_manage and form.is_valid():
-        site = request.user.organisation.sites.filter(code="shenghe-prod").first()  # type: ignore[union-attr]
-        site = site or request.user.organisation.sites.first()  # type: ignore[union-attr]
+        # the registering QA person's own site, else the first site of their organisation
+        site = request.user.site or request.user.organisation.sites.order_by("pk").first()
         created = run_service(
             request,
             lambda: services.supplier_register(actor=request.user, site=site, **form.cleaned_data),
@@ -176,7 +176,7 @@ def lots(request: HttpRequest) -> HttpResponse:
         "release_form": forms.LotReleaseForm(),
         "can_manage": can_manage,
     }
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "manufacturing/lots.html#lot-table", context)
     return render(request, "manufacturing/lots.html", context)
 
