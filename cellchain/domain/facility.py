@@ -173,6 +173,75 @@ def equipment_use_check(equipment: Equipment, on: date) -> Gate:
     return Gate(tuple(found))
 
 
+class SupplierStatus(StrEnum):
+    """Qualification status of a supplier in the register (P-1.1-a)."""
+
+    PENDING = "pending"
+    QUALIFIED = "qualified"
+    CONDITIONAL = "conditional"
+    DISQUALIFIED = "disqualified"
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierStanding:
+    """A supplier as the register holds it: its status and when it must be requalified (P-1.1-a)."""
+
+    code: str
+    status: SupplierStatus
+    requalify_by: date | None = None
+
+
+def supplier_standing_check(supplier: SupplierStanding | None, on: date) -> Gate:
+    """Lots are accepted only from a registered supplier, qualified (or conditionally qualified) and within its
+    requalification date (P-1.1-a supplier qualification; P-1.1-b for other materials)."""
+    if supplier is None:
+        return Gate(
+            (
+                Finding(
+                    "supplier_unregistered",
+                    "the lot's supplier is not in the supplier register",
+                    "P-1.1-a",
+                ),
+            )
+        )
+    if supplier.status is SupplierStatus.DISQUALIFIED:
+        return Gate(
+            (
+                Finding(
+                    "supplier_disqualified",
+                    f"supplier {supplier.code} is disqualified",
+                    "P-1.1-a",
+                    supplier.code,
+                ),
+            )
+        )
+    if supplier.status is SupplierStatus.PENDING:
+        return Gate(
+            (
+                Finding(
+                    "supplier_not_qualified",
+                    f"supplier {supplier.code} is not yet qualified",
+                    "P-1.1-a",
+                    supplier.code,
+                ),
+            )
+        )
+    if supplier.requalify_by is not None and supplier.requalify_by < on:
+        return Gate(
+            (
+                Finding(
+                    "supplier_qualification_lapsed",
+                    f"supplier {supplier.code}: requalification was due {supplier.requalify_by.isoformat()}",
+                    "P-1.1-a",
+                    supplier.code,
+                    on.isoformat(),
+                    supplier.requalify_by.isoformat(),
+                ),
+            )
+        )
+    return Gate()
+
+
 @dataclass(frozen=True, slots=True)
 class MaterialLot:
     """A lot of a material issued to a batch (P-1.1-a/b)."""
@@ -187,20 +256,38 @@ class MaterialLot:
     risk_assessment_approved: bool = False
     is_vector: bool = False
     rcl_culture_passed: bool = False
+    supplier: SupplierStanding | None = None
+    coa_attached: bool = False
 
 
 def material_lot_check(lot: MaterialLot, on: date) -> Gate:
-    """A lot is issued only released, in date, with its documents (P-1.1-b); RUO or biological-origin lots
-    also need an approved risk assessment; a vector lot needs its RCL/RCR culture test passed (Q-2.6-a)."""
+    """A lot is issued only released, in date, with its CoA and documents (P-1.1-b), from a qualified supplier
+    (P-1.1-a); RUO or biological-origin lots also need an approved risk assessment; a vector lot needs its
+    RCL/RCR culture test passed (Q-2.6-a)."""
+    subject = f"{lot.material} {lot.lot}"
+    unreleased = (
+        ()
+        if lot.released
+        else (
+            Finding(
+                "lot_not_released", f"{subject}: the lot is not released by QA (P-1.1-b)", "P-1.1-b", subject
+            ),
+        )
+    )
+    return Gate(unreleased + material_lot_release_check(lot, on).findings)
+
+
+def material_lot_release_check(lot: MaterialLot, on: date) -> Gate:
+    """What QA's lot release needs: every issue rule but the release itself (P-1.1-a/b, Q-2.6-a)."""
     subject = f"{lot.material} {lot.lot}"
     rules = (
-        (not lot.released, "lot_not_released", "the lot is not released by QA", "P-1.1-b"),
         (
             lot.expires_on is not None and lot.expires_on < on,
             "lot_expired",
             "the lot is past its expiry",
             "P-1.1-b",
         ),
+        (not lot.coa_attached, "lot_coa_missing", "no certificate of analysis (CoA) on file", "P-1.1-b"),
         (
             not lot.documents_attached,
             "lot_documents_missing",
@@ -220,9 +307,14 @@ def material_lot_check(lot: MaterialLot, on: date) -> Gate:
             "Q-2.6-a",
         ),
     )
+    supplier = tuple(
+        Finding(f.check, f"{subject}: {f.message} ({f.clause})", f.clause, subject, f.value, f.limit)
+        for f in supplier_standing_check(lot.supplier, on).findings
+    )
     return Gate(
-        tuple(
-            Finding(check, f"{subject}: {message}", clause, subject)
+        supplier
+        + tuple(
+            Finding(check, f"{subject}: {message} ({clause})", clause, subject)
             for failed, check, message, clause in rules
             if failed
         )

@@ -44,6 +44,26 @@ def at(moment: dt.datetime) -> Iterator[None]:
         yield
 
 
+def qualified_supplier(qa: Any, signer: SignerCredentials, site: Any, **fields: Any) -> Any:
+    """A supplier registered and qualified by QA for a year, on a (demo) audit (P-1.1-a)."""
+    supplier = services.supplier_register(actor=qa, site=site, audit_reference="AUD-DEMO-01", **fields)
+    return services.supplier_qualify(
+        actor=qa,
+        supplier=supplier,
+        signer=signer,
+        reason="supplier audit passed",
+        requalify_by=clock.now().date() + dt.timedelta(days=365),
+    )
+
+
+def released_lot(qa: Any, signer: SignerCredentials, *, material: str, lot: str, **fields: Any) -> Any:
+    """A lot registered, its CoA attached and released by QA with a signature (P-1.1-a/b, Q-2.6-a)."""
+    registered = services.material_lot_register(actor=qa, material=material, lot=lot, **fields)
+    coa = f"%PDF-1.4\n% CoA {material} lot {lot}\n".encode()
+    services.material_certificate_attach(actor=qa, lot=registered, name=f"CoA-{lot}.pdf", content=coa)
+    return services.material_lot_release(actor=qa, lot=registered, signer=signer)
+
+
 class Demo:
     def __init__(self, world: Any, password: str) -> None:
         self.world, self.password = world, password
@@ -119,21 +139,39 @@ class Demo:
             name="CO2 培养箱 02（校准过期）/ Incubator 02 (calibration overdue)",
             calibration_due=clock.now().date() - dt.timedelta(days=3),
         )
-        services.material_lot_register(
-            actor=self.qa,
+        beads_supplier = qualified_supplier(
+            self.qa,
+            self.signer("qa_li"),
+            self.site,
+            code="thermo-dynal",
+            name="赛默飞 Dynal / Thermo Fisher (Dynal)",
+            supplies="CD3/CD28 Dynabeads",
+        )
+        vector_supplier = qualified_supplier(
+            self.qa,
+            self.signer("qa_li"),
+            self.site,
+            code="genvec-bio",
+            name="基因载体生物 / GenVec Bio (vector CDMO)",
+            supplies="CD19 CAR lentiviral vector",
+        )
+        released_lot(
+            self.qa,
+            self.signer("qa_li"),
+            registered_supplier=beads_supplier,
             material="CD3/CD28 Dynabeads",
             lot="DB-2291",
-            released=True,
             documents_attached=True,
             expires_on=due,
             biological_origin=True,
             risk_assessment_approved=True,
         )
-        services.material_lot_register(
-            actor=self.qa,
+        released_lot(
+            self.qa,
+            self.signer("qa_li"),
+            registered_supplier=vector_supplier,
             material="CD19 CAR lentiviral vector",
             lot="LV-19-007",
-            released=True,
             documents_attached=True,
             expires_on=due,
             is_vector=True,

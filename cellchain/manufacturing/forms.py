@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cellchain.manufacturing.models import Equipment, MaterialLot, ProductionArea, ProductVersion
+from cellchain.manufacturing.models import Equipment, MaterialLot, ProductionArea, ProductVersion, Supplier
 from cellchain.signatures.forms import SecondPersonForm, SignForm
 
 
@@ -94,3 +94,55 @@ class ApproveForm(SignForm):
 
 class LineClearanceForm(SignForm, SecondPersonForm):
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
+
+
+# --------------------------------------------------------------------------- suppliers and lots (P-1.1-a/b)
+
+
+class SupplierForm(forms.Form):
+    code = forms.SlugField(label=_("Code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    supplies = forms.CharField(label=_("What it supplies"), max_length=300)
+    audit_reference = forms.CharField(
+        label=_("Audit or questionnaire reference"), max_length=200, required=False
+    )
+
+
+class SupplierQualifyForm(SignForm):
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+    requalify_by = forms.DateField(
+        label=_("Next requalification due"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    audit_reference = forms.CharField(
+        label=_("Audit or questionnaire reference"), max_length=200, required=False
+    )
+    conditional = forms.BooleanField(label=_("Qualified under conditions only"), required=False)
+
+
+class SupplierDisqualifyForm(SignForm):
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class LotForm(forms.Form):
+    material = forms.CharField(label=_("Material"), max_length=120)
+    lot = forms.CharField(label=_("Lot"), max_length=60)
+    registered_supplier = forms.ModelChoiceField(label=_("Supplier"), queryset=Supplier.objects.none())
+    expires_on = forms.DateField(label=_("Expires on"), widget=forms.DateInput(attrs={"type": "date"}))
+    documents_attached = forms.BooleanField(label=_("Origin documents attached"), required=False)
+    research_use_only = forms.BooleanField(label=_("Research use only"), required=False)
+    biological_origin = forms.BooleanField(label=_("Biological origin"), required=False)
+    risk_assessment_approved = forms.BooleanField(label=_("Risk assessment approved"), required=False)
+    is_vector = forms.BooleanField(label=_("Viral vector"), required=False)
+    rcl_culture_passed = forms.BooleanField(label=_("RCL/RCR culture test passed"), required=False)
+
+    def __init__(self, *args: Any, suppliers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["registered_supplier"].queryset = suppliers  # type: ignore[attr-defined]
+
+
+class CertificateForm(forms.Form):
+    coa = forms.FileField(label=_("Certificate of analysis (CoA)"))
+
+
+class LotReleaseForm(SignForm):
+    pass

@@ -178,13 +178,70 @@ class Equipment(RegulatedModel):
         return f"{self.code} · {self.name}"
 
 
+class Supplier(RegulatedModel):
+    """A supplier in the register with its qualification status (P-1.1-a supplier qualification, P-1.1-b).
+
+    Only QA changes the status, with a reason and an e-signature (`supplier_qualify`, `supplier_disqualify`);
+    a lot of a supplier that is not qualified, disqualified or past its requalification date is refused at
+    issue (decision 0029).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Not yet qualified")
+        QUALIFIED = "qualified", _("Qualified")
+        CONDITIONAL = "conditional", _("Conditionally qualified")
+        DISQUALIFIED = "disqualified", _("Disqualified")
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="suppliers", verbose_name=_("site"))
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    supplies = models.CharField(_("what it supplies"), max_length=300)
+    status = models.CharField(
+        _("qualification status"), max_length=20, choices=Status.choices, default="pending"
+    )
+    status_since = models.DateField(_("status since"), null=True, blank=True)
+    status_reason = models.TextField(_("reason for the status"), blank=True)
+    requalify_by = models.DateField(_("next requalification due"), null=True, blank=True)
+    audit_reference = models.CharField(_("audit or questionnaire reference"), max_length=200, blank=True)
+    decided_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by")
+    )
+
+    class Meta:
+        verbose_name = _("supplier")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class MaterialLot(RegulatedModel):
-    """A lot of a material or vector, with its release and documents (P-1.1-a/b, Q-2.6-a)."""
+    """A lot of a material or vector, with its release and documents (P-1.1-a/b, Q-2.6-a).
+
+    `supplier` is the free-text name kept from before the supplier register; `registered_supplier` is the
+    register entry the issue gate checks (a lot without one is refused at issue, decision 0029). `released`
+    becomes true only through `material_lot_release`, which signs the lot with the SHA-256 of its CoA.
+    """
 
     material = models.CharField(_("material"), max_length=120)
     lot = models.CharField(_("lot"), max_length=60)
     supplier = models.CharField(_("supplier"), max_length=120, blank=True)
+    registered_supplier = models.ForeignKey(
+        Supplier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lots",
+        verbose_name=_("supplier (register)"),
+    )
     released = models.BooleanField(_("released by QA"), default=False)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("released by")
+    )
+    released_coa_sha256 = models.CharField(
+        _("SHA-256 of the CoA released against"), max_length=64, blank=True
+    )
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     documents_attached = models.BooleanField(_("CoA and origin documents attached"), default=False)
     research_use_only = models.BooleanField(_("research use only"), default=False)
@@ -200,6 +257,36 @@ class MaterialLot(RegulatedModel):
 
     def __str__(self) -> str:
         return f"{self.material} {self.lot}"
+
+
+class MaterialCertificate(RegulatedModel):
+    """The certificate of analysis (CoA) of a lot as uploaded, with its SHA-256 (P-1.1-b documents).
+
+    Stored as QC's raw data and the assessment's evidence files: the bytes are bound by the ledgered hash,
+    recomputed whenever the file is read (REGULATORY item 14). The newest one not voided is the lot's CoA.
+    """
+
+    lot = models.ForeignKey(
+        MaterialLot, on_delete=models.PROTECT, related_name="certificates", verbose_name=_("lot")
+    )
+    name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    content = models.BinaryField(_("content"))
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+    uploaded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+
+    ledger_exclude = frozenset({"content"})
+
+    class Meta:
+        verbose_name = _("certificate of analysis")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ApheresisIntake(RegulatedModel):

@@ -15,4 +15,6 @@ GRANTS = {
     "manufacturing.line_clearance": {Role.PRODUCTION_OPERATOR, Role.QA},
     "manufacturing.execute": {Role.PRODUCTION_OPERATOR},
     "manufacturing.intake": {Role.PRODUCTION_OPERATOR, Role.LOGISTICS},
+    # supplier qualification and lot release are QA decisions (P-1.1-a/b, decision 0029)
+    "manufacturing.manage_materials": {Role.QA},
 }

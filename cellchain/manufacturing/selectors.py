@@ -24,12 +24,15 @@ from cellchain.manufacturing.models import (
     BatchStep,
     Equipment,
     LineClearance,
+    MaterialCertificate,
     MaterialLot,
+    MaterialUse,
     ParameterEntry,
     Product,
     ProductionArea,
     ProductUnit,
     ProductVersion,
+    Supplier,
 )
 from cellchain.qc.methods import method_catalogue
 from cellchain.quality.models import Deviation
@@ -131,7 +134,21 @@ def equipment_visible_to(viewer: Any) -> QuerySet[Equipment]:
 
 
 def lots_all() -> QuerySet[MaterialLot]:
-    return MaterialLot.objects.filter(voided_at__isnull=True)
+    return MaterialLot.objects.filter(voided_at__isnull=True).select_related(
+        "registered_supplier", "released_by"
+    )
+
+
+def suppliers_visible_to(viewer: Any) -> QuerySet[Supplier]:
+    """The supplier register of the viewer's organisation (P-1.1-a)."""
+    return Supplier.objects.filter(
+        site__organisation_id=viewer.organisation_id, voided_at__isnull=True
+    ).select_related("decided_by")
+
+
+def lot_certificate(lot: MaterialLot) -> MaterialCertificate | None:
+    """The lot's current CoA: the newest one not voided (P-1.1-b)."""
+    return lot.certificates.filter(voided_at__isnull=True).order_by("-uploaded_at", "-id").first()
 
 
 def intakes_visible_to(viewer: Any) -> QuerySet[ApheresisIntake]:
@@ -232,7 +249,20 @@ def equipment_to_domain(equipment: Equipment) -> fac.Equipment:
     )
 
 
-def lot_to_domain(lot: MaterialLot) -> fac.MaterialLot:
+def supplier_to_domain(supplier: Supplier | None) -> fac.SupplierStanding | None:
+    if supplier is None or supplier.voided_at is not None:
+        return None
+    return fac.SupplierStanding(supplier.code, fac.SupplierStatus(supplier.status), supplier.requalify_by)
+
+
+def lot_to_domain(
+    lot: MaterialLot, *, coa_attached: bool | None = None, supplier: Supplier | bool | None = True
+) -> fac.MaterialLot:
+    """The lot as the issue and release gates read it, with its supplier's standing and whether a CoA is on
+    file (P-1.1-a/b, Q-2.6-a). By default the supplier and the CoA are read afresh from the database, so a
+    disqualification takes effect at once whatever the caller holds; list pages pass what they prefetched."""
+    if supplier is True:
+        supplier = Supplier.objects.filter(pk=lot.registered_supplier_id).first()
     return fac.MaterialLot(
         lot.material,
         lot.lot,
@@ -244,7 +274,132 @@ def lot_to_domain(lot: MaterialLot) -> fac.MaterialLot:
         lot.risk_assessment_approved,
         lot.is_vector,
         lot.rcl_culture_passed,
+        supplier_to_domain(supplier or None),
+        lot_certificate(lot) is not None if coa_attached is None else coa_attached,
     )
+
+
+@dataclass(frozen=True)
+class RecallUnit:
+    din: str
+    purpose: str
+    status: str
+    infused_at: Any
+
+
+@dataclass(frozen=True)
+class RecallRow:
+    """One batch a lot was issued to, and the journey it serves: COI and pseudonym only (X-7)."""
+
+    batch: Batch
+    steps: tuple[str, ...]
+    coi: str
+    pseudonym: str
+    hospital: str
+    journey_status: str
+    units: tuple[RecallUnit, ...]
+
+    @property
+    def exposed(self) -> bool:
+        """Cells of this batch left the manufacturer: a unit was shipped or infused."""
+        return any(u.status in (ProductUnit.Status.SHIPPED, ProductUnit.Status.INFUSED) for u in self.units)
+
+
+def lot_recall(viewer: Any, lot: MaterialLot) -> list[RecallRow]:
+    """Lot -> batches -> journeys (REGULATORY item 36, P-1.1-a): every batch of the viewer's organisation the
+    lot was issued to, the journey it serves (COI and pseudonym, never identity: X-7) and its units' states.
+
+    Three queries whatever the number of batches: the uses with their batches, the units, the journeys.
+    """
+    from cellchain.journeys.models import Journey
+
+    uses = (
+        MaterialUse.objects.filter(
+            lot=lot, voided_at__isnull=True, step__batch__site__organisation_id=viewer.organisation_id
+        )
+        .select_related("step__batch__intake", "step__batch__product_version__product")
+        .order_by("step__batch__number", "step__position")
+    )
+    batches: dict[int, Batch] = {}
+    steps: dict[int, list[str]] = {}
+    for use in uses:
+        batch = use.step.batch
+        batches.setdefault(batch.pk, batch)
+        steps.setdefault(batch.pk, []).append(use.step.code)
+    if not batches:
+        return []
+    units: dict[int, list[RecallUnit]] = {}
+    for unit in ProductUnit.objects.filter(batch_id__in=batches, voided_at__isnull=True).order_by("din"):
+        units.setdefault(unit.batch_id, []).append(
+            RecallUnit(unit.din, unit.purpose, unit.status, unit.infused_at)
+        )
+    cois = {b.intake.coi for b in batches.values() if b.intake.coi}
+    journeys = {
+        j["coi"]: j
+        for j in Journey.objects.filter(coi__in=cois).values(
+            "coi", "pseudonym", "status", "hospital_site__name"
+        )
+    }
+    rows = []
+    for pk, batch in batches.items():
+        journey = journeys.get(batch.intake.coi, {})
+        rows.append(
+            RecallRow(
+                batch=batch,
+                steps=tuple(dict.fromkeys(steps[pk])),
+                coi=batch.intake.coi,
+                pseudonym=journey.get("pseudonym", ""),
+                hospital=journey.get("hospital_site__name", ""),
+                journey_status=journey.get("status", ""),
+                units=tuple(units.get(pk, ())),
+            )
+        )
+    return rows
+
+
+RECALL_CSV_HEADER = (
+    "lot",
+    "material",
+    "batch",
+    "batch_status",
+    "product",
+    "steps",
+    "coi",
+    "pseudonym",
+    "hospital",
+    "journey_status",
+    "unit_din",
+    "unit_purpose",
+    "unit_status",
+    "infused_at",
+)
+
+
+def lot_recall_csv(lot: MaterialLot, rows: list[RecallRow]) -> str:
+    """The recall list as CSV: one line per unit (a batch without units gets one line), pseudonymous (X-7)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(RECALL_CSV_HEADER)
+    for row in rows:
+        head = [
+            lot.lot,
+            lot.material,
+            row.batch.number,
+            row.batch.status,
+            row.batch.product_version.product.code,
+            " ".join(row.steps),
+            row.coi,
+            row.pseudonym,
+            row.hospital,
+            row.journey_status,
+        ]
+        for unit in row.units or (RecallUnit("", "", "", None),):
+            infused = unit.infused_at.isoformat() if unit.infused_at else ""
+            writer.writerow([*head, unit.din, unit.purpose, unit.status, infused])
+    return out.getvalue()
 
 
 def clearances_of(area: ProductionArea) -> QuerySet[LineClearance]:

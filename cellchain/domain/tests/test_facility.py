@@ -15,10 +15,13 @@ from cellchain.domain.facility import (
     LineClearance,
     MaterialLot,
     ProductionArea,
+    SupplierStanding,
+    SupplierStatus,
     area_start_check,
     equipment_use_check,
     line_clearance_check,
     material_lot_check,
+    material_lot_release_check,
 )
 from cellchain.domain.tests.manufacturing_examples import T0, H
 
@@ -148,6 +151,8 @@ def lot(**kw: object) -> MaterialLot:
         "released": True,
         "expires_on": date(2026, 12, 31),
         "documents_attached": True,
+        "supplier": SupplierStanding("acme", SupplierStatus.QUALIFIED, date(2027, 1, 1)),
+        "coa_attached": True,
     }
     base.update(kw)
     return MaterialLot(**base)  # type: ignore[arg-type]
@@ -164,7 +169,38 @@ def lot(**kw: object) -> MaterialLot:
         ({"biological_origin": True, "risk_assessment_approved": True}, ()),
         ({"is_vector": True}, ("vector_rcl_not_passed",)),
         ({"is_vector": True, "rcl_culture_passed": True}, ()),
+        ({"coa_attached": False}, ("lot_coa_missing",)),
+        ({"supplier": None}, ("supplier_unregistered",)),
+        ({"supplier": SupplierStanding("acme", SupplierStatus.DISQUALIFIED)}, ("supplier_disqualified",)),
+        ({"supplier": SupplierStanding("acme", SupplierStatus.PENDING)}, ("supplier_not_qualified",)),
+        ({"supplier": SupplierStanding("acme", SupplierStatus.CONDITIONAL, date(2026, 6, 1))}, ()),
+        (
+            {"supplier": SupplierStanding("acme", SupplierStatus.QUALIFIED, date(2026, 3, 1))},
+            ("supplier_qualification_lapsed",),
+        ),
     ],
 )
 def test_material_lot_issue_rules(kw: dict[str, object], checks: tuple[str, ...]) -> None:
+    """P-1.1-a (qualified supplier, vector lot released), P-1.1-b (release, expiry, CoA, documents,
+    risk assessment), Q-2.6-a (vector RCL/RCR)."""
     assert material_lot_check(lot(**kw), date(2026, 3, 2)).checks == checks
+
+
+def test_issue_refusal_names_the_clause_p_1_1_a_and_p_1_1_b() -> None:
+    """A refusal's sentence names the clause it comes from (P-1.1-a, P-1.1-b, Q-2.6-a)."""
+    gate = material_lot_check(
+        lot(released=False, supplier=SupplierStanding("acme", SupplierStatus.DISQUALIFIED), is_vector=True),
+        date(2026, 3, 2),
+    )
+    messages = {f.check: f.message for f in gate.findings}
+    assert "(P-1.1-b)" in messages["lot_not_released"]
+    assert "acme is disqualified (P-1.1-a)" in messages["supplier_disqualified"]
+    assert "(Q-2.6-a)" in messages["vector_rcl_not_passed"]
+
+
+def test_release_check_is_every_issue_rule_but_the_release_p_1_1_a() -> None:
+    """QA cannot release a lot whose supplier is disqualified or that has no CoA (P-1.1-a, P-1.1-b)."""
+    assert material_lot_release_check(lot(released=False), date(2026, 3, 2)).allowed
+    assert material_lot_release_check(lot(released=False, coa_attached=False), date(2026, 3, 2)).checks == (
+        "lot_coa_missing",
+    )

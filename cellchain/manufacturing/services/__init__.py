@@ -20,6 +20,15 @@ from cellchain.manufacturing.services.facility import (
     line_clearance_record,
     material_lot_register,
 )
+from cellchain.manufacturing.services.materials import (
+    material_certificate_attach,
+    material_certificate_content,
+    material_lot_release,
+    material_lot_supplier_link,
+    supplier_disqualify,
+    supplier_qualify,
+    supplier_register,
+)
 from cellchain.manufacturing.services.products import (
     product_create,
     product_version_approve,
@@ -38,7 +47,11 @@ __all__ = [
     "equipment_use_record",
     "fill_record",
     "line_clearance_record",
+    "material_certificate_attach",
+    "material_certificate_content",
     "material_lot_register",
+    "material_lot_release",
+    "material_lot_supplier_link",
     "material_use_record",
     "parameter_record",
     "product_create",
@@ -48,4 +61,7 @@ __all__ = [
     "product_version_problems",
     "step_complete",
     "step_start",
+    "supplier_disqualify",
+    "supplier_qualify",
+    "supplier_register",
 ]

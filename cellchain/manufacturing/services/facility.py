@@ -162,12 +162,32 @@ def equipment_calibration_record(
 
 @transaction.atomic
 def material_lot_register(*, actor: Any, material: str, lot: str, **fields: Any) -> MaterialLot:
-    """Register a lot with its documents and flags; QA releases it (P-1.1-a/b)."""
+    """Register a lot of a registered supplier (`registered_supplier`) with its documents and flags; it is
+    released only by `material_lot_release`, with a signature over its CoA (P-1.1-a/b, decision 0029)."""
     require_role(actor, Role.QA)
-    allowed = {f.name for f in MaterialLot._meta.get_fields()} - {"id", "voided_at", "void_reason", "uses"}
-    unknown = set(fields) - allowed
+    release_fields = {"released", "released_at", "released_by", "released_coa_sha256"}
+    allowed = {f.name for f in MaterialLot._meta.get_fields()} - {
+        "id",
+        "voided_at",
+        "void_reason",
+        "uses",
+        "certificates",
+    }
+    given_release = set(fields) & release_fields
+    if given_release and any(fields[name] for name in given_release):
+        raise ValidationFailed(
+            "A lot is released only by QA's signed lot release, after its CoA is on file (P-1.1-b).",
+            field="released",
+        )
+    unknown = set(fields) - (allowed - release_fields)
     if unknown:
         raise ValidationFailed(f"Unknown lot field(s): {', '.join(sorted(unknown))}.")
+    supplier = fields.get("registered_supplier")
+    if supplier is None:
+        raise ValidationFailed(
+            "Choose the lot's supplier from the supplier register (P-1.1-a).", field="registered_supplier"
+        )
+    fields.setdefault("supplier", supplier.name)
     if MaterialLot.objects.filter(material=material, lot=lot).exists():
         raise Conflict(f"{material} lot {lot} is already registered.", field="lot")
     record = record_create(

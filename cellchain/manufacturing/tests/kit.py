@@ -11,6 +11,7 @@ from typing import Any
 from cellchain.core import clock
 from cellchain.domain.custody import CustodyStep
 from cellchain.manufacturing import services
+from cellchain.manufacturing.demo import qualified_supplier, released_lot
 from cellchain.manufacturing.models import ApheresisIntake, Batch, BatchStep, ProductionArea, ProductVersion
 from cellchain.manufacturing.reference_product import INFORMATION, METHODS, PROCESS, SPECIFICATION
 from cellchain.qc import services as qc
@@ -96,11 +97,20 @@ class ManufacturingKit:
             name="Incubator 01",
             calibration_due=due,
         )
-        self.beads = services.material_lot_register(
-            actor=self.qa,
+        self.supplier = qualified_supplier(
+            self.qa,
+            self.signer("qa_li"),
+            self.site,
+            code="acme-bio",
+            name="Acme Bio",
+            supplies="beads, media",
+        )
+        self.beads = released_lot(
+            self.qa,
+            self.signer("qa_li"),
+            registered_supplier=self.supplier,
             material="CD3/CD28 beads",
             lot="DB-2291",
-            released=True,
             documents_attached=True,
             expires_on=due,
             biological_origin=True,

@@ -387,7 +387,9 @@ class TestSteps:
             services.equipment_use_record(actor=mfg.operator, step=step, equipment=mfg.cabinet)
 
     def test_unreleased_lot_cannot_be_issued(self, mfg) -> None:
-        lot = services.material_lot_register(actor=mfg.qa, material="IL-2", lot="X1", documents_attached=True)
+        lot = services.material_lot_register(
+            actor=mfg.qa, material="IL-2", lot="X1", documents_attached=True, registered_supplier=mfg.supplier
+        )
         batch = mfg.start(mfg.intake())
         step = services.step_start(
             actor=mfg.operator, batch=batch, step_code="activation", scan=mfg.scan(batch)
