@@ -50,6 +50,9 @@ class HoldFacts:
     lifted: bool = False
 
 
+_PAST = {HoldKind.SUSPENSION: "suspended", HoldKind.TERMINATION: "terminated"}
+
+
 def standing(holds: Sequence[HoldFacts]) -> tuple[HoldFacts, ...]:
     """The holds still in force: a termination always, a suspension until lifted."""
     return tuple(h for h in holds if h.kind is HoldKind.TERMINATION or not h.lifted)
@@ -61,7 +64,7 @@ def step_gate(coi: str, step: HeldStep, holds: Sequence[HoldFacts]) -> Gate:
         tuple(
             Finding(
                 f"journey_{h.kind.value}",
-                f"Journey {coi} is under {h.kind.value} since {h.placed_on.isoformat()} "
+                f"Journey {coi} is {_PAST[h.kind]} since {h.placed_on.isoformat()} "
                 f"(signed by {h.placed_by}: {h.reason}); {step.value} is refused while it stands (T-6.4-h).",
                 "T-6.4-h",
                 subject=coi,

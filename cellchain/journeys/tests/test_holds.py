@@ -43,7 +43,7 @@ class TestJourneyHoldPlace:
         journey = kit.scheduled()
         kit.screened(journey)
         hold(world, journey)
-        with pytest.raises(Conflict, match=r"under suspension.*apheresis is refused.*T-6\.4-h"):
+        with pytest.raises(Conflict, match=r"is suspended.*apheresis is refused.*T-6\.4-h"):
             services.collection_record(
                 actor=world["apheresis_sun"], journey=journey, data=kit.collection_input()
             )
