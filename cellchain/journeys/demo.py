@@ -17,7 +17,15 @@ from cellchain.core import clock
 from cellchain.core.installation import is_hospital
 from cellchain.domain.custody import CustodyStep
 from cellchain.journeys import services
-from cellchain.journeys.models import EthicsApproval, Journey, Slot, StoragePosition, Unit
+from cellchain.journeys.models import (
+    CollectionSiteCertification,
+    EligibilityChecklist,
+    EthicsApproval,
+    Journey,
+    Slot,
+    StoragePosition,
+    Unit,
+)
 from cellchain.signatures.services import SignerCredentials
 
 PRODUCT_CODE = "S1395V00"
@@ -27,13 +35,47 @@ LABELLED_WRISTBAND = "DEMO-WB-0002"
 SHIPPER = "DEMO-SHIP-01"
 
 
+DEMO_CRITERIA = [
+    "CD19+ B-cell lymphoma confirmed",
+    "ECOG 0-1",
+    "Adequate organ function",
+    "No active infection",
+]
+
+
+def _checklist_and_site(world: Any) -> None:
+    """The protocol's eligibility checklist (T-9.2.1-2) and Shenghe's certification of Xiehe's apheresis
+    site (P-1.3.1-d), without which no demo apheresis is accepted."""
+    site = world.sites["xiehe-main"]
+    if not EligibilityChecklist.objects.filter(site=site, protocol="CT-DEMO-CD19").exists():
+        services.eligibility_checklist_record(
+            actor=world["physician_wang"],
+            site=site,
+            product_code=PRODUCT_CODE,
+            protocol="CT-DEMO-CD19",
+            criteria=DEMO_CRITERIA,
+        )
+    if not CollectionSiteCertification.objects.filter(number="CS-DEMO-001").exists():
+        today = clock.now().date()
+        services.collection_site_certify(
+            actor=world["qa_li"],
+            site=site,
+            number="CS-DEMO-001",
+            valid_from=today - dt.timedelta(days=90),
+            valid_until=today + dt.timedelta(days=700),
+            may_cryopreserve=False,
+            evidence="Training and audit of the apheresis unit, demo.",
+        )
+
+
 def _ethics(world: Any) -> EthicsApproval:
     site = world.sites["xiehe-main"]
     existing = EthicsApproval.objects.filter(site=site, number="EC-DEMO-001").first()
     if existing:
+        _checklist_and_site(world)
         return existing
     today = clock.now().date()
-    return services.ethics_approval_record(
+    approval = services.ethics_approval_record(
         actor=world["physician_wang"],
         site=site,
         product_code=PRODUCT_CODE,
@@ -42,6 +84,8 @@ def _ethics(world: Any) -> EthicsApproval:
         approved_on=today - dt.timedelta(days=90),
         valid_until=today + dt.timedelta(days=700),
     )
+    _checklist_and_site(world)
+    return approval
 
 
 def _slot(world: Any, site_code: str, kind: str, starts_at: dt.datetime, opener: str) -> Slot:
@@ -106,12 +150,7 @@ def labelled_journey(world: Any, *, name: str, wristband: str, password: str = D
     services.eligibility_assess(
         actor=physician,
         journey=journey,
-        answers={
-            "CD19+ B-cell lymphoma confirmed": True,
-            "ECOG 0-1": True,
-            "Adequate organ function": True,
-            "No active infection": True,
-        },
+        answers=dict.fromkeys(DEMO_CRITERIA, True),
     )
     apheresis = _slot(
         world, "xiehe-main", Slot.Kind.APHERESIS, now - dt.timedelta(hours=4), "coordinator_zhou"

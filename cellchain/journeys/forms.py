@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django import forms
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from cellchain.accounts.models import Site
 from cellchain.domain.apheresis import Marker, PhysicianDecisionKind, ScreeningOutcome
 from cellchain.domain.custody import SERVICE_ONLY_STEPS, CustodyStep
-from cellchain.journeys.models import LabelDisposition
+from cellchain.journeys.models import JourneyHold, LabelDisposition
 
 
 class EnrolForm(forms.Form):
@@ -36,23 +37,63 @@ class ConsentForm(forms.Form):
     )
 
 
-ELIGIBILITY_CRITERIA = (
-    _("Diagnosis confirmed for the product's indication"),
-    _("ECOG performance status 0-1"),
-    _("Adequate organ function"),
-    _("No active uncontrolled infection"),
-)
-"""Default checklist; the agreement with the manufacturer supplies the product's criteria (T-8.2.2-a)."""
-
-
 class EligibilityForm(forms.Form):
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    """The checklist of the protocol version in force, one yes/no per criterion (T-9.2.1-2).
+
+    Each criterion is offered as "met" / "not met" with no default, so an item left unanswered is refused
+    rather than read as "not met"."""
+
+    def __init__(self, *args: object, criteria: Sequence[str] = (), **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        for index, criterion in enumerate(ELIGIBILITY_CRITERIA):
-            self.fields[f"c{index}"] = forms.BooleanField(label=criterion, required=False)
+        self.criteria = list(criteria)
+        for index, criterion in enumerate(self.criteria):
+            self.fields[f"c{index}"] = forms.ChoiceField(
+                label=criterion,
+                choices=[("yes", _("Met")), ("no", _("Not met"))],
+                widget=forms.RadioSelect,
+                required=False,
+            )
 
     def answers(self) -> dict[str, bool]:
-        return {str(c): bool(self.cleaned_data.get(f"c{i}")) for i, c in enumerate(ELIGIBILITY_CRITERIA)}
+        """The answered criteria only: an unanswered one is left out, and the service refuses it."""
+        return {
+            c: self.cleaned_data[f"c{i}"] == "yes"
+            for i, c in enumerate(self.criteria)
+            if self.cleaned_data.get(f"c{i}") in ("yes", "no")
+        }
+
+
+class HoldForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Decision"), choices=JourneyHold.Kind.choices)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+    password = forms.CharField(label=_("Your password (e-signature)"), widget=forms.PasswordInput)
+
+
+class HoldLiftForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for lifting"), widget=forms.Textarea(attrs={"rows": 2}))
+    password = forms.CharField(label=_("Your password (e-signature)"), widget=forms.PasswordInput)
+
+
+class ChecklistForm(forms.Form):
+    product_code = forms.CharField(label=_("Product code"), max_length=8, initial="S1395V00")
+    protocol = forms.CharField(label=_("Protocol (as in the ethics approval)"), max_length=120)
+    criteria = forms.CharField(label=_("Criteria, one per line"), widget=forms.Textarea(attrs={"rows": 6}))
+
+    def criteria_list(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["criteria"].splitlines() if line.strip()]
+
+
+class SiteCertifyForm(forms.Form):
+    site = forms.ModelChoiceField(
+        label=_("Collection site"), queryset=Site.objects.filter(organisation__kind="hospital")
+    )
+    number = forms.CharField(label=_("Certificate number"), max_length=40)
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}))
+    may_cryopreserve = forms.BooleanField(label=_("May cryopreserve apheresis"), required=False)
+    evidence = forms.CharField(
+        label=_("Evidence (training, audit)"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
 
 class BookForm(forms.Form):

@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from cellchain.accounts.models import Site
 from cellchain.domain.apheresis import Marker, PhysicianDecisionKind, ScreeningOutcome
 from cellchain.domain.custody import CustodyStep, UnitState
+from cellchain.domain.journey_hold import HoldKind
 from cellchain.domain.slot_booking import StartingMaterial
 from cellchain.ledger.models import RegulatedModel
 
@@ -165,11 +166,52 @@ class Consent(RegulatedModel):
         verbose_name = _("consent")
 
 
+class EligibilityChecklist(RegulatedModel):
+    """The inclusion/exclusion criteria of one protocol version for a product at a site (T-9.2.1-2, T-8.2.2-a).
+
+    A new version supersedes the earlier ones: a journey assessed against an older version is assessed again
+    before apheresis. The protocol is the one named by the site's ethics approval (T-5.2.2)."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
+    product_code = models.CharField(_("product code"), max_length=8)
+    protocol = models.CharField(_("protocol"), max_length=120)
+    version = models.PositiveSmallIntegerField(_("checklist version"))
+    criteria = models.JSONField(_("criteria"))
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+
+    class Meta:
+        verbose_name = _("eligibility checklist")
+        ordering = ["site", "product_code", "protocol", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "product_code", "protocol", "version"],
+                name="eligibility_checklist_version_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="eligibility_checklist_version_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} v{self.version} ({self.product_code})"
+
+
 class EligibilityAssessment(RegulatedModel):
-    """The eligibility checklist answered for a journey (T-8.2.2-a)."""
+    """The eligibility checklist answered for a journey (T-8.2.2-a), against a protocol version (T-9.2.1-2)."""
 
     journey = models.ForeignKey(
         Journey, on_delete=models.PROTECT, related_name="eligibility", verbose_name=_("journey")
+    )
+    checklist = models.ForeignKey(
+        EligibilityChecklist,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name=_("eligibility checklist"),
+        null=True,
+        blank=True,
     )
     answers = models.JSONField(_("criteria and answers"))
     eligible = models.BooleanField(_("eligible"))
@@ -481,3 +523,88 @@ class CustodyEvent(RegulatedModel):
         verbose_name = _("custody event")
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["journey", "at"], name="custody_journey_at_idx")]
+
+
+class JourneyHold(RegulatedModel):
+    """A suspension or termination of the journey's treatment, signed with its reason (T-6.4-h, T-8.2.2-g).
+
+    While it stands, apheresis, batch start, release, shipping and infusion for the journey are refused. A
+    suspension is lifted by a signed, reasoned amendment; a termination is final. A hold received from the
+    partner installation names the signer by printed name and the partner it came from (issue 12)."""
+
+    class Kind(models.TextChoices):
+        SUSPENSION = HoldKind.SUSPENSION.value, pgettext_lazy("treatment hold", "Suspension")
+        TERMINATION = HoldKind.TERMINATION.value, pgettext_lazy("treatment hold", "Termination")
+
+    journey = models.ForeignKey(
+        Journey, on_delete=models.PROTECT, related_name="holds", verbose_name=_("journey")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    placed_at = models.DateTimeField(_("placed at"))
+    placed_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("placed by"), null=True, blank=True
+    )
+    placed_by_name = models.CharField(_("signed by (printed name)"), max_length=150)
+    received_from = models.CharField(_("received from partner"), max_length=100, blank=True)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("lifted by"), null=True, blank=True
+    )
+    lifted_by_name = models.CharField(_("lifted by (printed name)"), max_length=150, blank=True)
+    lift_reason = models.TextField(_("reason for lifting"), blank=True)
+
+    class Meta:
+        verbose_name = _("journey hold")
+        ordering = ["-placed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="suspension") | models.Q(lifted_at__isnull=True),
+                name="journey_termination_never_lifted",
+            ),
+            models.UniqueConstraint(
+                fields=["journey"],
+                condition=models.Q(kind="suspension", lifted_at__isnull=True),
+                name="journey_one_standing_suspension",
+            ),
+            models.UniqueConstraint(
+                fields=["journey"], condition=models.Q(kind="termination"), name="journey_one_termination"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journey_id} {self.kind}"
+
+
+class CollectionSiteCertification(RegulatedModel):
+    """The manufacturer's certification of a hospital's apheresis site: validity and whether the site may
+    cryopreserve apheresis (P-1.3.1-d, T-8.2.3)."""
+
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("collection site")
+    )
+    manufacturer_site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("certifying manufacturer site")
+    )
+    number = models.CharField(_("certificate number"), max_length=40, unique=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    may_cryopreserve = models.BooleanField(_("may cryopreserve apheresis"), default=False)
+    evidence = models.TextField(_("evidence (training, audit)"), blank=True)
+    certified_at = models.DateTimeField(_("certified at"))
+    certified_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("certified by")
+    )
+
+    class Meta:
+        verbose_name = _("collection site certification")
+        ordering = ["site", "-valid_until"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from")),
+                name="collection_cert_validity_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -33,5 +33,8 @@ GRANTS: dict[str, set[str]] = {
     "journeys.collect": {Role.APHERESIS_OPERATOR},
     "journeys.label": {Role.APHERESIS_OPERATOR, Role.NURSE},
     "journeys.scan": _CUSTODY,
+    "journeys.hold": {Role.PHYSICIAN, Role.QA},  # T-6.4-h
+    "journeys.checklist": {Role.PHYSICIAN, Role.COORDINATOR},  # T-9.2.1-2
+    "journeys.certify_site": {Role.QA},  # P-1.3.1-d
     "journeys.export": {Role.QA, Role.AUDITOR, Role.LOGISTICS, Role.COORDINATOR},
 }

@@ -29,7 +29,9 @@ from cellchain.journeys.epcis import (
 )
 from cellchain.journeys.models import (
     Collection,
+    CollectionSiteCertification,
     CustodyEvent,
+    EligibilityChecklist,
     Journey,
     LabelDisposition,
     LabelPrint,
@@ -161,6 +163,7 @@ def journey_trace(journey: Journey) -> list[TraceEntry]:
     ]
     entries += _consent_entries(journey) + _scheduling_entries(journey) + _screening_entries(journey)
     entries += _collection_entries(journey) + _label_entries(journey) + _custody_entries(journey)
+    entries += _hold_entries(journey)
     return sorted(entries, key=lambda entry: entry.at)
 
 
@@ -181,6 +184,35 @@ def _consent_entries(journey: Journey) -> list[TraceEntry]:
         verdict = "eligible" if assessment.eligible else "not eligible"
         out.append(TraceEntry(assessment.assessed_at, "eligibility", verdict, _name(assessment.assessed_by)))
     return out
+
+
+def _hold_entries(journey: Journey) -> list[TraceEntry]:
+    """Suspensions, terminations and their lifting, each with its signer and reason (T-6.4-h)."""
+    out = []
+    for hold in journey.holds.all():
+        out.append(TraceEntry(hold.placed_at, hold.kind, hold.reason, hold.placed_by_name))
+        if hold.lifted_at:
+            out.append(TraceEntry(hold.lifted_at, "resume", hold.lift_reason, hold.lifted_by_name))
+    return out
+
+
+def eligibility_checklists_for(viewer: Any) -> QuerySet[EligibilityChecklist]:
+    """The eligibility checklists of the viewer's site, newest version first (T-9.2.1-2)."""
+    return EligibilityChecklist.objects.filter(site_id=viewer.site_id, voided_at__isnull=True).select_related(
+        "recorded_by"
+    )
+
+
+def collection_site_certifications_for(viewer: Any) -> QuerySet[CollectionSiteCertification]:
+    """Certifications the viewer's organisation issued (manufacturer) or holds (hospital) (P-1.3.1-d)."""
+    mine = Q(manufacturer_site__organisation_id=viewer.organisation_id) | Q(
+        site__organisation_id=viewer.organisation_id
+    )
+    return (
+        CollectionSiteCertification.objects.filter(mine, voided_at__isnull=True)
+        .select_related("site", "manufacturer_site", "certified_by")
+        .order_by("site__name", "-valid_until")
+    )
 
 
 def _scheduling_entries(journey: Journey) -> list[TraceEntry]:

@@ -100,6 +100,7 @@ def _detail_context(request: HttpRequest, journey: Journey) -> dict[str, Any]:
         .select_related("site")
         .order_by("starts_at")[:20]
     )
+    checklist = services.checklist_in_force(journey)
     return {
         "journey": journey,
         "identity": identity,
@@ -109,7 +110,9 @@ def _detail_context(request: HttpRequest, journey: Journey) -> dict[str, Any]:
         "slots": open_slots,
         "screening": services.screening_verdict(journey, timezone.now().date()),
         "consent_form": forms.ConsentForm(),
-        "eligibility_form": forms.EligibilityForm(),
+        "checklist": checklist,
+        "eligibility_form": forms.EligibilityForm(criteria=checklist.criteria if checklist else ()),
+        **_hold_context(request, journey),
         "screening_form": forms.ScreeningForm(),
         "decision_form": forms.DecisionForm(),
         "collection_form": forms.CollectionForm(),
@@ -157,13 +160,121 @@ def journey_consent(request: HttpRequest, coi: str) -> HttpResponse:
 @requires("journeys.consent")
 @require_POST
 def journey_eligibility(request: HttpRequest, coi: str) -> HttpResponse:
-    form = forms.EligibilityForm(request.POST)
+    """A physician answers the checklist of the protocol version in force (T-9.2.1-2)."""
+    checklist = services.checklist_in_force(_journey(request, coi))
+    form = forms.EligibilityForm(request.POST, criteria=checklist.criteria if checklist else ())
     return _post_form(
         request,
         form,
         coi,
         lambda j, d: services.eligibility_assess(actor=request.user, journey=j, answers=form.answers()),
         _("Eligibility recorded."),
+    )
+
+
+def _hold_context(request: HttpRequest, journey: Journey) -> dict[str, Any]:
+    holds = list(journey.holds.filter(voided_at__isnull=True))
+    return {
+        "holds": holds,
+        "terminated": any(h.kind == "termination" for h in holds),
+        "hold_form": forms.HoldForm(),
+        "lift_form": forms.HoldLiftForm(),
+        "can_hold": has_permission(request.user, "journeys.hold"),
+    }
+
+
+def _holds_done(request: HttpRequest, journey: Journey) -> HttpResponse:
+    """With htmx the holds section is swapped in place with the outcome; without, back to the journey."""
+    if request.htmx:  # type: ignore[attr-defined]
+        journey = _journey(request, journey.coi)
+        return render(
+            request, "journeys/detail.html#holds", {"journey": journey, **_hold_context(request, journey)}
+        )
+    return redirect("journeys:detail", coi=journey.coi)
+
+
+@requires("journeys.hold")
+@require_POST
+def journey_hold(request: HttpRequest, coi: str) -> HttpResponse:
+    """Suspend or terminate the treatment with a reason, e-signed (T-6.4-h)."""
+    journey = _journey(request, coi)
+
+    def place(data: Mapping[str, Any]) -> Any:
+        return services.journey_hold_place(
+            actor=request.user,
+            journey=journey,
+            kind=data["kind"],
+            reason=data["reason"],
+            signer=SignerCredentials(request.user, data["password"]),
+        )
+
+    submit(request, forms.HoldForm(request.POST), place, _("The hold was signed; the other side is told."))
+    return _holds_done(request, journey)
+
+
+@requires("journeys.hold")
+@require_POST
+def journey_hold_lift(request: HttpRequest, coi: str, hold_id: int) -> HttpResponse:
+    """Lift a suspension with a reason, e-signed; a termination cannot be lifted (T-6.4-h)."""
+    journey = _journey(request, coi)
+    hold = journey.holds.filter(pk=hold_id).first()
+    if hold is None:
+        raise Http404(hold_id)
+
+    def lift(data: Mapping[str, Any]) -> Any:
+        return services.journey_hold_lift(
+            actor=request.user,
+            hold=hold,
+            reason=data["reason"],
+            signer=SignerCredentials(request.user, data["password"]),
+        )
+
+    submit(
+        request,
+        forms.HoldLiftForm(request.POST),
+        lift,
+        _("The suspension was lifted; the other side is told."),
+    )
+    return _holds_done(request, journey)
+
+
+@requires("journeys.checklist")
+def eligibility_checklists(request: HttpRequest) -> HttpResponse:
+    """The protocols' eligibility checklists of the user's site; a new version supersedes the last (T-9.2.1-2)."""
+    form = forms.ChecklistForm(request.POST or None)
+
+    def record(data: Mapping[str, Any]) -> Any:
+        return services.eligibility_checklist_record(
+            actor=request.user,
+            site=request.user.site,
+            product_code=data["product_code"].strip().upper(),
+            protocol=data["protocol"],
+            criteria=form.criteria_list(),
+        )
+
+    return form_page(
+        request,
+        form,
+        record,
+        lambda c: _("Checklist %(name)s recorded.") % {"name": str(c)},
+        done=lambda _c: redirect("journeys:checklists"),
+        template="journeys/checklists.html",
+        context={"checklists": selectors.eligibility_checklists_for(request.user)},
+    )
+
+
+@requires("journeys.certify_site")
+def collection_sites(request: HttpRequest) -> HttpResponse:
+    """The manufacturer's certifications of hospitals' apheresis sites (P-1.3.1-d)."""
+    form = forms.SiteCertifyForm(request.POST or None)
+    return form_page(
+        request,
+        form,
+        lambda data: services.collection_site_certify(actor=request.user, **data),
+        lambda c: _("Collection site certified: %(number)s.") % {"number": c.number},
+        done=lambda _c: redirect("journeys:collection_sites"),
+        template="journeys/collection_sites.html",
+        context={"certifications": selectors.collection_site_certifications_for(request.user)},
     )
 
 

@@ -57,7 +57,7 @@ def test_journey_from_enrolment_to_receipt_with_a_blocked_wrong_bag(
     page.fill("input[name=signed_on]", dt.date.today().isoformat())
     page.click("[data-form=consent] button")
     page.wait_for_selector("[data-form=eligibility]")
-    for box in page.locator("[data-form=eligibility] input[type=checkbox]").all():
+    for box in page.locator("[data-form=eligibility] input[type=radio][value=yes]").all():
         box.check()
     page.click("[data-form=eligibility] button")
     page.wait_for_selector("[data-form=book]")

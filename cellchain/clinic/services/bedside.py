@@ -33,6 +33,7 @@ from cellchain.domain import bedside as rules
 from cellchain.domain import clinical_timing as timing
 from cellchain.domain.clinical_verdict import Consequence, Reason, Verdict
 from cellchain.domain.identity import IdentifierError, compact, parse_unit_scan
+from cellchain.journeys import services as journeys
 from cellchain.quality.models import Deviation
 from cellchain.quality.services import deviation_open
 from cellchain.signatures.services import SignerCredentials, two_person_check
@@ -288,6 +289,7 @@ def infusion_start(
     (T-8.2.6 a-c, T-7.9-c/d, T-9.2.1-4, T-9.2.5, T-9.1.1); opens the observation record (T-8.2.7)."""
     _hospital_actor(actor, course.site)
     unit = _infusion_preconditions(actor, course, check)
+    journeys.journey_step_allowed(course.coi, "infusion")  # T-6.4-h
     if not emergency_contact.strip() or not rescue_staff_present:
         raise ValidationFailed(
             "Name the on-duty emergency contact and confirm rescue staff are present (T-9.2.5).",

@@ -28,7 +28,10 @@ from cellchain.domain.apheresis import (
 )
 from cellchain.domain.slot_booking import StartingMaterial
 from cellchain.journeys.models import Collection, Journey, ScreeningDecision, ScreeningResult, Unit
+from cellchain.journeys.services.enrolment import eligibility_required
+from cellchain.journeys.services.holds import journey_step_allowed
 from cellchain.journeys.services.identifiers import din_next
+from cellchain.journeys.services.sites import collection_site_required
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.ledger.services import ledger_append
 
@@ -183,6 +186,9 @@ def _collection_create(*, actor: Any, journey: Journey, data: CollectionInput) -
             f"Journey {journey.coi} is {journey.get_status_display()}: apheresis needs a booked slot."
         )
     _validate(data)
+    journey_step_allowed(journey.coi, "apheresis")  # T-6.4-h
+    eligibility_required(journey)  # T-9.2.1-2
+    collection_site_required(journey, data.collected_at.date(), data.starting_material)  # P-1.3.1-d
     verdict = screening_verdict(journey, data.collected_at.date())
     if not verdict.may_collect:
         raise ValidationFailed(

@@ -13,12 +13,23 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cellchain.accounts.models import Site
+from cellchain.accounts.roles import Role
 from cellchain.core import clock, installation
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
+from cellchain.core.permissions import has_permission
+from cellchain.domain import journey_hold as hold_rules
 from cellchain.domain.slot_booking import StartingMaterial
-from cellchain.journeys.models import Consent, EligibilityAssessment, EthicsApproval, Journey, PatientIdentity
+from cellchain.journeys.models import (
+    Consent,
+    EligibilityAssessment,
+    EligibilityChecklist,
+    EthicsApproval,
+    Journey,
+    PatientIdentity,
+)
 from cellchain.journeys.services.identifiers import coi_next
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.services import notification_send
@@ -234,27 +245,137 @@ def consent_withdraw(*, actor: Any, consent: Consent, reason: str) -> Consent:
     return consent
 
 
+def checklist_in_force(journey: Journey) -> EligibilityChecklist | None:
+    """The latest checklist of the journey's product and protocol version at its hospital (T-9.2.1-2)."""
+    return (
+        EligibilityChecklist.objects.filter(
+            site=journey.hospital_site,
+            product_code=journey.product_code,
+            protocol=journey.ethics_approval.protocol,
+            voided_at__isnull=True,
+        )
+        .order_by("-version")
+        .first()
+    )
+
+
+@transaction.atomic
+def eligibility_checklist_record(
+    *, actor: Any, site: Site, product_code: str, protocol: str, criteria: list[str]
+) -> EligibilityChecklist:
+    """Record a new version of a protocol's eligibility checklist; it supersedes the earlier ones (T-9.2.1-2)."""
+    _require_hospital_actor(actor, site)
+    if not has_permission(actor, "journeys.checklist"):
+        raise NotAllowed(_("Only a physician or coordinator defines the protocol's eligibility checklist."))
+    cleaned = [c.strip() for c in criteria]
+    problems = hold_rules.checklist_problems(cleaned)
+    if problems:
+        raise ValidationFailed(
+            _("Criteria: %(problems)s (T-9.2.1-2).") % {"problems": "; ".join(problems)}, field="criteria"
+        )
+    protocol = protocol.strip()
+    if not EthicsApproval.objects.filter(
+        site=site, product_code=product_code, protocol=protocol, voided_at__isnull=True
+    ).exists():
+        raise ValidationFailed(
+            _(
+                "Protocol: no ethics approval at %(site)s names protocol %(protocol)s for %(product)s (T-5.2.2)."
+            )
+            % {"site": site.name, "protocol": protocol, "product": product_code},
+            field="protocol",
+        )
+    last = (
+        EligibilityChecklist.objects.select_for_update()
+        .filter(site=site, product_code=product_code, protocol=protocol)
+        .order_by("-version")
+        .first()
+    )
+    return record_create(
+        actor=actor,
+        record=EligibilityChecklist(
+            site=site,
+            product_code=product_code,
+            protocol=protocol,
+            version=(last.version + 1) if last else 1,
+            criteria=cleaned,
+            recorded_at=clock.now(),
+            recorded_by=actor,
+        ),
+        event="eligibility_checklist:record",
+    )
+
+
+def _checklist_required(journey: Journey) -> EligibilityChecklist:
+    checklist = checklist_in_force(journey)
+    if checklist is None:
+        raise ValidationFailed(
+            _(
+                "No eligibility checklist is defined for protocol %(protocol)s of %(product)s at %(site)s: "
+                "define it before assessing eligibility (T-9.2.1-2)."
+            )
+            % {
+                "protocol": journey.ethics_approval.protocol,
+                "product": journey.product_code,
+                "site": journey.hospital_site.name,
+            },
+            field="answers",
+        )
+    return checklist
+
+
 @transaction.atomic
 def eligibility_assess(*, actor: Any, journey: Journey, answers: Mapping[str, bool]) -> EligibilityAssessment:
-    """Answer the eligibility checklist; all criteria met makes the journey eligible (T-8.2.2-a)."""
+    """A physician answers the checklist of the protocol version in force; all criteria met makes the journey
+    eligible, an unmet one not eligible (T-8.2.2-a, T-9.2.1-2). An unanswered criterion, or an answer to one the
+    checklist does not have, refuses the assessment and writes nothing."""
     _require_hospital_actor(actor, journey.hospital_site)
+    if Role.PHYSICIAN not in actor.current_roles():
+        raise NotAllowed(_("Only a physician completes the eligibility checklist (T-9.2.1-2)."))
     if not answers:
         raise ValidationFailed("The eligibility checklist has no answers.", field="answers")
     if not consent_on_file(journey):
         raise Conflict("Consent is not on file: record it before assessing eligibility (T-6.4-b).")
-    eligible = all(answers.values())
+    checklist = _checklist_required(journey)
+    gate = hold_rules.eligibility_gate(checklist.protocol, checklist.version, checklist.criteria, answers)
+    incomplete = [f for f in gate.findings if f.check != "criterion_unmet"]
+    if incomplete:
+        raise ValidationFailed(" ".join(f.message for f in incomplete), field="answers")
+    eligible = gate.allowed
     assessment = record_create(
         actor=actor,
         record=EligibilityAssessment(
             journey=journey,
-            answers=dict(answers),
+            checklist=checklist,
+            answers={c: bool(answers[c]) for c in checklist.criteria},
             eligible=eligible,
             assessed_at=clock.now(),
             assessed_by=actor,
         ),
         event="eligibility:assess",
+        extra={"protocol": checklist.protocol, "checklist_version": checklist.version},
     )
     status = Journey.Status.ELIGIBLE if eligible else Journey.Status.NOT_ELIGIBLE
     unmet = ", ".join(k for k, v in answers.items() if not v) or "all criteria met"
     _set_status(actor, journey, status, "journey:eligibility", unmet)
     return assessment
+
+
+def eligibility_required(journey: Journey) -> None:
+    """Refuse apheresis unless the latest assessment passed the checklist version in force (T-9.2.1-2)."""
+    checklist = _checklist_required(journey)
+    latest = journey.eligibility.filter(voided_at__isnull=True).order_by("-assessed_at", "-pk").first()
+    if latest is None or not latest.eligible:
+        raise Conflict(
+            _("Journey %(coi)s has no passed eligibility checklist of %(protocol)s v%(version)s (T-9.2.1-2).")
+            % {"coi": journey.coi, "protocol": checklist.protocol, "version": checklist.version},
+            field="eligibility",
+        )
+    if latest.checklist_id != checklist.pk:
+        raise Conflict(
+            _(
+                "Journey %(coi)s was assessed against another checklist version; %(protocol)s v%(version)s is "
+                "in force: assess eligibility again before apheresis (T-9.2.1-2)."
+            )
+            % {"coi": journey.coi, "protocol": checklist.protocol, "version": checklist.version},
+            field="eligibility",
+        )

@@ -41,6 +41,21 @@ class JourneyKit:
             approved_on=self.today - dt.timedelta(days=60),
             valid_until=self.today + dt.timedelta(days=300),
         )
+        self.checklist = services.eligibility_checklist_record(
+            actor=world["physician_wang"],
+            site=self.hospital,
+            product_code="S1395V00",
+            protocol="CT-2026-01",
+            criteria=["ECOG 0-1", "CD19+ disease"],
+        )
+        self.certification = services.collection_site_certify(
+            actor=world["qa_li"],
+            site=self.hospital,
+            number=f"CS-{self.hospital.pk}-{now:%Y%m%d%H%M%S%f}",
+            valid_from=self.today - dt.timedelta(days=30),
+            valid_until=self.today + dt.timedelta(days=335),
+            may_cryopreserve=True,
+        )
         self._number = 0
 
     def enrol(self, **patient: Any) -> Journey:

@@ -103,7 +103,7 @@ class TestConsentAndEligibility:
         services.eligibility_assess(
             actor=world["physician_wang"],
             journey=journey,
-            answers={"ECOG 0-1": True, "no active CNS disease": False},
+            answers={"ECOG 0-1": True, "CD19+ disease": False},
         )
         journey.refresh_from_db()
         assert journey.status == Journey.Status.NOT_ELIGIBLE

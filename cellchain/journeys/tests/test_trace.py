@@ -49,7 +49,7 @@ def test_trace_runs_in_a_constant_number_of_queries(kit, world, django_assert_nu
     journey, (unit, _) = _labelled(kit, world)
     _add_observations(journey, unit, world["apheresis_sun"], events)
     journey = journey_get_for(world["qa_li"], journey.coi)  # as the trace page loads it
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         trace = journey_trace(journey)
     scans = [entry for entry in trace if entry.kind.startswith("scan:")]
     assert len(scans) == events + 2  # two label verifications

@@ -22,6 +22,7 @@ from cellchain.domain.shipping_limits import (
     product_transport,
     shipment_limits,
 )
+from cellchain.journeys import services as journeys
 from cellchain.ledger.records import record_create
 from cellchain.logistics import storage_rules
 from cellchain.logistics.models import LoggerLink, PackedUnit, PackingCheck, Shipment, StorageReservation
@@ -455,6 +456,9 @@ def shipment_dispatch(
     if not shipment.loggers.exists():
         raise Conflict(f"Shipment {shipment.number} has no temperature logger linked.")
     _require_no_identity_incident(shipment)
+    journeys.journey_step_allowed(
+        shipment.coi, "shipping", din=next(iter(shipment.expected_units), "")
+    )  # T-6.4-h
     release = require_release(shipment)
     _require_reservation(shipment)
     if not courier.strip():

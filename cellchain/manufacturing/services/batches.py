@@ -31,6 +31,7 @@ from cellchain.domain.process import (
     step_completion_check,
     step_start_check,
 )
+from cellchain.journeys import services as journeys
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing import master, selectors
 from cellchain.manufacturing.models import (
@@ -241,6 +242,7 @@ def batch_start(
             "dispositions it."
         )
     _require_journey_allows_start(intake)
+    journeys.journey_step_allowed(intake.coi, "batch start", din=intake.din)  # T-6.4-h
     start = activity_time(at, not_before=intake.received_at)
     _fresh_window_check(actor, version, intake, start)
     return _batch_create(actor, version, intake, area, start, scan)

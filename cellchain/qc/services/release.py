@@ -20,6 +20,7 @@ from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.domain.certificate import package_issue_check
 from cellchain.domain.label_reconciliation import CLAUSE
 from cellchain.domain.specification import ReleaseEvaluation, ReleaseOutcome
+from cellchain.journeys import services as journeys
 from cellchain.ledger.models import LedgerEntry
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing.models import Batch, ProductUnit
@@ -159,6 +160,7 @@ def batch_release(*, actor: Any, batch: Batch, signer: SignerCredentials, outcom
     if batch.status not in (Batch.Status.AWAITING_RELEASE, Batch.Status.CONDITIONALLY_RELEASED):
         raise Conflict(f"Batch {batch.number} is {batch.get_status_display()}; it cannot be released now.")
     _refuse_unbalanced_labels(batch)
+    journeys.journey_step_allowed(batch.intake.coi, "release", din=batch.intake.din)  # T-6.4-h
     evaluation = selectors.release_evaluation(batch)
     if evaluation.outcome is ReleaseOutcome.NOT_RELEASABLE:
         raise Conflict(
