@@ -156,5 +156,5 @@ def test_fhir_informant_participant_names_the_reporting_site() -> None:
     ]
     assert adverse_event_from_fhir(document).reporter_site == "W2001"
     document["detected"] = "2026-12-04T19:15:00"
-    with pytest.raises(AdverseEventMessageError, match="detected.*no time zone"):
+    with pytest.raises(AdverseEventMessageError, match=r"detected.*no time zone"):
         adverse_event_from_fhir(document)
