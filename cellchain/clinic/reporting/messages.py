@@ -33,6 +33,7 @@ FHIR_KIND = "fhir.adverseevent"
 E2B_KIND = "ich.e2b-icsr"
 E2B_FORMAT = "ich-e2b-r3-icsr"
 E2B_FIELDS = frozenset({"format", "mediaType", "xml"})
+TS_WITH_ZONE = re.compile(r"\d{14}[+-]\d{4}")
 EVENT_ID = re.compile(r"^urn:cellchain:adverse-event:(?P<number>[^:]+):(?P<n>[1-9]\d*):(?P<form>fhir|e2b)$")
 
 
@@ -80,7 +81,45 @@ def e2b_body_reasons(body: dict[str, Any]) -> list[str]:
         reasons.append("xml: missing or not the ICSR's XML text")
     if reasons:
         return reasons
-    return e2b_errors(e2b_document(body))
+    document = e2b_document(body)
+    return e2b_errors(document) or _e2b_structure_reasons(document)
+
+
+def _e2b_structure_reasons(document: bytes) -> list[str]:
+    """The transmission header the ICH XSDs would require and the read-back does not look at: batch id
+    (N.1.2), batch and message creation times (N.1.5, N.2.r.4) as HL7 TS with zone, interaction ids, the
+    batch and message sender and receiver ids (N.1.3/N.1.4, N.2.r.2/N.2.r.3)."""
+    from lxml import etree
+
+    tree = etree.fromstring(
+        document, etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    )
+    ns = {"h": m.HL7}
+    reasons = []
+    checks = (
+        ("h:id/@extension", "batch id (N.1.2)"),
+        ("h:creationTime/@value", "batch creation time (N.1.5)"),
+        ("h:interactionId[@extension='MCCI_IN200100UV01']/@root", "batch interactionId MCCI_IN200100UV01"),
+        ("h:sender/h:device/h:id/@extension", "batch sender id (N.1.3)"),
+        ("h:receiver/h:device/h:id/@extension", "batch receiver id (N.1.4)"),
+        ("h:PORR_IN049016UV/h:id/@extension", "message id (N.2.r.1)"),
+        ("h:PORR_IN049016UV/h:creationTime/@value", "message creation time (N.2.r.4)"),
+        (
+            "h:PORR_IN049016UV/h:interactionId[@extension='PORR_IN049016UV']/@root",
+            "message interactionId PORR_IN049016UV",
+        ),
+        ("h:PORR_IN049016UV/h:sender/h:device/h:id/@extension", "message sender id (N.2.r.2)"),
+        ("h:PORR_IN049016UV/h:receiver/h:device/h:id/@extension", "message receiver id (N.2.r.3)"),
+    )
+    for path, what in checks:
+        found = [str(v).strip() for v in tree.xpath(path, namespaces=ns)]
+        if not any(found):
+            reasons.append(f"{what} is missing ({path})")
+        elif "creation time" in what and not TS_WITH_ZONE.fullmatch(found[0]):
+            reasons.append(
+                f"{what}: {found[0]!r} is not an HL7 TS with seconds and zone (YYYYMMDDHHMMSS+ZZZZ)"
+            )
+    return reasons
 
 
 def _sequence(partner: Any, number: str) -> int:

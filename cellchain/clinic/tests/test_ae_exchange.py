@@ -166,3 +166,53 @@ def test_t_7_10_without_a_partner_for_the_manufacturer_the_duty_stays_open(
     assert _duty(event).sent_at is None
     with pytest.raises(ValidationFailed, match="no exchange partner stands for"):
         services.adverse_event_send(actor=world["physician_wang"], event=event)
+
+
+def test_t_7_10_an_enrolled_patients_name_in_either_message_is_refused_by_the_outgoing_scan(
+    world: Any, course: Any, infusion: Any, maker: Any
+) -> None:
+    """Issue 12 item 2: the name given at enrolment (held hospital-side in journeys.PatientIdentity), typed
+    into the treatment text, is found in the FHIR note and in the E2B narrative; each body alone is refused
+    by `message_enqueue`, and nothing is written."""
+    from django.db import transaction
+
+    from cellchain.clinic.reporting import adverse_event_e2b, adverse_event_fhir
+    from cellchain.exchange.services import message_enqueue
+    from cellchain.journeys.tests.conftest import JourneyKit
+
+    enrolled = JourneyKit(world, NOW).enrol(name="李明华")
+    assert enrolled.coi  # the identity stays at the hospital; the name is one of its known identifiers
+    with pytest.raises(ValidationFailed, match="patient identity"):
+        _record(world, course, treatment="tocilizumab 8 mg/kg; 李明华 tolerated it")
+    assert not AdverseEvent.objects.exists() and not OutboxMessage.objects.exists()
+
+    event = _record(world, course)  # a clean report goes out; now put the name into each body by hand
+    fhir = adverse_event_fhir(event)
+    fhir["note"].append({"text": "Seen by family of 李明华"})
+    e2b = messages.e2b_body(adverse_event_e2b(event))
+    e2b["xml"] = e2b["xml"].replace(
+        "Cytokine release syndrome, ASTCT", "李明华: Cytokine release syndrome, ASTCT"
+    )
+    for kind, body in ((messages.FHIR_KIND, fhir), (messages.E2B_KIND, e2b)):
+        with pytest.raises(ValidationFailed, match="patient identity") as refused, transaction.atomic():
+            message_enqueue(actor=None, partner=maker, kind=kind, body=body, event_id=f"test:{kind}")
+        assert refused.value.detail["findings"], kind
+    assert not OutboxMessage.objects.filter(event_id__startswith="test:").exists()
+
+
+def test_t_7_10_e2b_structure_checks_name_what_is_missing(world: Any, course: Any, infusion: Any) -> None:
+    """Without the ICH XSDs (decision 0024) the E2B kind still checks the transmission header."""
+    from cellchain.clinic.reporting import adverse_event_e2b
+
+    event = _record(world, course)
+    body = messages.e2b_body(adverse_event_e2b(event))
+    assert messages.e2b_body_reasons(body) == []
+    no_sender = dict(
+        body, xml=body["xml"].replace(f'extension="CC-{course.site.facility_id}"', 'extension=""')
+    )
+    reasons = messages.e2b_body_reasons(no_sender)
+    assert any("sender id (N.1.3)" in r for r in reasons) and any("(N.2.r.2)" in r for r in reasons)
+    assert messages.e2b_body_reasons({"format": "ich-e2b-r3-icsr", "xml": 42}) == [
+        "xml: missing or not the ICSR's XML text"
+    ]
+    assert "unknown fields: base64" in messages.e2b_body_reasons(dict(body, base64="..."))[0]
