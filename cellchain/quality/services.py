@@ -327,6 +327,9 @@ def safety_report_receive(
     sequence = parts[1] if parts is not None and parts[0] == report.number else None
     if parts is not None and parts[0] != report.number:
         flags.append("event_id_names_another_ae")
+    first_of_report = not SafetyReport.objects.filter(
+        partner=partner, ae_number=report.number, sequence=sequence
+    ).exists()
     safety = record_create(
         actor=actor,
         record=SafetyReport(
@@ -358,6 +361,27 @@ def safety_report_receive(
         event=f"safety_report:receive:{form}",
         extra={"sender": partner.log_id, "event_id": event_id, "flags": flags},
     )
+    site = _our_deviation_site(journey)
+    if first_of_report or sequence is None:  # T-7.10-c: our QA is told once per report, not per form
+        notification_send(
+            actor=actor,
+            organisation=site.organisation,
+            site=site,
+            role=Role.QA,
+            subject=f"{report.number}: {report.term}, grade {report.grade} — from {partner.name}"[:200],
+            body=(
+                (
+                    "Follow-up " + str(sequence) + " of an adverse-event report"
+                    if sequence and sequence > 1
+                    else "Adverse-event report"
+                )
+                + f" received from {partner.name}: COI {report.coi}"
+                + (f" ({journey.pseudonym})" if journey is not None else " — not one of our journeys")
+                + f", {'serious' if report.serious else 'non-serious'}, outcome {report.outcome}, onset "
+                f"{report.onset_at.isoformat()}. See the register of received safety reports (T-7.10, T-9.2.7)."
+            ),
+            about=safety,
+        )
     if not report.serious:
         return safety
     opened = (
@@ -374,7 +398,7 @@ def safety_report_receive(
         )
         safety.deviation = deviation_open(
             actor=actor,
-            site=_our_deviation_site(journey),
+            site=site,
             kind=Deviation.Kind.SAFETY,
             title=f"Serious adverse event {report.number}: {report.term}, grade {report.grade}"[:200],
             description=(

@@ -22,7 +22,7 @@ from cellchain.exchange.models import InboxMessage, Partner, QuarantinedMessage
 from cellchain.exchange.services import partner_register
 from cellchain.exchange.tests.conftest import INBOUND, PARTNER_LOG, deliver, their_envelope
 from cellchain.ledger.canonical import canonical_bytes
-from cellchain.quality.models import Deviation, SafetyReport
+from cellchain.quality.models import Deviation, Notification, SafetyReport
 from cellchain.verifier.signing import public_key_bytes
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +125,9 @@ def test_t_7_10_a_serious_ae_is_kept_in_both_forms_and_opens_one_deviation(
     assert reports["fhir"].deviation == reports["e2b"].deviation == deviation
     assert deviation.site == journey.manufacturer_site and event.number in deviation.title
     assert not deviation.blocks_subject
+    told = Notification.objects.filter(subject_type=SafetyReport.ledger_record_type())
+    assert told.count() == 1  # T-7.10-c: QA told once per report, not once per form
+    assert told.get().recipient_role == Role.QA and journey.pseudonym in told.get().body
 
     follow_up = json.loads(json.dumps(fhir))
     follow_up["outcome"][0]["coding"][0]["code"] = "recovering"
@@ -132,6 +135,7 @@ def test_t_7_10_a_serious_ae_is_kept_in_both_forms_and_opens_one_deviation(
     report = SafetyReport.objects.get(event_id=_id(event, 2, "fhir"))
     assert (report.sequence, report.outcome, report.deviation) == (2, "recovering", deviation)
     assert Deviation.objects.filter(kind=Deviation.Kind.SAFETY).count() == 1  # per AE, not per follow-up
+    assert told.count() == 2 and told.filter(body__startswith="Follow-up 2 ").exists()
 
 
 def test_t_7_10_the_same_event_id_again_is_received_once(
@@ -221,7 +225,7 @@ def test_t_7_10_a_schema_invalid_report_is_quarantined(
     assert "MCCI_IN200100UV01" in reasons[messages.E2B_KIND]
 
 
-def test_t_7_10_the_register_page_is_for_qa_and_auditors(
+def test_t_9_2_7_the_register_page_is_for_qa_and_auditors(
     world: Any,
     course: Any,
     infusion: Any,
@@ -230,7 +234,8 @@ def test_t_7_10_the_register_page_is_for_qa_and_auditors(
     manufacturer: Any,
     client_for: Any,
 ) -> None:
-    """REGULATORY items 23-24 (role matrix): QA and auditors see the received reports; others get 403."""
+    """T-9.2.7 (safety listing), REGULATORY items 23-24 (role matrix): QA and auditors see the received
+    reports; others get 403."""
     assert roles_for("quality.view_safety_reports") == {Role.QA, Role.AUDITOR}
     manufacturer.CELLCHAIN_INSTALLATION_ROLE = "both"
     fhir, _e2b, event = _bodies(world, course)
