@@ -34,6 +34,10 @@ DIN_SYSTEM = f"{CELLCHAIN}/din"
 BATCH_SYSTEM = f"{CELLCHAIN}/batch"
 PRODUCT_SYSTEM = f"{CELLCHAIN}/product"
 AE_NUMBER_SYSTEM = f"{CELLCHAIN}/adverse-event"
+FACILITY_SYSTEM = f"{CELLCHAIN}/facility"
+"""FHIR identifier system of the reporting hospital site's facility id (the E2B sender is ``CC-<facility id>``)."""
+PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+INFORMANT = "INF"
 CATEGORY_SYSTEM = f"{CELLCHAIN}/fhir/CodeSystem/adverse-event-category"
 EVENT_TYPE_SYSTEM = f"{CELLCHAIN}/fhir/CodeSystem/adverse-event-type"
 RELATEDNESS_SYSTEM = f"{CELLCHAIN}/fhir/CodeSystem/relatedness"
@@ -124,6 +128,10 @@ class AdverseEventReport:
     outcome: str
     fatal: bool = False
     life_threatening: bool = False
+    awareness_at: dt.datetime | None = None
+    """When the hospital learnt of the event (FHIR ``detected``; E2B C.1.4 first received), when stated."""
+    reporter_site: str | None = None
+    """The reporting site's facility id (FHIR informant participant; E2B sender ``CC-<facility id>``)."""
 
 
 # --------------------------------------------------------------------------- FHIR
@@ -238,6 +246,7 @@ def adverse_event_from_fhir(document: str | bytes | Mapping[str, Any]) -> Advers
         _require(document, "occurrenceDateTime", "AdverseEvent"), "AdverseEvent.occurrenceDateTime"
     )
     din, batch = _fhir_suspect(document)
+    detected = document.get("detected")
     return AdverseEventReport(
         number=number,
         coi=coi,
@@ -251,7 +260,25 @@ def adverse_event_from_fhir(document: str | bytes | Mapping[str, Any]) -> Advers
         onset_at=onset,
         outcome=outcome,
         fatal=outcome == "fatal",
+        awareness_at=_datetime(detected, "AdverseEvent.detected") if detected is not None else None,
+        reporter_site=_fhir_informant(document),
     )
+
+
+def _fhir_informant(document: Mapping[str, Any]) -> str | None:
+    """The facility id of the participant whose function is informant (INF), if any."""
+    for participant in document.get("participant") or []:
+        if not isinstance(participant, Mapping):
+            continue
+        function = participant.get("function")
+        actor = participant.get("actor")
+        if (
+            isinstance(function, Mapping)
+            and _code_in(function, PARTICIPATION_SYSTEM, "participant.function") == INFORMANT
+            and isinstance(actor, Mapping)
+        ):
+            return _identifier(actor, FACILITY_SYSTEM)
+    return None
 
 
 def _fhir_suspect(document: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -386,6 +413,14 @@ def adverse_event_from_e2b(document: str | bytes) -> AdverseEventReport:
             "reaction: no outcome observation (code 27, E.i.7) with a known value."
         )
     din, batch = _e2b_product(role)
+    first_received = case.find(_q("effectiveTime/low"))
+    awareness = (
+        _hl7_time(first_received.get("value"), "investigationEvent first received (C.1.4)")
+        if first_received is not None
+        else None
+    )
+    sender = messages[0].find(_q("sender/device/id"))
+    sender_id = (sender.get("extension") or "") if sender is not None else ""
     return AdverseEventReport(
         number=number,
         coi=coi,
@@ -400,6 +435,8 @@ def adverse_event_from_e2b(document: str | bytes) -> AdverseEventReport:
         outcome=outcome,
         fatal=criteria.get("results_in_death", False),
         life_threatening=criteria.get("life_threatening", False),
+        awareness_at=awareness,
+        reporter_site=sender_id.removeprefix("CC-") or None,
     )
 
 

@@ -166,3 +166,59 @@ class EmailNotification(models.Model):
     @property
     def addresses(self) -> list[str]:
         return [a for a in self.to.splitlines() if a]
+
+
+class SafetyReport(RegulatedModel):
+    """An adverse-event report a hospital's installation sent us, as received (issue 12 item 2; T-7.10,
+    T-7.10-d, T-10.8): one row per message (FHIR R5 AdverseEvent or E2B(R3) ICSR), pseudonymous — the
+    patient only by COI and, when the COI is one of our journeys, its pseudonym. A COI we do not know is kept
+    and flagged, never dropped: a safety report is never lost for a bad reference."""
+
+    class Form(models.TextChoices):
+        FHIR = "fhir", _("HL7 FHIR R5 AdverseEvent")
+        E2B = "e2b", _("ICH E2B(R3) ICSR")
+
+    partner = models.ForeignKey(
+        "exchange.Partner", on_delete=models.PROTECT, related_name="+", verbose_name=_("sent by")
+    )
+    event_id = models.CharField(_("message event id"), max_length=300)
+    form = models.CharField(_("form"), max_length=10, choices=Form.choices)
+    body_sha256 = models.CharField(_("SHA-256 of the message body"), max_length=64)
+    ae_number = models.CharField(_("hospital's AE number"), max_length=60)
+    sequence = models.PositiveIntegerField(_("report of this AE (1 = initial)"), null=True, blank=True)
+    coi = models.CharField(_("chain-of-identity id"), max_length=40)
+    journey = models.ForeignKey(
+        "journeys.Journey", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("journey"),
+    )  # fmt: skip
+    pseudonym = models.CharField(_("pseudonym"), max_length=20, blank=True)
+    coi_known = models.BooleanField(_("COI is one of our journeys"))
+    flags = models.JSONField(_("flags"), default=list, blank=True)
+    term = models.CharField(_("event term"), max_length=200)
+    category = models.CharField(_("category"), max_length=10)
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    serious = models.BooleanField(_("serious"))
+    life_threatening = models.BooleanField(_("life-threatening"), default=False)
+    fatal = models.BooleanField(_("fatal"), default=False)
+    outcome = models.CharField(_("outcome"), max_length=20)
+    din = models.CharField(_("unit DIN"), max_length=40, blank=True)
+    batch = models.CharField(_("batch"), max_length=60, blank=True)
+    onset_at = models.DateTimeField(_("onset"))
+    awareness_at = models.DateTimeField(_("hospital aware"), null=True, blank=True)
+    reporter_site = models.CharField(_("reporting site (facility id)"), max_length=60, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    deviation = models.ForeignKey(
+        Deviation, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("deviation"),
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("received safety report")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "event_id"], name="safety_report_event_once")
+        ]
+        indexes = [models.Index(fields=["partner", "ae_number"], name="safety_report_ae_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ae_number} ({self.get_form_display()})"

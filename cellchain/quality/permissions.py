@@ -15,6 +15,8 @@ GRANTS = {
         Role.LOGISTICS,
     },
     "quality.disposition_deviation": {Role.QA},
+    # The register of adverse-event reports received from hospitals (issue 12 item 2, T-7.10).
+    "quality.view_safety_reports": {Role.QA, Role.AUDITOR},
     # The e-mail outbox: site administrators see what was not delivered (issue 15).
     "quality.view_email_outbox": {Role.SITE_ADMIN},
     "quality.acknowledge_notification": {

@@ -39,3 +39,11 @@ def email_outbox_for(viewer: Any) -> QuerySet[EmailNotification]:
         .annotate(failed_first=failed_first)
         .order_by("failed_first", "-created_at", "-pk")
     )
+
+
+def safety_reports_list(*, flagged_only: bool = False) -> Any:
+    """Received adverse-event reports, newest first, with sender, journey and deviation (one query)."""
+    from cellchain.quality.models import SafetyReport
+
+    rows = SafetyReport.objects.select_related("partner", "journey", "deviation")
+    return rows.exclude(flags=[]) if flagged_only else rows

@@ -252,3 +252,165 @@ def notification_acknowledge(*, actor: Any, notification: Notification) -> Notif
         fields=["acknowledged_at", "acknowledged_by"],
     )
     return notification
+
+
+# --------------------------------------------------------------------------- received safety reports
+
+
+def _our_deviation_site(journey: Any) -> Site:
+    """Where a deviation about a received AE is opened: the journey's manufacturing site, else a site of
+    this installation's organisation (CELLCHAIN_INSTALLATION_ORGANISATION), else our first manufacturer site."""
+    from cellchain.core import installation
+
+    if journey is not None:
+        return journey.manufacturer_site  # type: ignore[no-any-return]
+    sites = Site.objects.select_related("organisation").order_by("pk")
+    code = installation.organisation_code()
+    found = (sites.filter(organisation__code=code).first() if code else None) or sites.filter(
+        organisation__kind=Organisation.Kind.MANUFACTURER
+    ).first()
+    if found is None:
+        raise ValidationFailed(
+            "No manufacturer site here to open the safety deviation at; set CELLCHAIN_INSTALLATION_ORGANISATION "
+            "(issue 12 item 2, T-7.10)."
+        )
+    return found
+
+
+def _journey_of(coi: str) -> Any:
+    """Our journey of that COI (with or without its check character), or None."""
+    from django.db.models import Q
+
+    from cellchain.journeys.models import Journey
+
+    for journey in Journey.objects.filter(Q(coi=coi) | Q(coi=coi[:-1])).select_related("hospital_site"):
+        if coi in (journey.coi, journey.coi_keyboard):
+            return journey
+    return None
+
+
+def safety_report_receive(
+    *, actor: Any | None, partner: Any, form: str, report: Any, event_id: str, body_sha256: str
+) -> Any:
+    """Keep a hospital's adverse-event report in the register of received safety reports (issue 12 item 2;
+    T-7.10, T-7.10-d, T-10.8), in the receiving transaction.
+
+    Refused at a hospital-only installation (NotAllowed: it keeps no manufacturer's safety register, the
+    message is quarantined). The same event id from the same partner again returns the row already kept. A
+    COI that is not one of our journeys is kept and flagged. A serious report opens one safety deviation per
+    AE (partner + AE number): a follow-up, or the second form of the same report, links to the first."""
+    from cellchain.clinic.reporting.messages import event_id_parts
+    from cellchain.core import installation
+    from cellchain.exchange.models import Partner
+    from cellchain.quality.models import SafetyReport
+
+    if installation.role() == installation.HOSPITAL:
+        raise NotAllowed(
+            f"{event_id}: this is a hospital-only installation; adverse-event reports are received by the "
+            "manufacturer's installation (issue 12 item 2, T-7.10)."
+        )
+    Partner.objects.select_for_update().filter(pk=partner.pk).first()  # one AE's reports one at a time
+    earlier = SafetyReport.objects.filter(partner=partner, event_id=event_id).first()
+    if earlier is not None:
+        if earlier.body_sha256 != body_sha256:
+            raise Conflict(
+                f"{event_id} was received before with another body; refused as a replay or forgery."
+            )
+        return earlier
+    journey = _journey_of(report.coi)
+    flags: list[str] = []
+    if journey is None:
+        flags.append("unknown_coi")
+    elif partner.organisation_id and journey.hospital_site.organisation_id != partner.organisation_id:
+        flags.append("coi_of_another_hospital")
+    parts = event_id_parts(event_id)
+    sequence = parts[1] if parts is not None and parts[0] == report.number else None
+    if parts is not None and parts[0] != report.number:
+        flags.append("event_id_names_another_ae")
+    first_of_report = not SafetyReport.objects.filter(
+        partner=partner, ae_number=report.number, sequence=sequence
+    ).exists()
+    safety = record_create(
+        actor=actor,
+        record=SafetyReport(
+            partner=partner,
+            event_id=event_id,
+            form=form,
+            body_sha256=body_sha256,
+            ae_number=report.number,
+            sequence=sequence,
+            coi=report.coi,
+            journey=journey,
+            pseudonym=journey.pseudonym if journey is not None else "",
+            coi_known=journey is not None,
+            flags=flags,
+            term=report.term[:200],
+            category=report.category,
+            grade=report.grade,
+            serious=report.serious,
+            life_threatening=report.life_threatening,
+            fatal=report.fatal,
+            outcome=report.outcome,
+            din=report.din or "",
+            batch=report.batch or "",
+            onset_at=report.onset_at,
+            awareness_at=report.awareness_at,
+            reporter_site=(report.reporter_site or "")[:60],
+            received_at=clock.now(),
+        ),
+        event=f"safety_report:receive:{form}",
+        extra={"sender": partner.log_id, "event_id": event_id, "flags": flags},
+    )
+    site = _our_deviation_site(journey)
+    if first_of_report or sequence is None:  # T-7.10-c: our QA is told once per report, not per form
+        notification_send(
+            actor=actor,
+            organisation=site.organisation,
+            site=site,
+            role=Role.QA,
+            subject=f"{report.number}: {report.term}, grade {report.grade} — from {partner.name}"[:200],
+            body=(
+                (
+                    "Follow-up " + str(sequence) + " of an adverse-event report"
+                    if sequence and sequence > 1
+                    else "Adverse-event report"
+                )
+                + f" received from {partner.name}: COI {report.coi}"
+                + (f" ({journey.pseudonym})" if journey is not None else " — not one of our journeys")
+                + f", {'serious' if report.serious else 'non-serious'}, outcome {report.outcome}, onset "
+                f"{report.onset_at.isoformat()}. See the register of received safety reports (T-7.10, T-9.2.7)."
+            ),
+            about=safety,
+        )
+    if not report.serious:
+        return safety
+    opened = (
+        SafetyReport.objects.filter(partner=partner, ae_number=report.number, deviation__isnull=False)
+        .select_related("deviation")
+        .first()
+    )
+    if opened is not None:
+        safety.deviation = opened.deviation
+        how = "linked to the deviation opened for this AE"
+    else:
+        where = f"COI {report.coi}" + (
+            f" ({journey.pseudonym})" if journey is not None else " (unknown here)"
+        )
+        safety.deviation = deviation_open(
+            actor=actor,
+            site=site,
+            kind=Deviation.Kind.SAFETY,
+            title=f"Serious adverse event {report.number}: {report.term}, grade {report.grade}"[:200],
+            description=(
+                f"{partner.name} reported a serious adverse event ({report.term}, {report.grade_scale} grade "
+                f"{report.grade}, outcome {report.outcome}) for {where}, unit {report.din or '-'}, batch "
+                f"{report.batch or '-'}; onset {report.onset_at.isoformat()}. Assess against the batch "
+                "record and the product's safety profile (T-7.10, T-10.8)."
+            ),
+            subject=safety,
+            blocks_subject=False,
+        )
+        how = "serious: safety deviation opened"
+    return record_amend(
+        actor=actor, record=safety, event="safety_report:deviation", reason=how, fields=["deviation"]
+    )

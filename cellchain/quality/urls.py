@@ -6,6 +6,7 @@ app_name = "quality"
 urlpatterns = [
     path("deviations/", views.deviations, name="deviations"),
     path("deviations/<int:deviation_id>/", views.deviation_detail, name="deviation"),
+    path("safety-reports/", views.safety_reports, name="safety_reports"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/emails/", views.email_outbox, name="email_outbox"),
     path(

@@ -65,3 +65,14 @@ def notification_acknowledge(request: HttpRequest, notification_id: int) -> Http
         _("Acknowledged."),
     )
     return redirect("quality:notifications")
+
+
+@requires("quality.view_safety_reports")
+def safety_reports(request: HttpRequest) -> HttpResponse:
+    """Adverse-event reports received from hospitals' installations (issue 12 item 2, T-7.10)."""
+    flagged = request.GET.get("flagged") == "1"
+    return render(
+        request,
+        "quality/safety_reports.html",
+        {"reports": selectors.safety_reports_list(flagged_only=flagged)[:500], "flagged": flagged},
+    )

@@ -187,23 +187,32 @@ def _sender(case: etree._Element, facts: EventFacts) -> None:
     _e(organisation, "name", facts.sender_name)
 
 
-def adverse_event_e2b(event: AdverseEvent, *, created_at: dt.datetime | None = None) -> bytes:
+def adverse_event_e2b(
+    event: AdverseEvent, *, created_at: dt.datetime | None = None, sequence: int = 1
+) -> bytes:
     """The E2B(R3) ICSR batch for `event` as UTF-8 XML bytes (issue 12 item 2, T-7.10-d). `created_at`
-    (default: the AE's awareness time, so the same event gives the same bytes) stamps N.1.5/N.2.r.4/C.1.2."""
+    (default: the AE's awareness time, so the same event gives the same bytes) stamps N.1.5/N.2.r.4/C.1.2;
+    `sequence` > 1 marks a follow-up transmission of the same case: the batch and message ids (N.1.2,
+    N.2.r.1) get ``-<sequence>`` so each transmission has its own, the case id (C.1.1) stays."""
     facts = event_facts(event)
     created = _ts(created_at or facts.awareness_at)
+    transmission = "" if sequence == 1 else f"-{sequence}"
     reaction_id = str(uuid.uuid5(UUID_NAMESPACE, f"{facts.number}/reaction")).upper()  # HL7 v3: upper case
     drug_id = str(uuid.uuid5(UUID_NAMESPACE, f"{facts.number}/drug")).upper()
     sender, receiver = f"CC-{facts.facility_id}", f"CC-{facts.manufacturer_code}"
     root = etree.Element(f"{{{NS}}}MCCI_IN200100UV01", ITSVersion="XML_1.0", nsmap={None: NS, "xsi": m.XSI})
     root.set(f"{{{m.XSI}}}schemaLocation", f"{NS} multicacheschemas/MCCI_IN200100UV01.xsd")
-    _e(root, "id", root="2.16.840.1.113883.3.989.2.1.3.22", extension=f"{facts.number}-B")  # N.1.2
+    _e(
+        root, "id", root="2.16.840.1.113883.3.989.2.1.3.22", extension=f"{facts.number}-B{transmission}"
+    )  # N.1.2
     _e(root, "creationTime", value=created)  # N.1.5
     _e(root, "responseModeCode", code="D")
     _e(root, "interactionId", root="2.16.840.1.113883.1.6", extension="MCCI_IN200100UV01")
     _e(root, "name", code="1", codeSystem="2.16.840.1.113883.3.989.2.1.1.1")  # N.1.1 ichicsr
     message = _e(root, "PORR_IN049016UV")
-    _e(message, "id", root="2.16.840.1.113883.3.989.2.1.3.1", extension=f"{facts.number}-M")  # N.2.r.1
+    _e(
+        message, "id", root="2.16.840.1.113883.3.989.2.1.3.1", extension=f"{facts.number}-M{transmission}"
+    )  # N.2.r.1
     _e(message, "creationTime", value=created)  # N.2.r.4
     _e(message, "interactionId", root="2.16.840.1.113883.1.6", extension="PORR_IN049016UV")
     _e(message, "processingCode", code="P")

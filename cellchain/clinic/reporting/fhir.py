@@ -105,6 +105,16 @@ def adverse_event_fhir(event: AdverseEvent) -> dict[str, Any]:
             ]
         },
         "outcome": [{"coding": [{"system": m.OUTCOME_SYSTEM, "code": m.FHIR_OUTCOME[facts.outcome]}]}],
+        "participant": [
+            {
+                "function": {"coding": [{"system": m.PARTICIPATION_SYSTEM, "code": m.INFORMANT}]},
+                "actor": {
+                    "type": "Organization",
+                    "identifier": {"system": m.FACILITY_SYSTEM, "value": facts.facility_id},
+                    "display": facts.sender_name,
+                },
+            }
+        ],
         "suspectEntity": [suspect],
         "note": _note(facts),
     }

@@ -18,10 +18,11 @@ from cellchain.clinic.models import (
     ReportingDuty,
     TreatmentCourse,
 )
+from cellchain.clinic.reporting.messages import adverse_event_messages_enqueue
 from cellchain.clinic.services._common import amend, create
 from cellchain.clinic.services.bedside import _local_date
 from cellchain.clinic.services.plan import _hospital_actor
-from cellchain.core import clock
+from cellchain.core import clock, installation
 from cellchain.core.errors import Conflict, ValidationFailed
 from cellchain.documents.services import sop_version_link
 from cellchain.domain import clinical_timing as timing
@@ -266,19 +267,28 @@ def manufacturer_report_body(event: AdverseEvent) -> str:
 
 
 def _send_to_manufacturer(actor: Any, event: AdverseEvent) -> bool:
+    """In-app and e-mail at a `both` installation; at a hospital-only one the FHIR R5 AdverseEvent and the
+    E2B(R3) ICSR go through the exchange outbox in this transaction (issue 12 item 2, T-7.10, T-10.8)."""
     if manufacturer_report_missing(event):
         return False
     duty = event.duties.filter(duty="to_manufacturer", sent_at__isnull=True).first()
-    note = notification_send(
-        actor=actor,
-        organisation=event.course.product.manufacturer,
-        subject=f"{event.number}: {event.term}, grade {event.grade}",
-        body=manufacturer_report_body(event),
-        about=event,
-    )
+    if installation.role() == installation.HOSPITAL:
+        queued = adverse_event_messages_enqueue(actor=actor, event=event)
+        if not queued:
+            return False  # no partner stands for the manufacturer: the duty stays open (and overdue)
+        reference, how = queued[0].event_id.removesuffix(":fhir"), "by exchange (FHIR R5 and E2B(R3))"
+    else:
+        note = notification_send(
+            actor=actor,
+            organisation=event.course.product.manufacturer,
+            subject=f"{event.number}: {event.term}, grade {event.grade}",
+            body=manufacturer_report_body(event),
+            about=event,
+        )
+        reference, how = f"notification {note.pk}", "in-app and by e-mail"
     if duty is not None:
-        duty.sent_at, duty.sent_by, duty.reference = clock.now(), actor, f"notification {note.pk}"
-        amend(actor, duty, "reporting_duty:sent", "report sent to the manufacturer in-app and by e-mail")
+        duty.sent_at, duty.sent_by, duty.reference = clock.now(), actor, reference[:80]
+        amend(actor, duty, "reporting_duty:sent", f"report sent to the manufacturer {how}")
     return True
 
 
@@ -289,7 +299,11 @@ def adverse_event_send(*, actor: Any, event: AdverseEvent) -> AdverseEvent:
     missing = manufacturer_report_missing(event)
     if missing:
         raise ValidationFailed(f"The report cannot be sent without: {', '.join(missing)} (T-7.10-d).")
-    _send_to_manufacturer(actor, event)
+    if not _send_to_manufacturer(actor, event):
+        raise ValidationFailed(
+            f"{event.number}: no exchange partner stands for {event.course.product.manufacturer}; register "
+            "the manufacturer's installation as a partner before sending (issue 12 item 2, T-7.10)."
+        )
     return event
 
 

@@ -4,6 +4,7 @@ one record (issue 12 item 2; T-7.10-d: batch, unit id, pseudonymous patient; T-1
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -36,6 +37,7 @@ EXPECTED = AdverseEventReport(
     serious=True,
     onset_at=dt.datetime(2026, 12, 4, 18, 15, tzinfo=dt.UTC),
     outcome="ongoing",
+    awareness_at=dt.datetime(2026, 12, 4, 19, 15, tzinfo=dt.UTC),
 )
 
 
@@ -45,8 +47,10 @@ def test_fhir_adverse_event_reads_back_to_the_report() -> None:
 
 
 def test_e2b_icsr_reads_back_to_the_same_report() -> None:
-    assert adverse_event_from_e2b(E2B) == EXPECTED
-    assert adverse_event_from_e2b(E2B.decode()) == EXPECTED
+    # The sample FHIR resource has no informant participant; the ICSR names its sender CC-W2001 (N.2.r.2).
+    expected = dataclasses.replace(EXPECTED, reporter_site="W2001")
+    assert adverse_event_from_e2b(E2B) == expected
+    assert adverse_event_from_e2b(E2B.decode()) == expected
 
 
 def _without(path: str) -> dict[str, Any]:
@@ -133,3 +137,24 @@ def test_the_sample_messages_carry_no_patient_identity() -> None:
     from cellchain.domain.patient_identity import patient_identifiers_in
 
     assert patient_identifiers_in(FHIR) == [] and patient_identifiers_in(E2B) == []
+
+
+def test_fhir_informant_participant_names_the_reporting_site() -> None:
+    """Issue 12 item 2: the manufacturer's register keeps the reporting site (the hospital's facility id)."""
+    from cellchain.domain import adverse_event_messages as m
+
+    document = json.loads(json.dumps(FHIR))
+    document["participant"] = [
+        {
+            "function": {"coding": [{"system": m.PARTICIPATION_SYSTEM, "code": "AUT"}]},
+            "actor": {"identifier": {"system": m.FACILITY_SYSTEM, "value": "NOT-THIS"}},
+        },
+        {
+            "function": {"coding": [{"system": m.PARTICIPATION_SYSTEM, "code": m.INFORMANT}]},
+            "actor": {"identifier": {"system": m.FACILITY_SYSTEM, "value": "W2001"}},
+        },
+    ]
+    assert adverse_event_from_fhir(document).reporter_site == "W2001"
+    document["detected"] = "2026-12-04T19:15:00"
+    with pytest.raises(AdverseEventMessageError, match=r"detected.*no time zone"):
+        adverse_event_from_fhir(document)
