@@ -24,3 +24,7 @@ class ClinicConfig(AppConfig):
         register_worklist("clinic.report", worklist.reports_due, 522)
         register_worklist("clinic.observe", worklist.monitoring_missed, 523)
         register_worklist("clinic.follow_up", worklist.follow_up_missed, 524)
+
+        from cellchain.clinic import incoming
+
+        incoming.register_kinds()  # manufacturer -> hospital EPCIS messages (issue 12 item 2, decision 0022)

@@ -909,6 +909,9 @@ class ReportedUnit(RegulatedModel):
     reasons = models.JSONField(_("reasons given"), default=list, blank=True)
     event_time = models.DateTimeField(_("time of the manufacturer's event"))
     event_id = models.CharField(_("event id of the last message applied"), max_length=200)
+    documents = models.JSONField(
+        _("documents the manufacturer referred to (URI, SHA-256, kind, event)"), default=list, blank=True
+    )
 
     class Meta:
         verbose_name = _("unit as reported by its manufacturer")
@@ -916,3 +919,39 @@ class ReportedUnit(RegulatedModel):
 
     def __str__(self) -> str:
         return f"{self.din} ({self.manufacturer}: {self.release})"
+
+
+class IncomingShipment(RegulatedModel):
+    """A product shipment its manufacturer announced by EPCIS message, at a hospital installation that does not
+    keep the manufacturer's logistics records (issue 12 item 2; T-7.15, T-8.1.1, T-8.1.3-a, T-8.1.5).
+
+    What the receipt checks against: the units to expect (DIN, COI, product, batch), the expiry, the shipper,
+    and the loggers' summary with their excursion alarms as the manufacturer read them.
+    """
+
+    number = models.CharField(_("shipment number (the manufacturer's)"), max_length=40)
+    manufacturer = models.CharField(_("manufacturer (its ledger log id)"), max_length=120)
+    to_site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("to"))
+    from_site_code = models.CharField(_("from (the manufacturer's site code)"), max_length=60)
+    shipped_at = models.DateTimeField(_("handed to courier at"))
+    expires_at = models.DateTimeField(_("product expiry or use-by"), null=True, blank=True)
+    shipper_code = models.CharField(_("shipper serial"), max_length=60)
+    shipper_kind = models.CharField(_("shipper kind"), max_length=40)
+    units = models.JSONField(_("units (DIN, COI, product code, batch)"), default=list)
+    loggers = models.JSONField(_("loggers' summary"), default=list, blank=True)
+    excursions = models.PositiveIntegerField(_("excursion alarms reported"), default=0)
+    event_id = models.CharField(_("event id"), max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("shipment announced by its manufacturer")
+        ordering = ["-shipped_at", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["manufacturer", "number"], name="clinic_incoming_shipment_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.manufacturer})"
+
+    @property
+    def dins(self) -> list[str]:
+        return [unit["din"] for unit in self.units]

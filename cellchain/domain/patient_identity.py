@@ -162,6 +162,16 @@ _MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(
 _LANDLINE = re.compile(r"(?<![0-9])0[1-9][0-9]{1,2}[ -][0-9]{7,8}(?![0-9])")
 _INTERNATIONAL = re.compile(r"(?<![0-9A-Za-z+])\+[1-9][0-9]{0,2}[ -]?[0-9](?:[ -]?[0-9]){6,12}(?![0-9])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A run of 12 or more hexadecimal characters with at least one letter, standing alone: a digest (an EPCIS
+# event hash `ni:///sha-256;<hex>`, a document's SHA-256, a short hash in a file name). Its digits are not a
+# phone or identity number, however they fall: `without_digests` blanks such runs before the patterns run
+# (issue 12 item 2; decision 0022). An all-digit run is never blanked, so a number written alone still counts.
+_DIGEST = re.compile(r"(?<![0-9A-Za-z])(?=[0-9]*[a-fA-F])[0-9a-fA-F]{12,}(?![0-9A-Za-z])")
+
+
+def without_digests(text: str) -> str:
+    """`text` with every stand-alone hexadecimal digest (12+ hex characters, at least one a-f) blanked."""
+    return _DIGEST.sub(" ", text)
 
 
 def resident_id_check_character(first17: str) -> str:
@@ -197,6 +207,7 @@ def _value_findings(path: str, text: str, known: _Needles) -> Iterator[Finding]:
             yield Finding(path, f"the hospital's patient identifier {shown}")
     for harmless in known.allowed:
         text = text.replace(harmless, " ")
+    text = without_digests(text)
     for match in _RESIDENT_ID.finditer(text):
         if is_resident_id(match.group(1)):
             yield Finding(path, "a Chinese resident identity number (GB 11643)")

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from cellchain.core import installation
-from cellchain.domain.patient_identity import patient_identifiers_in
+from cellchain.domain.patient_identity import patient_identifiers_in, without_digests
 
 # Keys compared after lower-casing and removing "_", "-", " " and ".".
 DENIED_KEYS = frozenset(
@@ -76,7 +76,7 @@ def _walk(value: Any, where: str, findings: list[str]) -> None:
     elif isinstance(value, list):
         for number, item in enumerate(value):
             _walk(item, f"{where}[{number}]", findings)
-    elif isinstance(value, str) and RESIDENT_ID.search(value):
+    elif isinstance(value, str) and RESIDENT_ID.search(without_digests(value)):
         findings.append(f"{where or 'body'}: the value holds what looks like a resident identity number")
 
 

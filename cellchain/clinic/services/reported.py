@@ -79,10 +79,33 @@ def reported_unit_record(*, actor: object | None, report: UnitReport) -> Reporte
             f"message {report.event_id} says COI {report.coi}, batch {report.batch_number} of "
             f"{report.manufacturer}."
         )
-    if report.event_time <= known.event_time:
+    if report.event_time < known.event_time or report.event_id == known.event_id:
         return known
+    if report.event_time == known.event_time:
+        return _simultaneous(actor, known, report)
     for name in _CHANGES:
         value = list(report.reasons) if name == "reasons" else getattr(report, name)
         setattr(known, name, value)
+    amend(actor, known, "unit:reported", reason=f"message {report.event_id} from {report.manufacturer}")
+    return known
+
+
+_SEVERITY = [
+    ClinicUnit.Release.RELEASED,
+    ClinicUnit.Release.CONDITIONAL,
+    ClinicUnit.Release.NOT_RELEASED,
+    ClinicUnit.Release.QUARANTINED,
+    ClinicUnit.Release.REJECTED,
+]
+
+
+def _simultaneous(actor: object | None, known: ReportedUnit, report: UnitReport) -> ReportedUnit:
+    """Two events of the same time (e.g. a late positive and the recall it starts, decision 0022): neither is
+    newer, so the less usable status stands and both reasons are kept, whatever order they arrived in."""
+    release = max(known.release, report.release, key=_SEVERITY.index)
+    reasons = [*known.reasons, *(r for r in report.reasons if r not in known.reasons)]
+    if (release, reasons) == (known.release, list(known.reasons)):
+        return known
+    known.release, known.reasons, known.event_id = release, reasons, report.event_id
     amend(actor, known, "unit:reported", reason=f"message {report.event_id} from {report.manufacturer}")
     return known

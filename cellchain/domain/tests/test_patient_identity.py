@@ -193,3 +193,26 @@ def test_an_organisations_own_address_and_contact_are_not_a_patients() -> None:
     both = {"note": "ward 010-69156114, patient 13912345678"}
     assert [f.reason for f in patient_identifiers_in(both, allowed=["010-69156114"])] == ["a phone number"]
     assert patient_identifiers_in({"note": "010-69156114"}, known=["69156114"], allowed=["010-69156114"])
+
+
+@given(
+    st.text(alphabet="0123456789abcdef", min_size=64, max_size=64).filter(
+        lambda h: any(c in "abcdef" for c in h)
+    )
+)
+def test_a_digest_is_not_a_phone_or_identity_number_whatever_its_digits(hexdigest: str) -> None:
+    """Issue 12 item 2 (decision 0022): an EPCIS eventID is `ni:///sha-256;<hex>`; a run of its digits that reads
+    like a mobile number must not stop the message. A number written on its own is still found."""
+    planted = "13812345678" + hexdigest[11:]  # the digest starting with a mobile-looking run of digits
+    for digest in (hexdigest, planted, hexdigest[:20] + "13812345678" + hexdigest[31:]):
+        document = {
+            "eventID": f"ni:///sha-256;{digest}?ver=CBV2.0",
+            "sha256": digest,
+            "uri": f"x/B-{digest[:12]}.pdf",
+        }
+        assert patient_identifiers_in(document) == []
+    assert patient_identifiers_in({"note": "call 13812345678"}) != []
+    assert patient_identifiers_in({"note": "13812345678"}) != []
+    assert patient_identifiers_in({"note": "id 110105199003071234 abc"}) == patient_identifiers_in(
+        {"note": "id 110105199003071234"}
+    )

@@ -25,6 +25,7 @@ from cellchain.domain.shipping_limits import (
 from cellchain.journeys import services as journeys
 from cellchain.ledger.records import record_create
 from cellchain.logistics import storage_rules
+from cellchain.logistics.messages import announce_shipment
 from cellchain.logistics.models import LoggerLink, PackedUnit, PackingCheck, Shipment, StorageReservation
 from cellchain.logistics.scans import UnitScan, din_of, read_unit_scan
 from cellchain.logistics.services._common import guard_label_coi, require_site, set_status
@@ -475,6 +476,7 @@ def shipment_dispatch(
     set_status(actor, shipment, Shipment.Status.IN_TRANSIT, "shipment:dispatch", reason)
     if release is not None:
         mark_units_shipped(actor, shipment)
+        announce_shipment(actor, shipment)  # issue 12 item 2, T-7.15: to the hospital's installation
     return shipment
 
 

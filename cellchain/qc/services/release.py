@@ -32,6 +32,7 @@ from cellchain.manufacturing.services._common import (
     require_role,
 )
 from cellchain.qc import selectors
+from cellchain.qc.messages import announce_package, announce_release
 from cellchain.qc.models import AuditTrailReview, PackageIssue, ReleaseDecision, RetainedSample
 from cellchain.quality.services import notification_send
 from cellchain.signatures.models import Meaning
@@ -192,6 +193,7 @@ def batch_release(*, actor: Any, batch: Batch, signer: SignerCredentials, outcom
         event="batch:release",
     )
     _tell_clinic(actor, batch, evaluation)
+    announce_release(actor, decision)  # issue 12 item 2: to the hospital's installation, same transaction
     return decision
 
 
@@ -296,4 +298,5 @@ def package_issue(*, actor: Any, batch: Batch) -> PackageIssue:
     record_amend(
         actor=actor, record=issue, event="package:notify", reason="clinic notified", fields=["notification"]
     )
+    announce_package(actor, issue)  # issue 12 item 2, T-7.4: to the hospital's installation
     return issue

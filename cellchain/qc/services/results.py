@@ -30,6 +30,7 @@ from cellchain.manufacturing.selectors import product_definition
 from cellchain.manufacturing.services import batch_status_set, product_unit_status_set
 from cellchain.manufacturing.services._common import activity_time, require_role
 from cellchain.qc import selectors
+from cellchain.qc.messages import announce_late_result, announce_recall
 from cellchain.qc.models import AnalyticalMethod, QcResult, QcSample, RawDataFile, RecallHold
 from cellchain.quality.models import Deviation
 from cellchain.quality.services import deviation_open, notification_send
@@ -324,6 +325,7 @@ def _after_release(
     late = item.assay in specs.RAPID_RELEASE_ASSAYS and item.method.status is specs.MethodStatus.COMPENDIAL
     if state is None or not late or row.status != QcResult.Status.FINAL:
         return
+    announce_late_result(actor, row)  # issue 12 item 2, Q-2.5-c: to the hospital's installation
     if verdict.verdict is specs.Verdict.DOES_NOT_CONFORM:
         _compendial_positive(actor, batch, item, row, state)
     elif not selectors.current_results(batch).filter(status=QcResult.Status.ORDERED).exists():
@@ -367,13 +369,14 @@ def _compendial_positive(
                 "ref": _alert_site(actor, batch, clinic, actions[0].reason),
             }
         )
-    record_create(
+    recall = record_create(
         actor=actor,
         record=RecallHold(
             batch=batch, result=row, reason=actions[0].reason, actions=done, started_at=clock.now()
         ),
         event="batch:recall_hold",
     )
+    announce_recall(actor, recall)  # issue 12 item 2, Q-2.5-c: to the hospital's installation
 
 
 def _carry_out(actor: Any, batch: Batch, action: Any, by_din: dict[str, ProductUnit]) -> str:
