@@ -16,3 +16,7 @@ class JourneysConfig(AppConfig):
         from cellchain.journeys import worklist
 
         register_worklist("journeys.collect", worklist.collections_today, 20)
+
+        from cellchain.journeys import messages
+
+        messages.register_kinds()

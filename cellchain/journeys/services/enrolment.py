@@ -18,6 +18,7 @@ from cellchain.accounts.models import Site
 from cellchain.core import clock, installation
 from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.domain.slot_booking import StartingMaterial
+from cellchain.journeys import messages
 from cellchain.journeys.models import Consent, EligibilityAssessment, EthicsApproval, Journey, PatientIdentity
 from cellchain.journeys.services.identifiers import coi_next
 from cellchain.ledger.records import record_amend, record_create
@@ -163,6 +164,9 @@ def journey_enrol(
         ),
         event="patient_identity:record",
     )
+    messages.enrolment_send(
+        actor, journey
+    )  # issue 12 item 2: the order goes to the manufacturer's installation
     return journey
 
 
