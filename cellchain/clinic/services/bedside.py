@@ -346,9 +346,8 @@ def infusion_end(
         raise ValidationFailed("The infusion end must lie between its start and now.", field="ended_at")
     infusion.ended_at, infusion.reaction = ended_at, reaction
     amend(actor, infusion, "infusion:end", "infusion ended")
-    outgoing_messages.infusion_send(
-        actor, infusion
-    )  # issue 12 item 2: infusion done goes to the manufacturer
+    # issue 12 item 2: infusion done goes to the manufacturer
+    outgoing_messages.infusion_send(actor, infusion)
     return infusion
 
 

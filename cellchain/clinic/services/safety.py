@@ -393,7 +393,8 @@ def follow_up_visit_record(
         recorded_by=actor,
     )
     create(actor, visit, "follow_up:visit")
-    outgoing_messages.follow_up_send(actor, visit)  # issue 12 item 2: the visit done goes to the manufacturer
+    # issue 12 item 2: the visit done goes to the manufacturer
+    outgoing_messages.follow_up_send(actor, visit)
     return visit
 
 

@@ -204,7 +204,8 @@ def _custody_scan(
             reason=f"identity deviation {event.deviation_number}",
             fields=["deviation_number"],
         )
-    messages.custody_send(actor, unit, event)  # issue 12 item 2: a unit handed to the courier is announced
+    # issue 12 item 2: a unit handed to the courier is announced
+    messages.custody_send(actor, unit, event)
     return event
 
 

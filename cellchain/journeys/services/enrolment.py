@@ -164,9 +164,8 @@ def journey_enrol(
         ),
         event="patient_identity:record",
     )
-    messages.enrolment_send(
-        actor, journey
-    )  # issue 12 item 2: the order goes to the manufacturer's installation
+    # issue 12 item 2: the order goes to the manufacturer's installation
+    messages.enrolment_send(actor, journey)
     return journey
 
 

@@ -185,7 +185,8 @@ def _record(
                  "; ".join(verdict.reasons) or "receipt accepted")  # fmt: skip
     if verdict.failures:
         _open_nonconformance(actor, shipment, inspection, verdict)
-    outgoing_messages.receipt_send(actor, inspection)  # issue 12 item 2: the result goes to the manufacturer
+    # issue 12 item 2: the result goes to the manufacturer
+    outgoing_messages.receipt_send(actor, inspection)
     return inspection
 
 
