@@ -9,27 +9,18 @@ hospital-only installation (`journeys.messages.hospital_send`).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from cellchain.core import installation
 from cellchain.journeys import messages
 
-log = logging.getLogger(__name__)
-
 
 def _journey(coi: str) -> Any:
-    """The hospital's journey of this COI (it enrolled the patient), or None for a course without one."""
+    """The hospital's journey of this COI (it enrolled the patient), or None for a course enrolled outside
+    CellChain (on paper): then the COI alone names the journey and no pseudonym is sent."""
     from cellchain.journeys.models import Journey
 
     return Journey.objects.filter(coi=coi).select_related("manufacturer_site__organisation").first()
-
-
-def _organisation(course: Any, journey: Any, unit: Any = None) -> Any:
-    if journey is not None:
-        return journey.manufacturer_site.organisation
-    maker = getattr(unit, "manufacturer", None)
-    return getattr(maker, "organisation", None)
 
 
 def infusion_document(infusion: Any) -> dict[str, Any]:
@@ -53,14 +44,13 @@ def infusion_document(infusion: Any) -> dict[str, Any]:
 
 
 def infusion_send(actor: Any, infusion: Any) -> Any:
-    """Called by `infusion_end` in its transaction."""
+    """Called by `infusion_end` in its transaction; to the manufacturer of the course's product."""
     if installation.role() != installation.HOSPITAL:
         return None
-    journey = _journey(infusion.course.coi)
     body = infusion_document(infusion)
     return messages.hospital_send(
         actor=actor,
-        organisation=_organisation(infusion.course, journey, infusion.unit),
+        organisation=infusion.course.product.manufacturer,
         kind=messages.KIND_INFUSION,
         body=body,
         event_id=messages.epcis_event_id(body),
@@ -69,16 +59,13 @@ def infusion_send(actor: Any, infusion: Any) -> Any:
 
 def follow_up_send(actor: Any, visit: Any) -> Any:
     """Called by `follow_up_visit_record` in its transaction: the visit key, due and done dates, the items
-    checked (the plan's item names), as a FHIR R5 Task."""
+    checked (the plan's item names), as a FHIR R5 Task, to the product's manufacturer."""
     if installation.role() != installation.HOSPITAL:
         return None
     journey = _journey(visit.course.coi)
-    if journey is None:
-        log.warning("follow-up %s not sent: no journey of COI %s here", visit.key, visit.course.coi)
-        return None
     body = messages.follow_up_task(
-        coi=journey.coi,
-        pseudonym=journey.pseudonym,
+        coi=visit.course.coi,
+        pseudonym=journey.pseudonym if journey is not None else None,
         key=visit.key,
         due=visit.due,
         done_on=visit.done_on,
@@ -86,7 +73,7 @@ def follow_up_send(actor: Any, visit: Any) -> Any:
     )
     return messages.hospital_send(
         actor=actor,
-        organisation=journey.manufacturer_site.organisation,
+        organisation=visit.course.product.manufacturer,
         kind=messages.KIND_FOLLOW_UP,
         body=body,
         event_id=messages.fhir_event_id(body),

@@ -195,10 +195,11 @@ def enrolment_request(journey: Any) -> dict[str, Any]:
 
 
 def follow_up_task(
-    *, coi: str, pseudonym: str, key: str, due: dt.date, done_on: dt.date, items: list[str]
+    *, coi: str, pseudonym: str | None, key: str, due: dt.date, done_on: dt.date, items: list[str]
 ) -> dict[str, Any]:
     """A follow-up visit done, as a FHIR R5 Task (completed): which visit of the plan, when due, when done and
-    which plan items were checked — never the findings' text, which may name the patient (T-9.2.8, X-7)."""
+    which plan items were checked — never the findings' text, which may name the patient (T-9.2.8, X-7). The
+    pseudonym is left out for a journey enrolled outside CellChain: its COI alone names it."""
     return {
         "resourceType": "Task",
         "identifier": [
@@ -209,7 +210,7 @@ def follow_up_task(
         "intent": "order",
         "businessStatus": {"coding": [{"system": FOLLOW_UP_SYSTEM, "code": key}]},
         "code": {"coding": [FOLLOW_UP_CODE]},
-        "for": _ref(PSEUDONYM_SYSTEM, pseudonym),
+        **({"for": _ref(PSEUDONYM_SYSTEM, pseudonym)} if pseudonym else {}),
         "executionPeriod": {"start": done_on.isoformat(), "end": done_on.isoformat()},
         "restriction": {"period": {"end": due.isoformat()}},
         "output": [{"type": {"text": "item checked"}, "valueString": item} for item in items],
@@ -411,8 +412,10 @@ def follow_up_reasons(body: dict[str, Any]) -> list[str]:
         return [f"resourceType: expected Task, found {body.get('resourceType')!r}"]
     reasons = _fhir_errors(body)
     reasons += _coi_reason(_identifier(body.get("identifier"), COI_SYSTEM), "identifier")
-    if not _ref_value(body.get("for"), PSEUDONYM_SYSTEM):
-        reasons.append(f"for: the pseudonym (system {PSEUDONYM_SYSTEM}) is missing")
+    if "for" in body and (
+        not _ref_value(body["for"], PSEUDONYM_SYSTEM) or set(body["for"]) != {"identifier"}
+    ):
+        reasons.append(f"for: the patient is named only by the pseudonym (system {PSEUDONYM_SYSTEM})")
     if body.get("status") != "completed":
         reasons.append("status: a follow-up visit is reported when done (completed)")
     coding = (body.get("businessStatus") or {}).get("coding") or [{}]
@@ -737,7 +740,7 @@ def follow_up_receive(*, actor: Any, partner: Any, body: dict[str, Any], event_i
     coi = _identifier(body.get("identifier"), COI_SYSTEM) or ""
     journey = _journey_of(coi, "Follow-up")
     pseudonym = _ref_value(body.get("for"), PSEUDONYM_SYSTEM)
-    if pseudonym != journey.pseudonym:
+    if pseudonym is not None and pseudonym != journey.pseudonym:
         raise Conflict(
             f"Follow-up: COI {coi} and pseudonym {pseudonym} are not the same journey here (T-10.4)."
         )

@@ -16,28 +16,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cellchain.core.errors import NotAllowed, NotFound, ValidationFailed
 from cellchain.domain.custody import CustodyStep
 from cellchain.domain.identity import mod37_2_check_character
-from cellchain.domain.tests.epcis_reference import assert_valid_and_identified
 from cellchain.exchange import kinds
 from cellchain.exchange.models import InboxMessage, OutboxMessage, QuarantinedMessage
 from cellchain.exchange.services import partner_register
 from cellchain.exchange.tests.conftest import deliver, their_envelope
 from cellchain.journeys import messages, services
 from cellchain.journeys.models import HospitalReport, Journey, Unit
+from cellchain.journeys.tests.gs1 import assert_gs1_valid
 from cellchain.ledger.models import LedgerEntry
 from cellchain.verifier.signing import public_key_bytes
 from conftest import PERSONA_PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _gs1_schema_found() -> None:
-    """The GS1 schema lives in the shared standards folder; from a worktree it is not at ../shared."""
-    from pathlib import Path
-
-    from cellchain.domain.tests import epcis_reference
-
-    if not (epcis_reference.STANDARDS / "EPCIS-JSON-Schema.json").exists():
-        epcis_reference.STANDARDS = Path("/work/shared/standards/epcis")
-
 
 INBOUND = "ccx_inbound-token-of-hospital-xiehe-0123"
 OUTBOUND = "ccx_outbound-token-to-manufacturer-0123"
@@ -175,7 +163,7 @@ def test_apheresis_shipment_enqueued_on_hand_to_courier(
     _ship(kit, unit)
     (message,) = OutboxMessage.objects.filter(kind=messages.KIND_APHERESIS)
     document = message.envelope["body"]
-    assert_valid_and_identified(document)
+    assert_gs1_valid(document)
     event = document["epcisBody"]["eventList"][0]
     assert message.event_id == event["eventID"]
     assert (event["bizStep"], event["disposition"]) == ("shipping", "in_transit")
@@ -339,7 +327,7 @@ def test_reports_recorded_on_the_journey_and_idempotent(
     validate = kinds.get(kind).validate  # type: ignore[union-attr]
     assert validate(body) == []
     if kind != messages.KIND_FOLLOW_UP:
-        assert_valid_and_identified(body)
+        assert_gs1_valid(body)
         event_id = messages.epcis_event_id(body)
     else:
         event_id = messages.fhir_event_id(body)
