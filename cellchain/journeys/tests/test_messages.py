@@ -153,6 +153,32 @@ def test_identity_scan_refuses_a_name_in_a_free_text_field(
     assert OutboxMessage.objects.count() == 1  # only the enrolment's own message
 
 
+def test_a_name_typed_into_the_order_refuses_the_enrolment_itself(
+    kit: Any, hospital_role: None, manufacturer_partner: Any
+) -> None:
+    """X-7, issue 12 item 2 (outbox in the step's transaction): the patient's name typed into the product name
+    is found by the outgoing scan (the hospital's own identity values), the enrolment is refused and nothing
+    of it stays: no journey, no identity, no message."""
+    before = Journey.objects.count()
+    with pytest.raises(ValidationFailed, match="patient identity"):
+        services.journey_enrol(
+            actor=kit.world["physician_wang"],
+            hospital_site=kit.hospital,
+            manufacturer_site=kit.manufacturer,
+            product_code="S1395V00",
+            product_name="CAR-T for 赵六一",
+            starting_material="fresh",
+            patient=services.PatientData(
+                name="赵六一",
+                birth_date=dt.date(1970, 1, 1),
+                hospital_record_number="MRN-77",
+                wristband_id="WB-77",
+            ),
+        )
+    assert Journey.objects.count() == before
+    assert not OutboxMessage.objects.exists()
+
+
 def test_apheresis_shipment_enqueued_on_hand_to_courier(
     kit: Any, hospital_role: None, manufacturer_partner: Any
 ) -> None:
