@@ -103,8 +103,10 @@ class Journey(RegulatedModel):
     )
     status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.ENROLLED)
     enrolled_at = models.DateTimeField(_("enrolled at"))
+    # Empty at a manufacturer's installation: the journey came from the hospital's enrolment message and the
+    # hospital's user is not a user here (issue 12 item 2).
     enrolled_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("enrolled by")
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("enrolled by"), null=True, blank=True
     )
 
     class Meta:
@@ -322,7 +324,10 @@ class Collection(RegulatedModel):
         Journey, on_delete=models.PROTECT, related_name="collections", verbose_name=_("journey")
     )
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
-    operator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("operator"))
+    # Empty at a manufacturer's installation: the collection came by the hospital's shipment message (issue 12).
+    operator = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("operator"), null=True, blank=True
+    )
     collected_at = models.DateTimeField(_("collection time"))
     pre_assessment = models.TextField(_("pre-apheresis assessment"), blank=True)
     anticoagulant_ratio = models.PositiveSmallIntegerField(_("anticoagulant ratio 1:N"))
@@ -608,3 +613,21 @@ class CollectionSiteCertification(RegulatedModel):
 
     def __str__(self) -> str:
         return self.number
+class HospitalReport(RegulatedModel):
+    """What a hospital reported about a journey by message, kept at the manufacturer's installation: receipt
+    inspection, infusion done, follow-up visit (issue 12 item 2; T-8.1.7, T-8.2.6, T-9.2.8). Idempotent by the
+    message's event id."""
+        RECEIPT = "receipt_inspection", _("Receipt inspection")
+        INFUSION = "infusion", _("Infusion done")
+        FOLLOW_UP = "follow_up", _("Follow-up visit")
+        Journey, on_delete=models.PROTECT, related_name="hospital_reports", verbose_name=_("journey")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    event_id = models.CharField(_("event id"), max_length=300, unique=True)
+    sender = models.CharField(_("sent by (partner log id)"), max_length=100)
+    occurred_at = models.DateTimeField(_("happened at"))
+    outcome = models.CharField(_("outcome"), max_length=40, blank=True)
+    details = models.JSONField(_("details"), default=dict)
+    received_at = models.DateTimeField(_("received at"))
+        verbose_name = _("hospital report")
+        ordering = ["journey", "occurred_at", "pk"]
+        return f"{self.journey.coi} {self.kind} {self.outcome}"

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from cellchain.accounts.models import User
 from cellchain.accounts.services import require_qualification
-from cellchain.clinic import upstream
+from cellchain.clinic import outgoing_messages, upstream
 from cellchain.clinic.models import (
     BedsideCheck,
     ClinicUnit,
@@ -350,6 +350,8 @@ def infusion_end(
         raise ValidationFailed("The infusion end must lie between its start and now.", field="ended_at")
     infusion.ended_at, infusion.reaction = ended_at, reaction
     amend(actor, infusion, "infusion:end", "infusion ended")
+    # issue 12 item 2: infusion done goes to the manufacturer
+    outgoing_messages.infusion_send(actor, infusion)
     return infusion
 
 

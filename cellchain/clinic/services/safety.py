@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from cellchain.accounts.models import Site
+from cellchain.clinic import outgoing_messages
 from cellchain.clinic.models import (
     AdverseEvent,
     CorrectiveAction,
@@ -407,7 +408,10 @@ def follow_up_visit_record(
         notes=notes,
         recorded_by=actor,
     )
-    return create(actor, visit, "follow_up:visit")  # type: ignore[return-value]
+    create(actor, visit, "follow_up:visit")
+    # issue 12 item 2: the visit done goes to the manufacturer
+    outgoing_messages.follow_up_send(actor, visit)
+    return visit
 
 
 # --------------------------------------------------------------------------- protocol deviations (T-9.3)

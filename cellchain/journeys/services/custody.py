@@ -23,6 +23,7 @@ from cellchain.domain.custody import (
     UnitState,
     custody_scan_verdict,
 )
+from cellchain.journeys import messages
 from cellchain.journeys.models import CustodyEvent, StoragePosition, Unit
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.models import Deviation
@@ -203,6 +204,8 @@ def _custody_scan(
             reason=f"identity deviation {event.deviation_number}",
             fields=["deviation_number"],
         )
+    # issue 12 item 2: a unit handed to the courier is announced
+    messages.custody_send(actor, unit, event)
     return event
 
 

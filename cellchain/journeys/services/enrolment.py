@@ -30,6 +30,8 @@ from cellchain.journeys.models import (
     Journey,
     PatientIdentity,
 )
+from cellchain.journeys import messages
+from cellchain.journeys.models import Consent, EligibilityAssessment, EthicsApproval, Journey, PatientIdentity
 from cellchain.journeys.services.identifiers import coi_next
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.services import notification_send
@@ -174,6 +176,8 @@ def journey_enrol(
         ),
         event="patient_identity:record",
     )
+    # issue 12 item 2: the order goes to the manufacturer's installation
+    messages.enrolment_send(actor, journey)
     return journey
 
 

@@ -15,6 +15,7 @@ from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.domain import receipt as rules
 from cellchain.domain.coldchain import ColdChainVerdict
 from cellchain.ledger.records import record_amend, record_create
+from cellchain.logistics import outgoing_messages
 from cellchain.logistics.models import LoggerLink, MonitoringDevice, ReceiptInspection, Shipment
 from cellchain.logistics.scans import UnitScan, read_unit_scan
 from cellchain.logistics.services._common import RETENTION_YEARS, guard_label_coi, require_site, set_status
@@ -184,6 +185,8 @@ def _record(
                  "; ".join(verdict.reasons) or "receipt accepted")  # fmt: skip
     if verdict.failures:
         _open_nonconformance(actor, shipment, inspection, verdict)
+    # issue 12 item 2: the result goes to the manufacturer
+    outgoing_messages.receipt_send(actor, inspection)
     return inspection
 
 
