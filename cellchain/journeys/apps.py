@@ -29,4 +29,5 @@ class JourneysConfig(AppConfig):
             holds.HOLD_KIND, validate=holds.hold_message_validate, receive=holds.hold_message_receive
         )
         from cellchain.journeys import messages
+
         messages.register_kinds()

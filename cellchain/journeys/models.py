@@ -613,14 +613,21 @@ class CollectionSiteCertification(RegulatedModel):
 
     def __str__(self) -> str:
         return self.number
+
+
 class HospitalReport(RegulatedModel):
     """What a hospital reported about a journey by message, kept at the manufacturer's installation: receipt
     inspection, infusion done, follow-up visit (issue 12 item 2; T-8.1.7, T-8.2.6, T-9.2.8). Idempotent by the
     message's event id."""
+
+    class Kind(models.TextChoices):
         RECEIPT = "receipt_inspection", _("Receipt inspection")
         INFUSION = "infusion", _("Infusion done")
         FOLLOW_UP = "follow_up", _("Follow-up visit")
+
+    journey = models.ForeignKey(
         Journey, on_delete=models.PROTECT, related_name="hospital_reports", verbose_name=_("journey")
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     event_id = models.CharField(_("event id"), max_length=300, unique=True)
     sender = models.CharField(_("sent by (partner log id)"), max_length=100)
@@ -628,6 +635,10 @@ class HospitalReport(RegulatedModel):
     outcome = models.CharField(_("outcome"), max_length=40, blank=True)
     details = models.JSONField(_("details"), default=dict)
     received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
         verbose_name = _("hospital report")
         ordering = ["journey", "occurred_at", "pk"]
+
+    def __str__(self) -> str:
         return f"{self.journey.coi} {self.kind} {self.outcome}"

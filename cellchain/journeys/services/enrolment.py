@@ -22,6 +22,7 @@ from cellchain.core.errors import Conflict, NotAllowed, ValidationFailed
 from cellchain.core.permissions import has_permission
 from cellchain.domain import journey_hold as hold_rules
 from cellchain.domain.slot_booking import StartingMaterial
+from cellchain.journeys import messages
 from cellchain.journeys.models import (
     Consent,
     EligibilityAssessment,
@@ -30,8 +31,6 @@ from cellchain.journeys.models import (
     Journey,
     PatientIdentity,
 )
-from cellchain.journeys import messages
-from cellchain.journeys.models import Consent, EligibilityAssessment, EthicsApproval, Journey, PatientIdentity
 from cellchain.journeys.services.identifiers import coi_next
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.quality.services import notification_send

@@ -22,7 +22,9 @@ class TestBatchStartUnderHold:
     def test_T_6_4_h_batch_start_refused_while_the_journey_is_suspended(self, mfg, world) -> None:
         intake = mfg.intake()
         hold(world, _journey(intake), who="qa_li")
-        with pytest.raises(Conflict, match=r"is suspended.*batch start is refused while it stands \(T-6\.4-h\)"):
+        with pytest.raises(
+            Conflict, match=r"is suspended.*batch start is refused while it stands \(T-6\.4-h\)"
+        ):
             mfg.start(intake)
         assert not Batch.objects.exists()
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_api_token_prefix_64_bits'),
-        ('manufacturing', '0001_initial'),
+        ('manufacturing', '0002_area_environment'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('exchange', '0002_partner_organisation'),
         ('journeys', '0003_labeldisposition'),
-        ('quality', '0003_deviation_closed_by'),
+        ('quality', '0004_deviation_kind_environment'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("journeys", "0003_labeldisposition"),
+        ("journeys", "0004_holds_checklists_site_certifications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
