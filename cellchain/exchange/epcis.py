@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,6 @@ from typing import Any
 from django.conf import settings
 
 from cellchain.core import installation
-from cellchain.core.errors import Conflict
 from cellchain.domain.epcis_messages import PARSERS, MessageError, MessageKind, message_kind
 
 PREFIX = "epcis."
@@ -115,8 +115,9 @@ def epcis_enqueue(*, actor: Any, organisation: Any, document: dict[str, Any]) ->
     transaction (issue 12 item 2; decision 0017 outbox). Only at a manufacturer-only installation; at ``both``
     or ``hospital`` nothing is written and None is returned.
 
-    Refused (and so the caller's change with it) when no active partner stands for that organisation: a
-    release, recall or shipment the hospital is never told of must not be recorded as if it were.
+    When no active partner stands for that organisation nothing is sent and a warning is logged, as for the
+    hospital's messages (decision 0023): an installation being set up (its demo loads before partners are linked)
+    keeps working. Telling the hospital later is open (closing note of stop 24).
     """
     if installation.role() != installation.MANUFACTURER:
         return None
@@ -126,10 +127,10 @@ def epcis_enqueue(*, actor: Any, organisation: Any, document: dict[str, Any]) ->
     kind = message_kind(document)
     partner = partner_for_organisation(organisation)
     if partner is None:
-        raise Conflict(
-            f"Issue 12 item 2: the {kind.value} message must go to {organisation}, but no active exchange "
-            "partner stands for that organisation. Register the hospital's installation as a partner first."
+        logging.getLogger(__name__).warning(
+            "%s message for %s not sent: no active exchange partner stands for it", kind.value, organisation
         )
+        return None
     from cellchain.exchange.models import OutboxMessage
 
     event_id = event_id_of(document)

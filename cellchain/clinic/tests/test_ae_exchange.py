@@ -184,7 +184,9 @@ def test_t_7_10_an_enrolled_patients_name_in_either_message_is_refused_by_the_ou
     assert enrolled.coi  # the identity stays at the hospital; the name is one of its known identifiers
     with pytest.raises(ValidationFailed, match="patient identity"):
         _record(world, course, treatment="tocilizumab 8 mg/kg; 李明华 tolerated it")
-    assert not AdverseEvent.objects.exists() and not OutboxMessage.objects.exists()
+    # (the enrolment above sent its own message to the manufacturer, decision 0023: no AE message is written)
+    ae_kinds = ("fhir.adverseevent", "ich.e2b-icsr")
+    assert not AdverseEvent.objects.exists() and not OutboxMessage.objects.filter(kind__in=ae_kinds).exists()
 
     event = _record(world, course)  # a clean report goes out; now put the name into each body by hand
     fhir = adverse_event_fhir(event)

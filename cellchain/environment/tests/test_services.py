@@ -196,7 +196,11 @@ class TestStorage:
         """T-5.1.4-c: storage typed virus or cell; the wrong placement is refused and nothing is written."""
         virus, cells = self._store(mfg, "vs-01", "virus_storage"), self._store(mfg, "cs-01", "cell_storage")
         vector = manufacturing.material_lot_register(
-            actor=mfg.qa, material="CD19 CAR lentivirus", lot="LV-0912", is_vector=True, released=True
+            actor=mfg.qa,
+            material="CD19 CAR lentivirus",
+            lot="LV-0912",
+            is_vector=True,
+            registered_supplier=mfg.beads.registered_supplier,
         )
         with pytest.raises(ValidationFailed, match=r"virus and cell storage are kept apart \(T-5.1.4-c\)"):
             services.storage_place(actor=mfg.operator, area=cells, lot=vector)

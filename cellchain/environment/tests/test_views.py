@@ -154,7 +154,13 @@ def test_a_vector_lot_placed_in_cell_storage_from_the_page_is_refused(mfg: Any, 
         mode="room_based",
         purpose="cell_storage",
     )
-    vector = manufacturing.material_lot_register(actor=mfg.qa, material="LV", lot="LV-1", is_vector=True)
+    vector = manufacturing.material_lot_register(
+        actor=mfg.qa,
+        material="LV",
+        lot="LV-1",
+        is_vector=True,
+        registered_supplier=mfg.beads.registered_supplier,
+    )
     client = client_for("operator_chen")
     body = client.post(
         f"/environment/areas/{cells.pk}/placements/", {"lot": vector.pk}, follow=True
