@@ -27,19 +27,9 @@ from cellchain.environment.models import (
 from cellchain.environment.selectors import limit_for
 from cellchain.ledger.records import record_amend, record_create
 from cellchain.manufacturing.models import MaterialLot, ProductionArea, ProductUnit
+from cellchain.manufacturing.services._common import activity_time
 from cellchain.quality import services as quality
 from cellchain.quality.models import Deviation
-
-
-def _activity_time(at: dt.datetime | None) -> dt.datetime:
-    """When it happened: now, or an earlier time given with its zone (X-2 keeps both times)."""
-    if at is None:
-        return clock.now()
-    if at.tzinfo is None:
-        raise ValidationFailed("The time needs a time zone.", field="at")
-    if at > clock.now():
-        raise ValidationFailed("An activity time cannot be in the future.", field="at")
-    return at
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -79,7 +69,7 @@ def area_cleaning_record(
             area=area,
             kind=kind,
             agent=agent.strip(),
-            performed_at=_activity_time(at),
+            performed_at=activity_time(at),
             entered_at=clock.now(),
             performed_by=actor,
             note=note,
@@ -162,7 +152,7 @@ def monitoring_result_record(
         raise ValidationFailed("A monitoring result cannot be negative.", field="value")
     limits = env.Limits(env.Grade(area.grade), env.Parameter(parameter), limit.alert, limit.action)
     outcome = env.monitoring_outcome(measured, limits)
-    sampled_at = _activity_time(at)
+    sampled_at = activity_time(at)
     result = record_create(
         actor=actor,
         record=MonitoringResult(
